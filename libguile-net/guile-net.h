@@ -1,0 +1,137 @@
+/* guile-net.h -- declarations shared by the C files of libguile-net.
+   Each concept lives in one file: errors (error.c), waiting with
+   deadlines (wait.c), socket addresses (sockaddr.c), socket options
+   (sockopt.c), the socket port type (socket-port.c), socket system calls
+   (socket.c), name resolution (addrinfo.c) and constants (constants.c).  */
+
+#ifndef GUILE_NET_H
+#define GUILE_NET_H
+
+#ifdef HAVE_CONFIG_H
+# include <config.h>
+#endif
+
+#include <libguile.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+/* Like Guile's SCM_DEFINE, but the docstring also becomes the primitive's
+   `documentation' property, so `procedure-documentation' and `,describe'
+   at the REPL show it.  (Guile's own snarfer only extracts docstrings for
+   its build-time manual.)  */
+#ifndef SCM_MAGIC_SNARF_DOCS
+# undef SCM_DEFINE
+# define SCM_DEFINE(FNAME, PRIMNAME, REQ, OPT, VAR, ARGLIST, DOCSTRING)   \
+  SCM_SNARF_HERE (static const char s_ ## FNAME [] = PRIMNAME;           \
+                  SCM FNAME ARGLIST)                                      \
+  SCM_SNARF_INIT (gn_define_primitive (s_ ## FNAME, REQ, OPT, VAR,       \
+                                       (scm_t_subr) FNAME, DOCSTRING);)
+#endif
+void gn_define_primitive (const char *name, int req, int opt, int rest,
+                          scm_t_subr fn, const char *doc);
+
+/* error.c: the one place that raises errors.  */
+SCM_NORETURN void gn_syserror (const char *subr);
+SCM_NORETURN void gn_syserror_errno (const char *subr, int err);
+SCM_NORETURN void gn_out_of_range (const char *subr, int pos, SCM obj);
+SCM_NORETURN void gn_wrong_type (const char *subr, int pos, SCM obj);
+SCM_NORETURN void gn_raise_timeout (const char *subr, const char *operation,
+                                    SCM object);
+void gn_init_error (void);
+
+/* wait.c: the one place that waits.  A deadline is an absolute time on the
+   monotonic clock in nanoseconds; GN_NO_DEADLINE waits forever.  */
+#define GN_NO_DEADLINE INT64_MAX
+int64_t gn_now_ns (void);
+int64_t gn_deadline_after_ns (int64_t ns);
+int64_t gn_deadline_from_scm (SCM seconds, const char *subr, int pos);
+/* Wait until FD is ready for EVENTS (POLLIN, POLLOUT) or DEADLINE passes,
+   without holding the Guile mode and running pending asyncs regularly, so
+   other threads, the GC and interrupts all proceed.  Return 1 when FD is
+   ready (or in error: the next system call reports it), 0 on timeout.  */
+int gn_wait_fd (int fd, short events, int64_t deadline);
+/* The retry loop around a system call on a socket.  ATTEMPT must not block
+   (it uses MSG_DONTWAIT or similar).  Retry it on EINTR (running asyncs)
+   and, on a blocking socket, after waiting for EVENTS until DEADLINE; raise
+   a timeout condition naming OPERATION and OBJECT if that passes.  Return
+   ATTEMPT's result; or -1 with errno EAGAIN when NOWAIT is set or the
+   socket is non-blocking; other errors are raised as system errors of
+   SUBR.  */
+ssize_t gn_retry_io (int fd, short events, int nowait, int64_t deadline,
+                     ssize_t (*attempt) (int fd, void *data), void *data,
+                     const char *subr, const char *operation, SCM object);
+/* Run FUNC (DATA) outside Guile mode; for system calls known not to block
+   for long.  */
+void *gn_without_guile (void *(*func) (void *), void *data);
+void gn_init_wait (void);
+
+/* sockaddr.c: socket addresses are Guile's vectors, so addresses made by
+   Guile's core procedures and ours are interchangeable.  */
+typedef struct
+{
+  struct sockaddr_storage ss;
+  socklen_t len;
+} gn_sockaddr;
+/* Fill OUT from either a socket address object (FAM_OR_SA a vector, ADDRESS
+   and ARGS unbound/null) or from family + address + args.  POS is the
+   argument position of FAM_OR_SA for error messages.  Return the list of
+   arguments left over (for sendto's flags).  */
+SCM gn_scm_to_sockaddr (SCM fam_or_sa, SCM address, SCM args,
+                        gn_sockaddr *out, const char *subr, int pos);
+SCM gn_sockaddr_to_scm (const struct sockaddr *sa, socklen_t len,
+                        const char *subr);
+uint16_t gn_to_port_number (SCM port, const char *subr, int pos);
+uint32_t gn_to_ipv4 (SCM address, const char *subr, int pos);
+void gn_to_ipv6 (SCM address, uint8_t out[16], const char *subr, int pos);
+SCM gn_from_ipv6 (const uint8_t addr[16]);
+void gn_init_sockaddr (void);
+
+/* sockopt.c: the option table.  */
+typedef enum
+{
+  GN_OPT_INT,         /* an integer */
+  GN_OPT_LINGER,      /* (ENABLE . SECONDS) */
+  GN_OPT_MREQ,        /* (MULTIADDR . INTERFACEADDR), set only */
+  GN_OPT_IPV6_MREQ,   /* (MULTIADDR6 . INTERFACE-INDEX), set only */
+  GN_OPT_INADDR,      /* an IPv4 address as an integer */
+  GN_OPT_UNKNOWN
+} gn_option_kind;
+gn_option_kind gn_option_lookup (int level, int name);
+const char *gn_option_name (int level, int name);
+void gn_init_sockopt (void);
+
+/* socket-port.c: a socket is a port of our own type.  */
+typedef struct
+{
+  int fd;
+  int family;
+  int type;
+  /* Timeouts in nanoseconds for port reads and writes; -1 is none.  */
+  int64_t read_timeout;
+  int64_t write_timeout;
+  /* Times `port->fdes' handed the descriptor out; closing the port leaves
+     a revealed descriptor open, as Guile's file ports do.  */
+  int revealed;
+} gn_socket;
+extern scm_t_port_type *gn_socket_port_type;
+SCM gn_make_socket_port (int fd, int family, int type);
+/* The descriptor of open socket port (ours, or a file port such as Guile's
+   own sockets).  A closed port or a non-port is a wrong-type-arg.  */
+int gn_port_fd (SCM port, const char *subr, int pos);
+gn_socket *gn_port_socket (SCM port);   /* NULL unless one of ours */
+int gn_fd_is_nonblocking (int fd);
+void gn_init_socket_port (void);
+
+/* socket.c: connect and accept with a deadline, for the layers above.  */
+int gn_connect_fd (int fd, const gn_sockaddr *sa, int64_t deadline,
+                   const char *subr, SCM object);
+SCM gn_accept_fd (SCM sock, int flags, int64_t deadline, const char *subr);
+void gn_init_socket (void);
+
+/* addrinfo.c, constants.c.  */
+void gn_init_addrinfo (void);
+void gn_init_constants (void);
+
+#endif /* GUILE_NET_H */

@@ -1,0 +1,28 @@
+/* init.c -- the entry points that the Scheme modules load.  */
+
+#include "guile-net.h"
+
+void
+gn_define_primitive (const char *name, int req, int opt, int rest,
+                     scm_t_subr fn, const char *doc)
+{
+  SCM proc = scm_c_define_gsubr (name, req, opt, rest, fn);
+  scm_set_procedure_property_x (proc, scm_from_utf8_symbol ("documentation"),
+                                scm_from_utf8_string (doc));
+}
+
+/* Called by (net socket), whose module it defines the primitives in.  */
+void scm_init_guile_net_socket (void);
+
+void
+scm_init_guile_net_socket (void)
+{
+  gn_init_error ();
+  gn_init_wait ();
+  gn_init_sockaddr ();
+  gn_init_sockopt ();
+  gn_init_socket_port ();
+  gn_init_socket ();
+  gn_init_addrinfo ();
+  gn_init_constants ();
+}

@@ -1,0 +1,307 @@
+/* socket-port.c -- the socket port type.
+
+   A socket is a port of our own type rather than one of Guile's file ports,
+   so that we control how it reads and writes:
+   - reads and writes never block in Guile mode: they try without blocking
+     and, on a blocking socket, wait in wait.c, so asyncs run, timeouts can
+     expire and other threads carry on;
+   - on a socket the user made non-blocking they report "would block" to
+     Guile, which then calls the current read or write waiter with the wait
+     descriptor: that is what suspendable ports and fibers need;
+   - writes use MSG_NOSIGNAL, so a vanished peer is an EPIPE error, never a
+     SIGPIPE that kills the process.
+   Like Guile's socket ports they start unbuffered; `setvbuf' adds a buffer.  */
+
+#include "guile-net.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+scm_t_port_type *gn_socket_port_type;
+
+static gn_socket *
+port_socket (SCM port)
+{
+  return (gn_socket *) SCM_STREAM (port);
+}
+
+gn_socket *
+gn_port_socket (SCM port)
+{
+  if (SCM_PORTP (port) && SCM_PORT_TYPE (port) == gn_socket_port_type)
+    return port_socket (port);
+  return NULL;
+}
+
+int
+gn_port_fd (SCM port, const char *subr, int pos)
+{
+  if (SCM_PORTP (port) && SCM_OPPORTP (port))
+    {
+      if (SCM_PORT_TYPE (port) == gn_socket_port_type)
+        return port_socket (port)->fd;
+      if (SCM_FPORTP (port))   /* e.g. a socket made by Guile's core */
+        return SCM_FPORT_FDES (port);
+    }
+  gn_wrong_type (subr, pos, port);
+}
+
+int
+gn_fd_is_nonblocking (int fd)
+{
+  int flags = fcntl (fd, F_GETFL);
+  return flags >= 0 && (flags & O_NONBLOCK);
+}
+
+SCM
+gn_make_socket_port (int fd, int family, int type)
+{
+  gn_socket *s = scm_gc_malloc_pointerless (sizeof *s, "socket");
+  s->fd = fd;
+  s->family = family;
+  s->type = type;
+  s->read_timeout = -1;
+  s->write_timeout = -1;
+  s->revealed = 0;
+  return scm_c_make_port (gn_socket_port_type,
+                          SCM_RDNG | SCM_WRTNG | SCM_BUF0, (scm_t_bits) s);
+}
+
+struct transfer
+{
+  char *buf;
+  size_t count;
+};
+
+static ssize_t
+attempt_recv (int fd, void *data)
+{
+  struct transfer *t = data;
+  return recv (fd, t->buf, t->count, MSG_DONTWAIT);
+}
+
+static ssize_t
+attempt_send (int fd, void *data)
+{
+  struct transfer *t = data;
+  return send (fd, t->buf, t->count, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+/* A result of -1 tells Guile the read or write would block: it then calls
+   the current read or write waiter (suspendable ports) or polls.  */
+static size_t
+socket_read (SCM port, SCM dst, size_t start, size_t count)
+{
+  gn_socket *s = port_socket (port);
+  struct transfer t = { (char *) SCM_BYTEVECTOR_CONTENTS (dst) + start, count };
+  return gn_retry_io (s->fd, POLLIN, 0, gn_deadline_after_ns (s->read_timeout),
+                      attempt_recv, &t, "socket-read", "read", port);
+}
+
+static size_t
+socket_write (SCM port, SCM src, size_t start, size_t count)
+{
+  gn_socket *s = port_socket (port);
+  struct transfer t = { (char *) SCM_BYTEVECTOR_CONTENTS (src) + start, count };
+  return gn_retry_io (s->fd, POLLOUT, 0,
+                      gn_deadline_after_ns (s->write_timeout),
+                      attempt_send, &t, "socket-write", "write", port);
+}
+
+static int
+socket_read_wait_fd (SCM port)
+{
+  return port_socket (port)->fd;
+}
+
+static int
+socket_input_waiting (SCM port)
+{
+  struct pollfd pfd = { port_socket (port)->fd, POLLIN, 0 };
+  return poll (&pfd, 1, 0) > 0;
+}
+
+static void
+socket_close (SCM port)
+{
+  gn_socket *s = port_socket (port);
+  if (s->fd >= 0 && s->revealed == 0)
+    close (s->fd);   /* errors from close on a socket are not actionable */
+  s->fd = -1;
+}
+
+static const char *
+family_name (int family)
+{
+  switch (family)
+    {
+    case AF_INET: return "AF_INET";
+    case AF_INET6: return "AF_INET6";
+    case AF_UNIX: return "AF_UNIX";
+    default: return "AF_?";
+    }
+}
+
+/* Write a short text form of an address, e.g. "127.0.0.1:80", "[::1]:80"
+   or "/tmp/socket", to PORT.  */
+static void
+print_address (const struct sockaddr_storage *ss, socklen_t len, SCM port)
+{
+  char text[INET6_ADDRSTRLEN + 16];
+  text[0] = '\0';
+  if (ss->ss_family == AF_INET)
+    {
+      const struct sockaddr_in *in = (const void *) ss;
+      char a[INET_ADDRSTRLEN];
+      inet_ntop (AF_INET, &in->sin_addr, a, sizeof a);
+      snprintf (text, sizeof text, "%s:%u", a, ntohs (in->sin_port));
+    }
+  else if (ss->ss_family == AF_INET6)
+    {
+      const struct sockaddr_in6 *in6 = (const void *) ss;
+      char a[INET6_ADDRSTRLEN];
+      inet_ntop (AF_INET6, &in6->sin6_addr, a, sizeof a);
+      snprintf (text, sizeof text, "[%s]:%u", a, ntohs (in6->sin6_port));
+    }
+  else if (ss->ss_family == AF_UNIX)
+    {
+      const struct sockaddr_un *un = (const void *) ss;
+      size_t off = offsetof (struct sockaddr_un, sun_path);
+      if (len > off && un->sun_path[0] != '\0')
+        snprintf (text, sizeof text, "%.*s", (int) (len - off), un->sun_path);
+      else
+        snprintf (text, sizeof text, "(unnamed)");
+    }
+  scm_puts (text, port);
+}
+
+static int
+socket_print (SCM port, SCM dest, scm_print_state *pstate)
+{
+  gn_socket *s = port_socket (port);
+  scm_puts ("#<", dest);
+  if (!SCM_OPPORTP (port) || s->fd < 0)
+    {
+      scm_puts ("closed: socket>", dest);
+      return 1;
+    }
+  scm_puts ("socket ", dest);
+  scm_puts (family_name (s->family), dest);
+  scm_puts (s->type == SOCK_STREAM ? " stream" : s->type == SOCK_DGRAM
+            ? " datagram" : " other", dest);
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (getsockname (s->fd, (struct sockaddr *) &ss, &len) == 0
+      && !(s->family != AF_UNIX && len == 0))
+    {
+      scm_puts (" ", dest);
+      print_address (&ss, len, dest);
+    }
+  len = sizeof ss;
+  if (getpeername (s->fd, (struct sockaddr *) &ss, &len) == 0)
+    {
+      scm_puts (" -> ", dest);
+      print_address (&ss, len, dest);
+    }
+  scm_puts (" fd ", dest);
+  scm_intprint (s->fd, 10, dest);
+  scm_puts (">", dest);
+  return 1;
+}
+
+SCM_DEFINE (gn_socket_port_p, "socket-port?", 1, 0, 0, (SCM obj),
+            "Return @code{#t} if @var{obj} is a socket port made by this\n"
+            "library, open or closed, and @code{#f} otherwise.")
+#define FUNC_NAME s_gn_socket_port_p
+{
+  return scm_from_bool (gn_port_socket (obj) != NULL);
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_socket_fileno, "%socket-fileno", 2, 0, 0,
+            (SCM port, SCM reveal),
+            "Return the descriptor of open socket port @var{port}.  When\n"
+            "@var{reveal} is true, as for @code{port->fdes}, also count the\n"
+            "descriptor as revealed: closing the port then leaves it open.")
+#define FUNC_NAME s_gn_socket_fileno
+{
+  gn_socket *s = gn_port_socket (port);
+  if (s == NULL || !SCM_OPPORTP (port))
+    gn_wrong_type (FUNC_NAME, 1, port);
+  if (scm_is_true (reveal))
+    s->revealed++;
+  return scm_from_int (s->fd);
+}
+#undef FUNC_NAME
+
+static int
+to_int_arg (SCM x, const char *subr, int pos)
+{
+  if (!scm_is_exact_integer (x))
+    gn_wrong_type (subr, pos, x);
+  if (!scm_is_signed_integer (x, INT_MIN, INT_MAX))
+    gn_out_of_range (subr, pos, x);
+  return scm_to_int (x);
+}
+
+SCM_DEFINE (gn_make_socket, "socket", 3, 0, 0,
+            (SCM family, SCM style, SCM proto),
+            "Return a new socket port of the type given by @var{family}\n"
+            "(@code{PF_INET}, @code{PF_INET6}, @code{PF_UNIX}), @var{style}\n"
+            "(@code{SOCK_STREAM}, @code{SOCK_DGRAM}, @dots{}, optionally\n"
+            "@code{logior}ed with @code{SOCK_NONBLOCK}) and @var{proto}\n"
+            "(usually 0).  The port is unbuffered and its descriptor is\n"
+            "close-on-exec; clear @code{FD_CLOEXEC} with @code{fcntl} to pass\n"
+            "it to a child process.")
+#define FUNC_NAME s_gn_make_socket
+{
+  int fam = to_int_arg (family, FUNC_NAME, 1);
+  int type = to_int_arg (style, FUNC_NAME, 2);
+  int prot = to_int_arg (proto, FUNC_NAME, 3);
+  int fd = socket (fam, type | SOCK_CLOEXEC, prot);
+  if (fd < 0)
+    gn_syserror (FUNC_NAME);
+  return gn_make_socket_port (fd, fam, type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC));
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_socketpair, "socketpair", 3, 0, 0,
+            (SCM family, SCM style, SCM proto),
+            "Return a pair of connected, unnamed socket ports of the type\n"
+            "given by @var{family}, @var{style} and @var{proto}, as for\n"
+            "@code{socket}.  Usually only @code{PF_UNIX} is supported.")
+#define FUNC_NAME s_gn_socketpair
+{
+  int fam = to_int_arg (family, FUNC_NAME, 1);
+  int type = to_int_arg (style, FUNC_NAME, 2);
+  int prot = to_int_arg (proto, FUNC_NAME, 3);
+  int fds[2];
+  if (socketpair (fam, type | SOCK_CLOEXEC, prot, fds) < 0)
+    gn_syserror (FUNC_NAME);
+  type &= ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+  return scm_cons (gn_make_socket_port (fds[0], fam, type),
+                   gn_make_socket_port (fds[1], fam, type));
+}
+#undef FUNC_NAME
+
+void
+gn_init_socket_port (void)
+{
+  gn_socket_port_type = scm_make_port_type ("socket", socket_read,
+                                            socket_write);
+  scm_set_port_read_wait_fd (gn_socket_port_type, socket_read_wait_fd);
+  scm_set_port_write_wait_fd (gn_socket_port_type, socket_read_wait_fd);
+  scm_set_port_input_waiting (gn_socket_port_type, socket_input_waiting);
+  scm_set_port_close (gn_socket_port_type, socket_close);
+  scm_set_port_needs_close_on_gc (gn_socket_port_type, 1);
+  scm_set_port_print (gn_socket_port_type, socket_print);
+#ifndef SCM_MAGIC_SNARFER
+#include "socket-port.x"
+#endif
+}

@@ -1,0 +1,459 @@
+/* socket.c -- the socket system calls: bind, connect, listen, accept,
+   shutdown, getsockname, getpeername, recv!, send, recvfrom!, sendto.
+
+   Names, arguments and results are those of Guile's built-in procedures.
+   Blocking calls go through gn_retry_io or gn_wait_fd (wait.c), so they
+   never hold up other threads and asyncs run while they wait.  */
+
+#include "guile-net.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
+static int
+to_int_arg (SCM x, const char *subr, int pos)
+{
+  if (!scm_is_exact_integer (x))
+    gn_wrong_type (subr, pos, x);
+  if (!scm_is_signed_integer (x, INT_MIN, INT_MAX))
+    gn_out_of_range (subr, pos, x);
+  return scm_to_int (x);
+}
+
+static int
+optional_flags (SCM flags, const char *subr, int pos)
+{
+  return SCM_UNBNDP (flags) ? 0 : to_int_arg (flags, subr, pos);
+}
+
+static SCM
+no_more_args (SCM rest, const char *subr)
+{
+  if (!scm_is_null (rest))
+    scm_error_num_args_subr (subr);
+  return rest;
+}
+
+SCM_DEFINE (gn_bind, "bind", 2, 1, 1,
+            (SCM sock, SCM fam_or_sockaddr, SCM address, SCM args),
+            "Bind socket port @var{sock} to an address: either a socket\n"
+            "address object or the arguments @code{make-socket-address}\n"
+            "takes, e.g. @code{(bind sock AF_INET INADDR_LOOPBACK 0)}.  Port 0\n"
+            "lets the kernel choose; @code{getsockname} tells which.  The\n"
+            "return value is unspecified.")
+#define FUNC_NAME s_gn_bind
+{
+  int fd = gn_port_fd (sock, FUNC_NAME, 1);
+  gn_sockaddr sa;
+  no_more_args (gn_scm_to_sockaddr (fam_or_sockaddr, address, args, &sa,
+                                    FUNC_NAME, 2), FUNC_NAME);
+  if (bind (fd, (struct sockaddr *) &sa.ss, sa.len) < 0)
+    gn_syserror (FUNC_NAME);
+  return SCM_UNSPECIFIED;
+}
+#undef FUNC_NAME
+
+int
+gn_connect_fd (int fd, const gn_sockaddr *sa, int64_t deadline,
+               const char *subr, SCM object)
+{
+  /* Start the connection without blocking, then wait for it in wait.c: a
+     blocking connect would hold asyncs until the kernel gives up.  */
+  int flags = fcntl (fd, F_GETFL);
+  int user_nonblocking = flags >= 0 && (flags & O_NONBLOCK);
+  if (!user_nonblocking && flags >= 0)
+    fcntl (fd, F_SETFL, flags | O_NONBLOCK);
+  int rv;
+  do
+    rv = connect (fd, (const struct sockaddr *) &sa->ss, sa->len);
+  while (rv < 0 && errno == EINTR);
+  int err = errno;
+  if (!user_nonblocking && flags >= 0)
+    fcntl (fd, F_SETFL, flags);
+  if (rv == 0)
+    return 1;
+  if (err != EINPROGRESS && err != EAGAIN)
+    gn_syserror_errno (subr, err);
+  if (user_nonblocking)
+    return 0;
+  if (!gn_wait_fd (fd, POLLOUT, deadline))
+    gn_raise_timeout (subr, "connect", object);
+  socklen_t len = sizeof err;
+  if (getsockopt (fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+    gn_syserror (subr);
+  if (err != 0)
+    gn_syserror_errno (subr, err);
+  return 1;
+}
+
+SCM_DEFINE (gn_connect, "connect", 2, 1, 1,
+            (SCM sock, SCM fam_or_sockaddr, SCM address, SCM args),
+            "Connect socket port @var{sock} to an address: a socket address\n"
+            "object or the arguments @code{make-socket-address} takes, e.g.\n"
+            "@code{(connect sock AF_INET INADDR_LOOPBACK 80)}.  Return\n"
+            "@code{#t}, or @code{#f} when @var{sock} is non-blocking and the\n"
+            "connection is still in progress (wait until it is writable and\n"
+            "read @code{SO_ERROR}).  While it waits, other threads run and\n"
+            "asyncs such as Ctrl-C are handled.")
+#define FUNC_NAME s_gn_connect
+{
+  int fd = gn_port_fd (sock, FUNC_NAME, 1);
+  gn_sockaddr sa;
+  no_more_args (gn_scm_to_sockaddr (fam_or_sockaddr, address, args, &sa,
+                                    FUNC_NAME, 2), FUNC_NAME);
+  return scm_from_bool (gn_connect_fd (fd, &sa, GN_NO_DEADLINE, FUNC_NAME,
+                                       sock));
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_listen, "listen", 2, 0, 0, (SCM sock, SCM backlog),
+            "Make socket port @var{sock} accept connections, with at most\n"
+            "@var{backlog} of them waiting in the queue.  The return value is\n"
+            "unspecified.")
+#define FUNC_NAME s_gn_listen
+{
+  int fd = gn_port_fd (sock, FUNC_NAME, 1);
+  if (listen (fd, to_int_arg (backlog, FUNC_NAME, 2)) < 0)
+    gn_syserror (FUNC_NAME);
+  return SCM_UNSPECIFIED;
+}
+#undef FUNC_NAME
+
+struct accept_args
+{
+  int fd;
+  int flags;
+  gn_sockaddr peer;
+  int result;
+  int err;
+};
+
+static void *
+do_accept (void *data)
+{
+  struct accept_args *a = data;
+  a->peer.len = sizeof a->peer.ss;
+  a->result = accept4 (a->fd, (struct sockaddr *) &a->peer.ss, &a->peer.len,
+                       a->flags);
+  a->err = errno;
+  return NULL;
+}
+
+SCM
+gn_accept_fd (SCM sock, int flags, int64_t deadline, const char *subr)
+{
+  gn_socket *s = gn_port_socket (sock);
+  struct accept_args a;
+  memset (&a, 0, sizeof a);
+  a.fd = gn_port_fd (sock, subr, 1);
+  a.flags = flags | SOCK_CLOEXEC;
+  int nonblocking = gn_fd_is_nonblocking (a.fd);
+  for (;;)
+    {
+      /* Wait first, so the accept below finds a connection at once; should
+         another thread take it first, accept4 blocks outside Guile mode.  */
+      if (!nonblocking && !gn_wait_fd (a.fd, POLLIN, deadline))
+        gn_raise_timeout (subr, "accept", sock);
+      gn_without_guile (do_accept, &a);
+      if (a.result >= 0)
+        break;
+      if (a.err == EINTR || a.err == ECONNABORTED)
+        {
+          scm_async_tick ();
+          continue;
+        }
+      if ((a.err == EAGAIN || a.err == EWOULDBLOCK) && nonblocking)
+        return SCM_BOOL_F;
+      gn_syserror_errno (subr, a.err);
+    }
+  int type = s ? s->type : SOCK_STREAM;
+  SCM port = gn_make_socket_port (a.result, a.peer.ss.ss_family, type);
+  SCM peer = a.peer.len > 0
+    ? gn_sockaddr_to_scm ((struct sockaddr *) &a.peer.ss, a.peer.len, subr)
+    : SCM_BOOL_F;
+  return scm_cons (port, peer);
+}
+
+SCM_DEFINE (gn_accept, "accept", 1, 1, 0, (SCM sock, SCM flags),
+            "Accept a connection on listening socket port @var{sock} and\n"
+            "return a pair: a new socket port for it and the peer's socket\n"
+            "address.  @var{flags} may include @code{SOCK_NONBLOCK} (and\n"
+            "@code{SOCK_CLOEXEC}, which is always applied) for the new socket.\n"
+            "When @var{sock} is non-blocking and no connection is waiting,\n"
+            "return @code{#f}; otherwise wait, letting other threads and\n"
+            "asyncs run.")
+#define FUNC_NAME s_gn_accept
+{
+  int f = optional_flags (flags, FUNC_NAME, 2);
+  if (f & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
+    gn_out_of_range (FUNC_NAME, 2, flags);
+  return gn_accept_fd (sock, f, GN_NO_DEADLINE, FUNC_NAME);
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_shutdown, "shutdown", 2, 0, 0, (SCM sock, SCM how),
+            "Shut down part of the connection of socket port @var{sock}:\n"
+            "@var{how} is @code{SHUT_RD} (0) to stop receiving,\n"
+            "@code{SHUT_WR} (1) to stop sending, or @code{SHUT_RDWR} (2).\n"
+            "The return value is unspecified.")
+#define FUNC_NAME s_gn_shutdown
+{
+  int fd = gn_port_fd (sock, FUNC_NAME, 1);
+  int h = to_int_arg (how, FUNC_NAME, 2);
+  if (h < 0 || h > 2)
+    gn_out_of_range (FUNC_NAME, 2, how);
+  if (shutdown (fd, h) < 0)
+    gn_syserror (FUNC_NAME);
+  return SCM_UNSPECIFIED;
+}
+#undef FUNC_NAME
+
+static SCM
+socket_name (SCM sock, int peer, const char *subr)
+{
+  int fd = gn_port_fd (sock, subr, 1);
+  gn_sockaddr sa;
+  memset (&sa, 0, sizeof sa);
+  sa.len = sizeof sa.ss;
+  int rv = peer ? getpeername (fd, (struct sockaddr *) &sa.ss, &sa.len)
+                : getsockname (fd, (struct sockaddr *) &sa.ss, &sa.len);
+  if (rv < 0)
+    gn_syserror (subr);
+  if (sa.len == 0)   /* an unnamed AF_UNIX socket */
+    sa.ss.ss_family = AF_UNIX;
+  return gn_sockaddr_to_scm ((struct sockaddr *) &sa.ss, sa.len, subr);
+}
+
+SCM_DEFINE (gn_getsockname, "getsockname", 1, 0, 0, (SCM sock),
+            "Return the socket address to which socket port @var{sock} is\n"
+            "bound locally.")
+#define FUNC_NAME s_gn_getsockname
+{
+  return socket_name (sock, 0, FUNC_NAME);
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_getpeername, "getpeername", 1, 0, 0, (SCM sock),
+            "Return the socket address of the peer socket port @var{sock} is\n"
+            "connected to.")
+#define FUNC_NAME s_gn_getpeername
+{
+  return socket_name (sock, 1, FUNC_NAME);
+}
+#undef FUNC_NAME
+
+/* recv!, send, recvfrom!, sendto.  */
+
+struct message
+{
+  char *buf;
+  size_t len;
+  int flags;
+  gn_sockaddr addr;   /* source (recvfrom) or destination (sendto) */
+};
+
+static ssize_t
+attempt_recv (int fd, void *data)
+{
+  struct message *m = data;
+  return recv (fd, m->buf, m->len, m->flags | MSG_DONTWAIT);
+}
+
+static ssize_t
+attempt_send (int fd, void *data)
+{
+  struct message *m = data;
+  return send (fd, m->buf, m->len, m->flags | MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+static ssize_t
+attempt_recvfrom (int fd, void *data)
+{
+  struct message *m = data;
+  m->addr.len = sizeof m->addr.ss;
+  return recvfrom (fd, m->buf, m->len, m->flags | MSG_DONTWAIT,
+                   (struct sockaddr *) &m->addr.ss, &m->addr.len);
+}
+
+static ssize_t
+attempt_sendto (int fd, void *data)
+{
+  struct message *m = data;
+  return sendto (fd, m->buf, m->len, m->flags | MSG_DONTWAIT | MSG_NOSIGNAL,
+                 (struct sockaddr *) &m->addr.ss, m->addr.len);
+}
+
+/* Receive or send M on FD.  A blocking stream socket sends all of M, as
+   the kernel does for a blocking send; MSG_WAITALL receives all of it.  */
+static size_t
+transfer (SCM sock, int fd, short events, ssize_t (*attempt) (int, void *),
+          struct message *m, int all, const char *subr)
+{
+  int nowait = (m->flags & MSG_DONTWAIT) != 0;
+  m->flags &= ~MSG_WAITALL;
+  size_t done = 0;
+  for (;;)
+    {
+      ssize_t n = gn_retry_io (fd, events, nowait, GN_NO_DEADLINE, attempt, m,
+                               subr, events == POLLIN ? "read" : "write",
+                               sock);
+      if (n < 0)
+        {
+          if (done > 0)
+            return done;
+          gn_syserror_errno (subr, EAGAIN);
+        }
+      done += n;
+      if (!all || n == 0 || (size_t) n == m->len)
+        return done;
+      m->buf += n;
+      m->len -= n;
+    }
+}
+
+static void
+bytevector_range (SCM bv, SCM start, SCM end, int pos, char **buf,
+                  size_t *len, const char *subr)
+{
+  if (!scm_is_bytevector (bv))
+    gn_wrong_type (subr, pos, bv);
+  size_t size = SCM_BYTEVECTOR_LENGTH (bv);
+  size_t from = 0, to = size;
+  if (!SCM_UNBNDP (start))
+    {
+      if (!scm_is_exact_integer (start))
+        gn_wrong_type (subr, pos + 2, start);
+      if (!scm_is_unsigned_integer (start, 0, size))
+        gn_out_of_range (subr, pos + 2, start);
+      from = scm_to_size_t (start);
+    }
+  if (!SCM_UNBNDP (end))
+    {
+      if (!scm_is_exact_integer (end))
+        gn_wrong_type (subr, pos + 3, end);
+      if (!scm_is_unsigned_integer (end, from, size))
+        gn_out_of_range (subr, pos + 3, end);
+      to = scm_to_size_t (end);
+    }
+  *buf = (char *) SCM_BYTEVECTOR_CONTENTS (bv) + from;
+  *len = to - from;
+}
+
+static int
+is_stream (SCM sock, int fd)
+{
+  gn_socket *s = gn_port_socket (sock);
+  if (s)
+    return s->type == SOCK_STREAM;
+  int type = 0;
+  socklen_t len = sizeof type;
+  getsockopt (fd, SOL_SOCKET, SO_TYPE, &type, &len);
+  return type == SOCK_STREAM;
+}
+
+SCM_DEFINE (gn_recv, "recv!", 2, 1, 0, (SCM sock, SCM buf, SCM flags),
+            "Receive data from socket port @var{sock} into bytevector\n"
+            "@var{buf} and return the number of bytes received (0 at end of\n"
+            "file).  @var{flags} is a @code{logior} of @code{MSG_OOB},\n"
+            "@code{MSG_PEEK}, @code{MSG_DONTWAIT}, @code{MSG_WAITALL}, etc.\n"
+            "Data is read from the descriptor directly: bytes buffered in the\n"
+            "port are not seen.  A blocking socket waits without holding up\n"
+            "other threads; a non-blocking one raises @code{EAGAIN}.")
+#define FUNC_NAME s_gn_recv
+{
+  int fd = gn_port_fd (sock, FUNC_NAME, 1);
+  struct message m;
+  bytevector_range (buf, SCM_UNDEFINED, SCM_UNDEFINED, 2, &m.buf, &m.len,
+                    FUNC_NAME);
+  m.flags = optional_flags (flags, FUNC_NAME, 3);
+  int all = (m.flags & MSG_WAITALL) != 0;
+  return scm_from_size_t (transfer (sock, fd, POLLIN, attempt_recv, &m, all,
+                                    FUNC_NAME));
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_send, "send", 2, 1, 0, (SCM sock, SCM message, SCM flags),
+            "Send bytevector @var{message} on connected socket port\n"
+            "@var{sock} and return the number of bytes sent.  A blocking\n"
+            "stream socket sends all of it; a non-blocking one may send less.\n"
+            "@var{flags} is a @code{logior} of @code{MSG_OOB},\n"
+            "@code{MSG_DONTROUTE}, etc.  Bytes buffered in the port are not\n"
+            "sent.  A vanished peer is an @code{EPIPE} system error, never a\n"
+            "@code{SIGPIPE}.")
+#define FUNC_NAME s_gn_send
+{
+  int fd = gn_port_fd (sock, FUNC_NAME, 1);
+  struct message m;
+  bytevector_range (message, SCM_UNDEFINED, SCM_UNDEFINED, 2, &m.buf, &m.len,
+                    FUNC_NAME);
+  m.flags = optional_flags (flags, FUNC_NAME, 3);
+  return scm_from_size_t (transfer (sock, fd, POLLOUT, attempt_send, &m,
+                                    is_stream (sock, fd), FUNC_NAME));
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_recvfrom, "recvfrom!", 2, 3, 0,
+            (SCM sock, SCM buf, SCM flags, SCM start, SCM end),
+            "Receive data from socket port @var{sock} into bytevector\n"
+            "@var{buf}, or into its part from @var{start} to @var{end}, and\n"
+            "return a pair: the number of bytes received and the socket\n"
+            "address they came from (@code{#f} when unknown).  A datagram\n"
+            "larger than the space given is truncated by the system.\n"
+            "@var{flags} is as for @code{recv!}.")
+#define FUNC_NAME s_gn_recvfrom
+{
+  int fd = gn_port_fd (sock, FUNC_NAME, 1);
+  struct message m;
+  memset (&m, 0, sizeof m);
+  bytevector_range (buf, start, end, 2, &m.buf, &m.len, FUNC_NAME);
+  m.flags = optional_flags (flags, FUNC_NAME, 3);
+  size_t n = transfer (sock, fd, POLLIN, attempt_recvfrom, &m, 0, FUNC_NAME);
+  SCM from = SCM_BOOL_F;
+  if (m.addr.len > 0 && m.addr.ss.ss_family != AF_UNSPEC)
+    from = gn_sockaddr_to_scm ((struct sockaddr *) &m.addr.ss, m.addr.len,
+                               FUNC_NAME);
+  return scm_cons (scm_from_size_t (n), from);
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_sendto, "sendto", 3, 1, 1,
+            (SCM sock, SCM message, SCM fam_or_sockaddr, SCM address,
+             SCM args_and_flags),
+            "Send bytevector @var{message} on socket port @var{sock} to an\n"
+            "address: a socket address object, or the arguments\n"
+            "@code{make-socket-address} takes.  The address may be followed\n"
+            "by @var{flags}, as for @code{send}.  Return the number of bytes\n"
+            "sent.\n\n"
+            "@lisp\n(sendto sock bv AF_INET INADDR_LOOPBACK 5353)\n"
+            "(sendto sock bv (make-socket-address AF_INET6 1 5353) MSG_DONTWAIT)\n"
+            "@end lisp")
+#define FUNC_NAME s_gn_sendto
+{
+  int fd = gn_port_fd (sock, FUNC_NAME, 1);
+  struct message m;
+  bytevector_range (message, SCM_UNDEFINED, SCM_UNDEFINED, 2, &m.buf, &m.len,
+                    FUNC_NAME);
+  SCM rest = gn_scm_to_sockaddr (fam_or_sockaddr, address, args_and_flags,
+                                 &m.addr, FUNC_NAME, 3);
+  m.flags = 0;
+  if (scm_is_pair (rest))
+    {
+      m.flags = to_int_arg (SCM_CAR (rest), FUNC_NAME,
+                            scm_is_vector (fam_or_sockaddr) ? 4 : 6);
+      no_more_args (SCM_CDR (rest), FUNC_NAME);
+    }
+  return scm_from_size_t (transfer (sock, fd, POLLOUT, attempt_sendto, &m,
+                                    is_stream (sock, fd), FUNC_NAME));
+}
+#undef FUNC_NAME
+
+void
+gn_init_socket (void)
+{
+#ifndef SCM_MAGIC_SNARFER
+#include "socket.x"
+#endif
+}

@@ -1,0 +1,130 @@
+;;; (net socket) -- Guile's socket API, implemented by libguile-net.
+;;;
+;;; Same names, arguments, results and errors as Guile's built-in socket
+;;; procedures, so existing code keeps working after (use-modules (net
+;;; socket)); the module replaces the core bindings.  What differs is what
+;;; the core gets wrong: blocking calls never hold up other threads and are
+;;; interruptible, a vanished peer is EPIPE rather than SIGPIPE, numbers out
+;;; of range are errors rather than silently truncated, and every primitive
+;;; has a docstring.
+;;;
+;;; A socket is a port of type `socket'.  Guile's `fileno', `port->fdes',
+;;; `fcntl' and `select' only know file ports, so this module replaces them
+;;; with versions that also accept socket ports.
+
+(define-module (net socket)
+  #:use-module (net config)
+  #:use-module ((ice-9 ports) #:select ((fileno . core-fileno)
+                                        (port->fdes . core-port->fdes)))
+  #:use-module ((guile) #:select ((fcntl . core-fcntl)
+                                  (select . core-select)))
+  #:replace (socket socketpair
+             getsockopt setsockopt
+             shutdown connect bind listen accept
+             getsockname getpeername
+             recv! send recvfrom! sendto
+             make-socket-address
+             sockaddr:fam sockaddr:addr sockaddr:port sockaddr:path
+             sockaddr:flowinfo sockaddr:scopeid
+             inet-pton inet-ntop
+             getaddrinfo gai-strerror
+             addrinfo:flags addrinfo:fam addrinfo:socktype addrinfo:protocol
+             addrinfo:addr addrinfo:canonname
+             fileno port->fdes fcntl select)
+  #:export (socket-port?))
+
+;; Loaded at expansion time too, so the compiler sees the primitives.
+(eval-when (expand load eval)
+  (load-guile-net-extension "scm_init_guile_net_socket"))
+
+;; Export every constant the C side defined: replace the core's where it
+;; has one of that name, export the rest (IPV6_V6ONLY, MSG_WAITALL, ...).
+(let ((core (resolve-interface '(guile)))
+      (this (current-module)))
+  (for-each (lambda (name)
+              (if (module-variable core name)
+                  (module-replace! this (list name))
+                  (module-export! this (list name))))
+            (%socket-constant-names)))
+
+;;; Socket addresses and address information are Guile's vectors.
+
+(define-syntax-rule (define-vector-accessor name kind index doc)
+  (define (name obj)
+    doc
+    (if (and (vector? obj) (> (vector-length obj) index))
+        (vector-ref obj index)
+        (scm-error 'wrong-type-arg 'name
+                   "Wrong type argument in position 1 (expecting ~A): ~S"
+                   (list kind obj) (list obj)))))
+
+(define-vector-accessor sockaddr:fam "socket address" 0
+  "Return the address family of socket address OBJ.")
+(define-vector-accessor sockaddr:addr "socket address" 1
+  "Return the integer host address of AF_INET or AF_INET6 socket address OBJ.")
+(define-vector-accessor sockaddr:path "socket address" 1
+  "Return the file name of AF_UNIX socket address OBJ (#f if unnamed).")
+(define-vector-accessor sockaddr:port "socket address" 2
+  "Return the port number of AF_INET or AF_INET6 socket address OBJ.")
+(define-vector-accessor sockaddr:flowinfo "socket address" 3
+  "Return the flow information of AF_INET6 socket address OBJ.")
+(define-vector-accessor sockaddr:scopeid "socket address" 4
+  "Return the scope identifier of AF_INET6 socket address OBJ.")
+
+(define-vector-accessor addrinfo:flags "address information" 0
+  "Return the AI_ flags of address information OBJ.")
+(define-vector-accessor addrinfo:fam "address information" 1
+  "Return the address family of address information OBJ.")
+(define-vector-accessor addrinfo:socktype "address information" 2
+  "Return the socket type of address information OBJ.")
+(define-vector-accessor addrinfo:protocol "address information" 3
+  "Return the protocol of address information OBJ.")
+(define-vector-accessor addrinfo:addr "address information" 4
+  "Return the socket address of address information OBJ.")
+(define-vector-accessor addrinfo:canonname "address information" 5
+  "Return the canonical host name of address information OBJ, or #f.")
+
+;;; Guile's descriptor procedures, extended to socket ports.
+
+(define (fileno port)
+  "Return the descriptor of PORT, a file port or a socket port."
+  (if (socket-port? port)
+      (%socket-fileno port #f)
+      (core-fileno port)))
+
+(define (port->fdes port)
+  "Return the descriptor of PORT and mark it revealed, so that closing
+PORT leaves the descriptor open."
+  (if (socket-port? port)
+      (%socket-fileno port #t)
+      (core-port->fdes port)))
+
+(define (fcntl object cmd . value)
+  "Apply fcntl command CMD (F_GETFL, F_SETFL, F_GETFD, F_SETFD, ...) to
+OBJECT, a descriptor, file port or socket port, as Guile's `fcntl' does."
+  (apply core-fcntl (if (socket-port? object) (fileno object) object)
+         cmd value))
+
+(define* (select reads writes excepts #:optional secs (usecs 0))
+  "Guile's `select', also accepting socket ports in the three lists or
+vectors of READS, WRITES and EXCEPTS; the result holds the same objects
+that were given."
+  (define (fd-of x) (if (socket-port? x) (fileno x) x))
+  (define (as-list set) (if (vector? set) (vector->list set) set))
+  (define (convert set)
+    (let ((fds (map fd-of (as-list set))))
+      (if (vector? set) (list->vector fds) fds)))
+  (define (restore given ready)
+    ;; The core returns the descriptors we passed: map them back.
+    (let* ((ready (as-list ready))
+           (chosen (filter (lambda (x) (memv (fd-of x) ready))
+                           (as-list given))))
+      (if (vector? given) (list->vector chosen) chosen)))
+  (let ((result (if secs
+                    (core-select (convert reads) (convert writes)
+                                 (convert excepts) secs usecs)
+                    (core-select (convert reads) (convert writes)
+                                 (convert excepts)))))
+    (list (restore reads (car result))
+          (restore writes (cadr result))
+          (restore excepts (caddr result)))))

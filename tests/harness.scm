@@ -1,0 +1,68 @@
+;;; (tests harness) -- what every test file shares.
+;;;
+;;; The SRFI-64 runner here prints TAP, one line per test case, so that
+;;; automake's TAP driver counts each case in `make check'.  Helpers make
+;;; loopback servers on kernel-chosen ports, and bound waits.
+
+(define-module (tests harness)
+  #:use-module (srfi srfi-64)
+  #:use-module (ice-9 format)
+  #:export (tap-test-runner
+            run-tests
+            error-key
+            error-errno
+            catch-key))
+
+(define (tap-test-runner)
+  (let ((runner (test-runner-null))
+        (count 0))
+    (test-runner-on-test-end! runner
+      (lambda (runner)
+        (set! count (+ count 1))
+        (let* ((name (string-join
+                      (append (test-runner-group-path runner)
+                              (list (or (test-runner-test-name runner) "")))
+                      ": "))
+               (kind (test-result-kind runner)))
+          (case kind
+            ((pass xpass)
+             (format #t "ok ~a - ~a~%" count name))
+            ((skip)
+             (format #t "ok ~a - ~a # SKIP~%" count name))
+            ((xfail)
+             (format #t "not ok ~a - ~a # TODO~%" count name))
+            (else
+             (format #t "not ok ~a - ~a~%" count name)
+             (let ((expected (test-result-ref runner 'expected-value))
+                   (actual (test-result-ref runner 'actual-value))
+                   (error (test-result-ref runner 'actual-error)))
+               (when expected (format #t "#   expected: ~s~%" expected))
+               (when actual (format #t "#   actual:   ~s~%" actual))
+               (when error (format #t "#   error:    ~s~%" error)))))
+          (force-output))))
+    (test-runner-on-final! runner
+      (lambda (runner)
+        (format #t "1..~a~%" count)))
+    runner))
+
+(define-syntax-rule (run-tests name body ...)
+  (begin
+    (test-runner-current (tap-test-runner))
+    (test-begin name)
+    body ...
+    (test-end name)
+    (exit 0)))
+
+(define (catch-key thunk)
+  "Call THUNK; return the key of the exception it throws, or #f."
+  (catch #t (lambda () (thunk) #f) (lambda (key . args) key)))
+
+(define-syntax-rule (error-key expr)
+  (catch-key (lambda () expr)))
+
+(define-syntax-rule (error-errno expr)
+  ;; The errno of the system-error EXPR raises, or #f.
+  (catch 'system-error
+    (lambda () expr #f)
+    (lambda (key subr msg args rest)
+      (and (pair? rest) (car rest)))))
