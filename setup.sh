@@ -1,0 +1,42 @@
+#!/bin/sh
+# setup.sh -- set up a fresh Debian machine for Guile-Net, build, and then
+# run the demo or the test suite.
+#
+#   ./setup.sh demo        install what is missing, build, run the demo
+#   ./setup.sh check       install what is missing, build, run every test
+#   ./setup.sh distcheck   ... and check the release tarball
+#   ./setup.sh build       install what is missing and build
+set -eu
+cd "$(dirname "$0")"
+what=${1:-build}
+
+# Build tools and libraries, then the peers the tests talk to.
+packages="guile-3.0 guile-3.0-dev libgnutls28-dev check gnutls-bin
+  autoconf automake libtool texinfo pkg-config make gcc
+  openssl curl python3 ca-certificates"
+
+missing=""
+for p in $packages; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" \
+    || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "setup.sh: installing:$missing"
+  if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q $missing
+fi
+
+[ -x configure ] && [ configure -nt configure.ac ] && [ -f build-aux/tap-driver.sh ] \
+  || ./autogen.sh
+[ -f Makefile ] && [ Makefile -nt configure ] || ./configure
+jobs=$(nproc 2>/dev/null || echo 2)
+make -j"$jobs"
+
+case "$what" in
+  demo)      exec ./pre-inst-env guile --no-auto-compile examples/demo.scm ;;
+  check)     exec make -j"$jobs" check ;;
+  distcheck) exec make -j"$jobs" distcheck ;;
+  build)     ;;
+  *)         echo "usage: $0 [demo|check|distcheck|build]" >&2; exit 2 ;;
+esac
