@@ -14,6 +14,7 @@
 #include <libguile.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 
@@ -52,6 +53,9 @@ int64_t gn_deadline_from_scm (SCM seconds, const char *subr, int pos);
    other threads, the GC and interrupts all proceed.  Return 1 when FD is
    ready (or in error: the next system call reports it), 0 on timeout.  */
 int gn_wait_fd (int fd, short events, int64_t deadline);
+/* The same for several descriptors: return how many are ready (see their
+   revents), or 0 on timeout.  */
+int gn_poll (struct pollfd *fds, nfds_t n, int64_t deadline);
 /* The retry loop around a system call on a socket.  ATTEMPT must not block
    (it uses MSG_DONTWAIT or similar).  Retry it on EINTR (running asyncs)
    and, on a blocking socket, after waiting for EVENTS until DEADLINE; raise

@@ -52,7 +52,8 @@ gn_deadline_from_scm (SCM seconds, const char *subr, int pos)
 
 struct poll_args
 {
-  struct pollfd pfd;
+  struct pollfd *fds;
+  nfds_t n;
   int timeout_ms;
   int result;
   int err;
@@ -62,13 +63,13 @@ static void *
 do_poll (void *data)
 {
   struct poll_args *a = data;
-  a->result = poll (&a->pfd, 1, a->timeout_ms);
+  a->result = poll (a->fds, a->n, a->timeout_ms);
   a->err = errno;
   return NULL;
 }
 
 int
-gn_wait_fd (int fd, short events, int64_t deadline)
+gn_poll (struct pollfd *fds, nfds_t n, int64_t deadline)
 {
   for (;;)
     {
@@ -82,12 +83,12 @@ gn_wait_fd (int fd, short events, int64_t deadline)
             timeout_ms = (int) ((left + 999999) / 1000000);
         }
 
-      struct poll_args a = { { fd, events, 0 }, timeout_ms, 0, 0 };
+      struct poll_args a = { fds, n, timeout_ms, 0, 0 };
       scm_without_guile (do_poll, &a);
       if (a.result > 0)
-        return 1;
+        return a.result;
       if (a.result < 0 && a.err != EINTR)
-        return 1;   /* e.g. EBADF: let the caller's system call report it */
+        gn_syserror_errno ("poll", a.err);
 
       /* Run whatever asyncs arrived meanwhile; one may not return.  */
       scm_async_tick ();
@@ -97,16 +98,87 @@ gn_wait_fd (int fd, short events, int64_t deadline)
     }
 }
 
+int
+gn_wait_fd (int fd, short events, int64_t deadline)
+{
+  struct pollfd pfd = { fd, events, 0 };
+  return gn_poll (&pfd, 1, deadline) > 0;
+}
+
+static SCM
+fds_to_pollfds (SCM fds, short events, struct pollfd *out, size_t *n,
+                const char *subr, int pos)
+{
+  for (; scm_is_pair (fds); fds = SCM_CDR (fds))
+    {
+      SCM fd = SCM_CAR (fds);
+      if (!scm_is_signed_integer (fd, 0, INT_MAX))
+        gn_wrong_type (subr, pos, fd);
+      out[*n].fd = scm_to_int (fd);
+      out[*n].events = events;
+      out[*n].revents = 0;
+      (*n)++;
+    }
+  return SCM_UNSPECIFIED;
+}
+
+static SCM
+ready_fds (struct pollfd *p, size_t count, short mask)
+{
+  SCM result = SCM_EOL;
+  for (size_t i = count; i > 0; i--)
+    if (p[i - 1].revents & mask)
+      result = scm_cons (scm_from_int (p[i - 1].fd), result);
+  return result;
+}
+
+SCM_DEFINE (gn_wait_for_descriptors, "%wait-for-descriptors", 4, 0, 0,
+            (SCM reads, SCM writes, SCM excepts, SCM seconds),
+            "Wait until one of the descriptors in the lists @var{reads},\n"
+            "@var{writes} and @var{excepts} is ready, or @var{seconds} pass\n"
+            "(@code{#f}: no limit), and return three lists of ready\n"
+            "descriptors.  Unlike @code{select(2)} it takes any descriptor\n"
+            "number, and asyncs run while it waits.")
+#define FUNC_NAME s_gn_wait_for_descriptors
+{
+  long nr = scm_ilength (reads), nw = scm_ilength (writes),
+    ne = scm_ilength (excepts);
+  if (nr < 0)
+    gn_wrong_type (FUNC_NAME, 1, reads);
+  if (nw < 0)
+    gn_wrong_type (FUNC_NAME, 2, writes);
+  if (ne < 0)
+    gn_wrong_type (FUNC_NAME, 3, excepts);
+  int64_t deadline = gn_deadline_from_scm (seconds, FUNC_NAME, 4);
+  size_t total = nr + nw + ne, n = 0;
+  struct pollfd *p = scm_gc_malloc_pointerless (sizeof *p * (total + 1),
+                                                "pollfds");
+  fds_to_pollfds (reads, POLLIN, p, &n, FUNC_NAME, 1);
+  fds_to_pollfds (writes, POLLOUT, p, &n, FUNC_NAME, 2);
+  fds_to_pollfds (excepts, POLLPRI, p, &n, FUNC_NAME, 3);
+  /* With no descriptors this sleeps until the deadline, like select.  */
+  gn_poll (p, total, deadline);
+  /* Readable includes end of file and errors, as select(2) reports them.  */
+  return scm_list_3 (ready_fds (p, nr, POLLIN | POLLHUP | POLLERR),
+                     ready_fds (p + nr, nw, POLLOUT | POLLHUP | POLLERR),
+                     ready_fds (p + nr + nw, ne, POLLPRI));
+}
+#undef FUNC_NAME
+
+void
+gn_init_wait (void)
+{
+#ifndef SCM_MAGIC_SNARFER
+#include "wait.x"
+#endif
+}
+
 void *
 gn_without_guile (void *(*func) (void *), void *data)
 {
   return scm_without_guile (func, data);
 }
 
-void
-gn_init_wait (void)
-{
-}
 
 ssize_t
 gn_retry_io (int fd, short events, int nowait, int64_t deadline,

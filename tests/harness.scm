@@ -7,11 +7,16 @@
 (define-module (tests harness)
   #:use-module (srfi srfi-64)
   #:use-module (ice-9 format)
+  #:use-module (ice-9 ftw)
+  #:use-module (ice-9 optargs)
+  #:use-module (net socket)
   #:export (tap-test-runner
             run-tests
             error-key
             error-errno
-            catch-key))
+            catch-key
+            make-listener
+            connected-pair))
 
 (define (tap-test-runner)
   (let ((runner (test-runner-null))
@@ -66,3 +71,34 @@
     (lambda () expr #f)
     (lambda (key subr msg args rest)
       (and (pair? rest) (car rest)))))
+
+;;; Loopback helpers shared by the socket tests.
+
+(define-public (loopback-address family)
+  (if (= family AF_INET6) 1 INADDR_LOOPBACK))
+
+(define* (make-listener #:optional (family AF_INET) (backlog 16))
+  "A listening stream socket on the loopback address of FAMILY, port 0."
+  (let ((s (socket family SOCK_STREAM 0)))
+    (bind s family (loopback-address family) 0)
+    (listen s backlog)
+    s))
+
+(define* (connected-pair #:optional (family AF_INET))
+  "Return (CLIENT . SERVER): two connected TCP socket ports over loopback."
+  (let* ((l (make-listener family))
+         (c (socket family SOCK_STREAM 0)))
+    (connect c (getsockname l))
+    (let ((s (car (accept l))))
+      (close-port l)
+      (cons c s))))
+
+(define-public (open-fd-count)
+  "The number of descriptors this process has open."
+  (length (scandir "/proc/self/fd"
+                   (lambda (f) (not (member f '("." "..")))))))
+
+(define-public (make-temp-dir)
+  (let ((dir (string-append (or (getenv "TMPDIR") "/tmp")
+                            "/guile-net-test-XXXXXX")))
+    (mkdtemp dir)))

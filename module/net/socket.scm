@@ -16,8 +16,9 @@
   #:use-module (net config)
   #:use-module ((ice-9 ports) #:select ((fileno . core-fileno)
                                         (port->fdes . core-port->fdes)))
-  #:use-module ((guile) #:select ((fcntl . core-fcntl)
-                                  (select . core-select)))
+  #:use-module ((guile) #:select ((fcntl . core-fcntl)))
+  #:use-module ((ice-9 ports internal)
+                #:select (port-read-buffer port-buffer-cur port-buffer-end))
   #:replace (socket socketpair
              getsockopt setsockopt
              shutdown connect bind listen accept
@@ -106,25 +107,42 @@ OBJECT, a descriptor, file port or socket port, as Guile's `fcntl' does."
          cmd value))
 
 (define* (select reads writes excepts #:optional secs (usecs 0))
-  "Guile's `select', also accepting socket ports in the three lists or
-vectors of READS, WRITES and EXCEPTS; the result holds the same objects
-that were given."
-  (define (fd-of x) (if (socket-port? x) (fileno x) x))
+  "Wait until an element of READS is ready for reading, of WRITES for
+writing, or of EXCEPTS has an exceptional condition, or until SECS seconds
+and USECS microseconds pass (#f: no limit).  Each of the three is a list or
+vector of ports (socket or file ports) and descriptors; return a list of
+three of the same kind holding the elements that are ready.  An input port
+with buffered data counts as ready at once.  Unlike Guile's built-in
+`select', any descriptor number works, and asyncs run while it waits."
+  (define (fd-of x)
+    (cond ((port? x) (fileno x))
+          ((and (exact-integer? x) (>= x 0)) x)
+          (else (scm-error 'wrong-type-arg "select"
+                           "Wrong type argument (expecting port or descriptor): ~S"
+                           (list x) (list x)))))
   (define (as-list set) (if (vector? set) (vector->list set) set))
-  (define (convert set)
-    (let ((fds (map fd-of (as-list set))))
-      (if (vector? set) (list->vector fds) fds)))
-  (define (restore given ready)
-    ;; The core returns the descriptors we passed: map them back.
-    (let* ((ready (as-list ready))
-           (chosen (filter (lambda (x) (memv (fd-of x) ready))
-                           (as-list given))))
-      (if (vector? given) (list->vector chosen) chosen)))
-  (let ((result (if secs
-                    (core-select (convert reads) (convert writes)
-                                 (convert excepts) secs usecs)
-                    (core-select (convert reads) (convert writes)
-                                 (convert excepts)))))
-    (list (restore reads (car result))
-          (restore writes (cadr result))
-          (restore excepts (caddr result)))))
+  (define (like given items) (if (vector? given) (list->vector items) items))
+  (define buffered
+    (filter (lambda (x) (and (input-port? x) (port-has-buffered-input? x)))
+            (as-list reads)))
+  (define seconds
+    (cond ((pair? buffered) 0)
+          (secs (+ secs (/ usecs 1000000.)))
+          (else #f)))
+  (define ready
+    (%wait-for-descriptors (map fd-of (as-list reads))
+                           (map fd-of (as-list writes))
+                           (map fd-of (as-list excepts))
+                           seconds))
+  (define (restore given ready-fds extra)
+    (like given (filter (lambda (x) (or (memq x extra) (memv (fd-of x) ready-fds)))
+                        (as-list given))))
+  (list (restore reads (car ready) buffered)
+        (restore writes (cadr ready) '())
+        (restore excepts (caddr ready) '())))
+
+(define (port-has-buffered-input? port)
+  ;; Bytes already read into the port's buffer, which a descriptor-level
+  ;; wait would not see.
+  (let ((buf (port-read-buffer port)))
+    (< (port-buffer-cur buf) (port-buffer-end buf))))
