@@ -10,8 +10,6 @@
 #include <netdb.h>
 #include <string.h>
 
-static SCM sym_getaddrinfo_error;
-
 struct gai_args
 {
   char *node;
@@ -92,7 +90,7 @@ SCM_DEFINE (gn_getaddrinfo, "getaddrinfo", 1, 5, 0,
   a.service = optional_string (service, FUNC_NAME, 2);
   gn_without_guile (do_getaddrinfo, &a);
   if (a.rv != 0)
-    scm_throw (sym_getaddrinfo_error, scm_list_1 (scm_from_int (a.rv)));
+    gn_raise_getaddrinfo_error (a.rv, name);
 
   SCM result = SCM_EOL;
   for (struct addrinfo *ai = a.result; ai; ai = ai->ai_next)
@@ -126,7 +124,6 @@ SCM_DEFINE (gn_gai_strerror, "gai-strerror", 1, 0, 0, (SCM code),
 void
 gn_init_addrinfo (void)
 {
-  sym_getaddrinfo_error = scm_from_utf8_symbol ("getaddrinfo-error");
 #ifndef SCM_MAGIC_SNARFER
 #include "addrinfo.x"
 #endif

@@ -13,14 +13,47 @@
 void
 gn_syserror (const char *subr)
 {
-  scm_syserror (subr);
+  gn_syserror_errno (subr, errno);
 }
+
+static SCM
+net_error_procedure (SCM *cache, const char *name)
+{
+  if (scm_is_false (*cache))
+    *cache = scm_c_public_variable ("net error", name);
+  return scm_variable_ref (*cache);
+}
+
+static SCM raise_system_error_var = SCM_BOOL_F;
+static SCM raise_getaddrinfo_error_var = SCM_BOOL_F;
 
 void
 gn_syserror_errno (const char *subr, int err)
 {
-  errno = err;
-  scm_syserror (subr);
+  switch (err)
+    {
+    case ECONNREFUSED:
+    case ECONNRESET:
+    case ECONNABORTED:
+    case EPIPE:
+      /* These have conditions of their own (see (net error)).  */
+      scm_call_2 (net_error_procedure (&raise_system_error_var,
+                                       "%raise-system-error"),
+                  scm_from_utf8_string (subr), scm_from_int (err));
+      abort ();
+    default:
+      errno = err;
+      scm_syserror (subr);
+    }
+}
+
+void
+gn_raise_getaddrinfo_error (int code, SCM name)
+{
+  scm_call_2 (net_error_procedure (&raise_getaddrinfo_error_var,
+                                   "%raise-getaddrinfo-error"),
+              scm_from_int (code), name);
+  abort ();
 }
 
 void
@@ -40,9 +73,7 @@ static SCM raise_timeout_var = SCM_BOOL_F;
 void
 gn_raise_timeout (const char *subr, const char *operation, SCM object)
 {
-  if (scm_is_false (raise_timeout_var))
-    raise_timeout_var = scm_c_public_variable ("net error", "%raise-timeout");
-  scm_call_3 (scm_variable_ref (raise_timeout_var),
+  scm_call_3 (net_error_procedure (&raise_timeout_var, "%raise-timeout"),
               scm_from_utf8_symbol (subr), scm_from_utf8_symbol (operation),
               object);
   abort ();   /* not reached: %raise-timeout does not return */

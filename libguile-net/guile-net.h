@@ -38,6 +38,7 @@ SCM_NORETURN void gn_syserror (const char *subr);
 SCM_NORETURN void gn_syserror_errno (const char *subr, int err);
 SCM_NORETURN void gn_out_of_range (const char *subr, int pos, SCM obj);
 SCM_NORETURN void gn_wrong_type (const char *subr, int pos, SCM obj);
+SCM_NORETURN void gn_raise_getaddrinfo_error (int code, SCM name);
 SCM_NORETURN void gn_raise_timeout (const char *subr, const char *operation,
                                     SCM object);
 void gn_init_error (void);
@@ -107,14 +108,22 @@ const char *gn_option_name (int level, int name);
 void gn_init_sockopt (void);
 
 /* socket-port.c: a socket is a port of our own type.  */
+typedef enum
+{
+  GN_TIMEOUT_READ,      /* port reads, recv!, recvfrom! */
+  GN_TIMEOUT_WRITE,     /* port writes, send, sendto */
+  GN_TIMEOUT_CONNECT,   /* connect */
+  GN_TIMEOUT_ACCEPT,    /* accept */
+  GN_TIMEOUT_COUNT
+} gn_timeout_kind;
+
 typedef struct
 {
   int fd;
   int family;
   int type;
-  /* Timeouts in nanoseconds for port reads and writes; -1 is none.  */
-  int64_t read_timeout;
-  int64_t write_timeout;
+  /* Timeouts in nanoseconds, by gn_timeout_kind; -1 is none.  */
+  int64_t timeouts[GN_TIMEOUT_COUNT];
   /* Times `port->fdes' handed the descriptor out; closing the port leaves
      a revealed descriptor open, as Guile's file ports do.  */
   int revealed;
@@ -125,6 +134,9 @@ SCM gn_make_socket_port (int fd, int family, int type);
    own sockets).  A closed port or a non-port is a wrong-type-arg.  */
 int gn_port_fd (SCM port, const char *subr, int pos);
 gn_socket *gn_port_socket (SCM port);   /* NULL unless one of ours */
+/* The deadline for an operation of KIND starting now on PORT: from the
+   socket's timeout, or none for a port that is not one of ours.  */
+int64_t gn_socket_deadline (SCM port, gn_timeout_kind kind);
 int gn_fd_is_nonblocking (int fd);
 void gn_init_socket_port (void);
 

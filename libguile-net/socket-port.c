@@ -52,6 +52,13 @@ gn_port_fd (SCM port, const char *subr, int pos)
   gn_wrong_type (subr, pos, port);
 }
 
+int64_t
+gn_socket_deadline (SCM port, gn_timeout_kind kind)
+{
+  gn_socket *s = gn_port_socket (port);
+  return s ? gn_deadline_after_ns (s->timeouts[kind]) : GN_NO_DEADLINE;
+}
+
 int
 gn_fd_is_nonblocking (int fd)
 {
@@ -66,8 +73,8 @@ gn_make_socket_port (int fd, int family, int type)
   s->fd = fd;
   s->family = family;
   s->type = type;
-  s->read_timeout = -1;
-  s->write_timeout = -1;
+  for (int i = 0; i < GN_TIMEOUT_COUNT; i++)
+    s->timeouts[i] = -1;
   s->revealed = 0;
   return scm_c_make_port (gn_socket_port_type,
                           SCM_RDNG | SCM_WRTNG | SCM_BUF0, (scm_t_bits) s);
@@ -100,7 +107,8 @@ socket_read (SCM port, SCM dst, size_t start, size_t count)
 {
   gn_socket *s = port_socket (port);
   struct transfer t = { (char *) SCM_BYTEVECTOR_CONTENTS (dst) + start, count };
-  return gn_retry_io (s->fd, POLLIN, 0, gn_deadline_after_ns (s->read_timeout),
+  return gn_retry_io (s->fd, POLLIN, 0,
+                      gn_deadline_after_ns (s->timeouts[GN_TIMEOUT_READ]),
                       attempt_recv, &t, "socket-read", "read", port);
 }
 
@@ -110,7 +118,7 @@ socket_write (SCM port, SCM src, size_t start, size_t count)
   gn_socket *s = port_socket (port);
   struct transfer t = { (char *) SCM_BYTEVECTOR_CONTENTS (src) + start, count };
   return gn_retry_io (s->fd, POLLOUT, 0,
-                      gn_deadline_after_ns (s->write_timeout),
+                      gn_deadline_after_ns (s->timeouts[GN_TIMEOUT_WRITE]),
                       attempt_send, &t, "socket-write", "write", port);
 }
 
@@ -237,6 +245,72 @@ SCM_DEFINE (gn_socket_fileno, "%socket-fileno", 2, 0, 0,
   if (scm_is_true (reveal))
     s->revealed++;
   return scm_from_int (s->fd);
+}
+#undef FUNC_NAME
+
+static gn_timeout_kind
+to_timeout_kind (SCM kind, const char *subr, int pos)
+{
+  static const char *names[GN_TIMEOUT_COUNT] = {
+    "read", "write", "connect", "accept"
+  };
+  if (!scm_is_symbol (kind))
+    gn_wrong_type (subr, pos, kind);
+  for (int i = 0; i < GN_TIMEOUT_COUNT; i++)
+    if (scm_is_eq (kind, scm_from_utf8_symbol (names[i])))
+      return (gn_timeout_kind) i;
+  gn_out_of_range (subr, pos, kind);
+}
+
+static gn_socket *
+to_socket (SCM port, const char *subr, int pos)
+{
+  gn_socket *s = gn_port_socket (port);
+  if (s == NULL)
+    gn_wrong_type (subr, pos, port);
+  return s;
+}
+
+SCM_DEFINE (gn_socket_timeout, "socket-timeout", 2, 0, 0,
+            (SCM sock, SCM kind),
+            "Return the timeout in seconds of socket port @var{sock} for\n"
+            "operations of @var{kind}, or @code{#f} when they may wait\n"
+            "forever.  @var{kind} is @code{read} (port reads, @code{recv!},\n"
+            "@code{recvfrom!}), @code{write} (port writes, @code{send},\n"
+            "@code{sendto}), @code{connect} or @code{accept}.")
+#define FUNC_NAME s_gn_socket_timeout
+{
+  gn_socket *s = to_socket (sock, FUNC_NAME, 1);
+  int64_t ns = s->timeouts[to_timeout_kind (kind, FUNC_NAME, 2)];
+  return ns < 0 ? SCM_BOOL_F : scm_from_double (ns / 1e9);
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_set_socket_timeout_x, "set-socket-timeout!", 3, 0, 0,
+            (SCM sock, SCM kind, SCM seconds),
+            "Limit operations of @var{kind} (@code{read}, @code{write},\n"
+            "@code{connect} or @code{accept}, as for @code{socket-timeout}) on\n"
+            "socket port @var{sock} to @var{seconds}, a non-negative real, or\n"
+            "lift the limit with @code{#f}.  Each operation gets the whole\n"
+            "time afresh.  When it passes, the operation raises a\n"
+            "@code{&net-timeout} condition naming the operation and the\n"
+            "socket; no data is lost and the socket stays usable.")
+#define FUNC_NAME s_gn_set_socket_timeout_x
+{
+  gn_socket *s = to_socket (sock, FUNC_NAME, 1);
+  gn_timeout_kind k = to_timeout_kind (kind, FUNC_NAME, 2);
+  if (scm_is_false (seconds))
+    s->timeouts[k] = -1;
+  else
+    {
+      if (!scm_is_real (seconds))
+        gn_wrong_type (FUNC_NAME, 3, seconds);
+      double d = scm_to_double (seconds);
+      if (!(d >= 0 && d <= 1e9))
+        gn_out_of_range (FUNC_NAME, 3, seconds);
+      s->timeouts[k] = (int64_t) (d * 1e9);
+    }
+  return SCM_UNSPECIFIED;
 }
 #undef FUNC_NAME
 

@@ -104,8 +104,9 @@ SCM_DEFINE (gn_connect, "connect", 2, 1, 1,
   gn_sockaddr sa;
   no_more_args (gn_scm_to_sockaddr (fam_or_sockaddr, address, args, &sa,
                                     FUNC_NAME, 2), FUNC_NAME);
-  return scm_from_bool (gn_connect_fd (fd, &sa, GN_NO_DEADLINE, FUNC_NAME,
-                                       sock));
+  return scm_from_bool (gn_connect_fd (fd, &sa,
+                                       gn_socket_deadline (sock, GN_TIMEOUT_CONNECT),
+                                       FUNC_NAME, sock));
 }
 #undef FUNC_NAME
 
@@ -190,7 +191,8 @@ SCM_DEFINE (gn_accept, "accept", 1, 1, 0, (SCM sock, SCM flags),
   int f = optional_flags (flags, FUNC_NAME, 2);
   if (f & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
     gn_out_of_range (FUNC_NAME, 2, flags);
-  return gn_accept_fd (sock, f, GN_NO_DEADLINE, FUNC_NAME);
+  return gn_accept_fd (sock, f, gn_socket_deadline (sock, GN_TIMEOUT_ACCEPT),
+                       FUNC_NAME);
 }
 #undef FUNC_NAME
 
@@ -293,11 +295,13 @@ transfer (SCM sock, int fd, short events, ssize_t (*attempt) (int, void *),
           struct message *m, int all, const char *subr)
 {
   int nowait = (m->flags & MSG_DONTWAIT) != 0;
+  int64_t deadline = gn_socket_deadline (sock, events == POLLIN
+                                         ? GN_TIMEOUT_READ : GN_TIMEOUT_WRITE);
   m->flags &= ~MSG_WAITALL;
   size_t done = 0;
   for (;;)
     {
-      ssize_t n = gn_retry_io (fd, events, nowait, GN_NO_DEADLINE, attempt, m,
+      ssize_t n = gn_retry_io (fd, events, nowait, deadline, attempt, m,
                                subr, events == POLLIN ? "read" : "write",
                                sock);
       if (n < 0)

@@ -163,14 +163,34 @@ raise_refused (void *data)
   gn_syserror_errno ("connect", ECONNREFUSED);
 }
 
-START_TEST (test_syserror_carries_errno)
+static void
+raise_in_use (void *data)
 {
-  SCM key = catch_key (raise_refused, NULL);
+  gn_syserror_errno ("bind", EADDRINUSE);
+}
+
+static void
+check_system_error (void (*raise) (void *), const char *subr, int err)
+{
+  SCM key = catch_key (raise, NULL);
   ck_assert (key_is (key, "system-error"));
   /* (subr message args (errno)) */
-  ck_assert_str_eq (scm_to_utf8_string (SCM_CAR (last_args)), "connect");
+  ck_assert_str_eq (scm_to_utf8_string (SCM_CAR (last_args)), subr);
   SCM rest = scm_list_ref (last_args, scm_from_int (3));
-  ck_assert_int_eq (scm_to_int (SCM_CAR (rest)), ECONNREFUSED);
+  ck_assert_int_eq (scm_to_int (SCM_CAR (rest)), err);
+}
+
+START_TEST (test_syserror_carries_errno)
+{
+  check_system_error (raise_in_use, "bind", EADDRINUSE);
+}
+END_TEST
+
+/* ECONNREFUSED is also a &connection-refused condition, made by (net
+   error); to `catch' it is the same system-error.  */
+START_TEST (test_refused_is_still_a_system_error)
+{
+  check_system_error (raise_refused, "connect", ECONNREFUSED);
 }
 END_TEST
 
@@ -223,6 +243,7 @@ helpers_suite (void)
   suite_add_tcase (s, options);
   TCase *errors = tcase_create ("errors and waits");
   tcase_add_test (errors, test_syserror_carries_errno);
+  tcase_add_test (errors, test_refused_is_still_a_system_error);
   tcase_add_test (errors, test_deadlines);
   tcase_add_test (errors, test_wait_fd);
   suite_add_tcase (s, errors);

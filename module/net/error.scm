@@ -1,9 +1,20 @@
 ;;; (net error) -- the conditions Guile-Net raises.
 ;;;
-;;; Failed system calls are Guile's own `system-error' exceptions, carrying
-;;; errno exactly as Guile's built-in socket procedures raise them.  The
-;;; conditions below are our own; each is a Guile exception type, so `guard',
-;;; `catch' and `with-exception-handler' all see them.
+;;; The hierarchy:
+;;;
+;;;   &net-error                      anything this library raises of its own
+;;;     &net-timeout                  an operation ran out of time
+;;;     &host-not-found               a name did not resolve
+;;;     &connection-refused           nothing listens there (ECONNREFUSED)
+;;;     &connection-reset             the peer went away (ECONNRESET, EPIPE,
+;;;                                   ECONNABORTED)
+;;;
+;;; Each is a Guile exception type, so `guard' and `with-exception-handler'
+;;; see them.  Failed system calls stay Guile `system-error's carrying errno,
+;;; exactly as Guile's built-in socket procedures raise them, so `catch'
+;;; keeps working; those with a meaning of their own above are raised as a
+;;; compound of that condition and the `system-error', and likewise
+;;; host-not-found is also a `getaddrinfo-error'.
 
 (define-module (net error)
   #:use-module (ice-9 exceptions)
@@ -14,7 +25,17 @@
             net-timeout-error?
             net-timeout-operation
             net-timeout-object
-            %raise-timeout))
+            &host-not-found
+            host-not-found-error?
+            host-not-found-name
+            &connection-refused
+            connection-refused-error?
+            &connection-reset
+            connection-reset-error?
+            net-error-errno
+            %raise-timeout
+            %raise-system-error
+            %raise-getaddrinfo-error))
 
 (define-exception-type &net-error &error
   make-net-error net-error?)
@@ -23,6 +44,49 @@
   make-net-timeout-error net-timeout-error?
   (operation net-timeout-operation)   ; a symbol: connect, accept, read, ...
   (object net-timeout-object))        ; the socket or session that timed out
+
+(define-exception-type &host-not-found &net-error
+  make-host-not-found-error host-not-found-error?
+  (name host-not-found-name))         ; the name that did not resolve
+
+(define-exception-type &connection-refused &net-error
+  make-connection-refused-error connection-refused-error?)
+
+(define-exception-type &connection-reset &net-error
+  make-connection-reset-error connection-reset-error?)
+
+(define (net-error-errno exn)
+  "Return the errno of EXN if it is a system error, otherwise #f."
+  (and (eq? (exception-kind exn) 'system-error)
+       (let ((args (exception-args exn)))
+         (and (= (length args) 4) (pair? (list-ref args 3))
+              (car (list-ref args 3))))))
+
+(define (%raise-system-error who errno)
+  "Raise the system error ERRNO of procedure WHO (a string), as Guile's
+`scm_syserror' would, compounded with our condition for ERRNO.  Called
+from C for the errnos that have one."
+  (let ((throw-exn (make-exception-from-throw
+                    'system-error
+                    (list who "~A" (list (strerror errno)) (list errno)))))
+    (raise-exception
+     (cond ((= errno ECONNREFUSED)
+            (make-exception (make-connection-refused-error) throw-exn))
+           ((memv errno (list ECONNRESET EPIPE ECONNABORTED))
+            (make-exception (make-connection-reset-error) throw-exn))
+           (else throw-exn)))))
+
+(define (%raise-getaddrinfo-error code name)
+  "Raise Guile's `getaddrinfo-error' with CODE, compounded with
+&host-not-found when NAME does not exist.  Called from C."
+  (let ((throw-exn (make-exception-from-throw 'getaddrinfo-error (list code))))
+    (raise-exception
+     (if (memv code (list EAI_NONAME EAI_NODATA EAI_FAIL EAI_ADDRFAMILY))
+         (make-exception (make-host-not-found-error name)
+                         (make-exception-with-message
+                          (format #f "host not found: ~a" name))
+                         throw-exn)
+         throw-exn))))
 
 (define (%raise-timeout who operation object)
   "Raise a timeout condition: OPERATION (a symbol) on OBJECT did not

@@ -32,7 +32,9 @@
              addrinfo:flags addrinfo:fam addrinfo:socktype addrinfo:protocol
              addrinfo:addr addrinfo:canonname
              fileno port->fdes fcntl select)
-  #:export (socket-port?))
+  #:export (socket-port?
+            socket-timeout
+            set-socket-timeout!))
 
 ;; Loaded at expansion time too, so the compiler sees the primitives.
 (eval-when (expand load eval)
