@@ -127,7 +127,17 @@ typedef struct
   /* Times `port->fdes' handed the descriptor out; closing the port leaves
      a revealed descriptor open, as Guile's file ports do.  */
   int revealed;
+  /* For the two one-way ports made by socket-port-split!: what they
+     share.  NULL for an ordinary socket port.  */
+  struct gn_socket_ends *ends;
 } gn_socket;
+
+/* The descriptor shared by an input port and an output port.  */
+struct gn_socket_ends
+{
+  int open;        /* how many of the two ports are still open */
+  int abandoned;   /* close without shutting the connection down */
+};
 extern scm_t_port_type *gn_socket_port_type;
 SCM gn_make_socket_port (int fd, int family, int type);
 /* The descriptor of open socket port (ours, or a file port such as Guile's

@@ -76,6 +76,7 @@ gn_make_socket_port (int fd, int family, int type)
   for (int i = 0; i < GN_TIMEOUT_COUNT; i++)
     s->timeouts[i] = -1;
   s->revealed = 0;
+  s->ends = NULL;
   return scm_c_make_port (gn_socket_port_type,
                           SCM_RDNG | SCM_WRTNG | SCM_BUF0, (scm_t_bits) s);
 }
@@ -140,7 +141,17 @@ socket_close (SCM port)
 {
   gn_socket *s = port_socket (port);
   if (s->fd >= 0 && s->revealed == 0)
-    close (s->fd);   /* errors from close on a socket are not actionable */
+    {
+      if (s->ends && --s->ends->open > 0)
+        {
+          /* The other end still uses the descriptor: tell the peer this
+             direction is done (end of file), unless abandoned.  */
+          if (!s->ends->abandoned)
+            shutdown (s->fd, SCM_INPUT_PORT_P (port) ? SHUT_RD : SHUT_WR);
+        }
+      else
+        close (s->fd);   /* errors from close on a socket are not actionable */
+    }
   s->fd = -1;
 }
 
@@ -310,6 +321,59 @@ SCM_DEFINE (gn_set_socket_timeout_x, "set-socket-timeout!", 3, 0, 0,
         gn_out_of_range (FUNC_NAME, 3, seconds);
       s->timeouts[k] = (int64_t) (d * 1e9);
     }
+  return SCM_UNSPECIFIED;
+}
+#undef FUNC_NAME
+
+static SCM
+make_one_way_port (gn_socket *from, struct gn_socket_ends *ends,
+                   unsigned long mode)
+{
+  gn_socket *s = scm_gc_malloc (sizeof *s, "socket");
+  *s = *from;
+  s->revealed = 0;
+  s->ends = ends;
+  return scm_c_make_port (gn_socket_port_type, mode | SCM_BUF0,
+                          (scm_t_bits) s);
+}
+
+SCM_DEFINE (gn_socket_port_split_x, "socket-port-split!", 1, 0, 0,
+            (SCM sock),
+            "Return two values: an input port and an output port over the\n"
+            "connection of socket port @var{sock}, which is closed (its\n"
+            "descriptor now belongs to the two new ports).  Closing the output\n"
+            "port sends end of file to the peer; the descriptor is closed with\n"
+            "the second of the two.  Timeouts carry over.")
+#define FUNC_NAME s_gn_socket_port_split_x
+{
+  gn_socket *s = gn_port_socket (sock);
+  if (s == NULL || !SCM_OPPORTP (sock) || s->ends != NULL)
+    gn_wrong_type (FUNC_NAME, 1, sock);
+  struct gn_socket_ends *ends = scm_gc_malloc_pointerless (sizeof *ends,
+                                                           "socket ends");
+  ends->open = 2;
+  ends->abandoned = 0;
+  SCM in = make_one_way_port (s, ends, SCM_RDNG);
+  SCM out = make_one_way_port (s, ends, SCM_WRTNG);
+  s->revealed++;                /* keep the descriptor open ... */
+  scm_close_port (sock);        /* ... while this port goes away */
+  return scm_values (scm_list_2 (in, out));
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_socket_port_abandon_x, "socket-port-abandon!", 1, 0, 0,
+            (SCM port),
+            "Mark @var{port}, one of the two ports of\n"
+            "@code{socket-port-split!}, as abandoned: closing the ports then\n"
+            "releases the descriptor without shutting the connection down\n"
+            "(useful in a child process after @code{primitive-fork}).")
+#define FUNC_NAME s_gn_socket_port_abandon_x
+{
+  gn_socket *s = gn_port_socket (port);
+  if (s == NULL)
+    gn_wrong_type (FUNC_NAME, 1, port);
+  if (s->ends)
+    s->ends->abandoned = 1;
   return SCM_UNSPECIFIED;
 }
 #undef FUNC_NAME

@@ -34,7 +34,9 @@
              fileno port->fdes fcntl select)
   #:export (socket-port?
             socket-timeout
-            set-socket-timeout!))
+            set-socket-timeout!
+            socket-port-split!
+            socket-port-abandon!))
 
 ;; Loaded at expansion time too, so the compiler sees the primitives.
 (eval-when (expand load eval)

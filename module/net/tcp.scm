@@ -1,0 +1,271 @@
+;;; (net tcp) -- CHICKEN's (chicken tcp) for Guile, speaking IPv6 too.
+;;;
+;;; TCP listeners and connections as pairs of ports, with timeouts taken
+;;; from parameters when a connection is made, as CHICKEN does.  Timeouts
+;;; are in milliseconds, #f for none; an expired one raises &net-timeout
+;;; from (net error).  Errors are the library's conditions: host not found,
+;;; connection refused, system errors.
+
+(define-module (net tcp)
+  #:use-module (net socket)
+  #:use-module (net error)
+  #:use-module (srfi srfi-9)
+  #:use-module (srfi srfi-9 gnu)
+  #:use-module (ice-9 match)
+  #:use-module (ice-9 regex)
+  #:export (tcp-listen
+            tcp-listener?
+            tcp-close
+            tcp-accept
+            tcp-accept-ready?
+            tcp-listener-port
+            tcp-listener-fileno
+            tcp-listener-socket
+            tcp-connect
+            tcp-addresses
+            tcp-port-numbers
+            tcp-abandon-port
+            tcp-buffer-size
+            tcp-read-timeout
+            tcp-write-timeout
+            tcp-connect-timeout
+            tcp-accept-timeout
+            parse-host-and-port
+            connect-to-host
+            connect-to-addresses))
+
+;;; Parameters, read when a connection is made.
+
+(define (timeout-guard name)
+  (lambda (ms)
+    (unless (or (not ms) (and (real? ms) (>= ms 0)))
+      (scm-error 'wrong-type-arg name
+                 "Wrong type argument (expecting milliseconds or #f): ~S"
+                 (list ms) (list ms)))
+    ms))
+
+(define tcp-buffer-size
+  ;; Size of the output buffer of connection ports; #f for none.
+  (make-parameter #f (lambda (n)
+                       (unless (or (not n) (and (exact-integer? n) (> n 0)))
+                         (scm-error 'wrong-type-arg 'tcp-buffer-size
+                                    "Wrong type argument (expecting positive integer or #f): ~S"
+                                    (list n) (list n)))
+                       n)))
+(define tcp-read-timeout (make-parameter 60000 (timeout-guard 'tcp-read-timeout)))
+(define tcp-write-timeout (make-parameter 60000 (timeout-guard 'tcp-write-timeout)))
+(define tcp-connect-timeout (make-parameter #f (timeout-guard 'tcp-connect-timeout)))
+(define tcp-accept-timeout (make-parameter #f (timeout-guard 'tcp-accept-timeout)))
+
+(define (ms->seconds ms) (and ms (/ ms 1000.)))
+
+;;; Listeners.
+
+(define-record-type <tcp-listener>
+  (make-tcp-listener socket)
+  tcp-listener?
+  (socket tcp-listener-socket))
+
+(set-record-type-printer! <tcp-listener>
+  (lambda (listener port)
+    (format port "#<tcp-listener ~a>" (tcp-listener-socket listener))))
+
+(define (check-listener who obj)
+  (unless (tcp-listener? obj)
+    (scm-error 'wrong-type-arg who
+               "Wrong type argument in position 1 (expecting tcp-listener): ~S"
+               (list obj) (list obj))))
+
+(define (check-port-number who port)
+  (unless (exact-integer? port)
+    (scm-error 'wrong-type-arg who
+               "Wrong type argument in position 1 (expecting port number): ~S"
+               (list port) (list port)))
+  (unless (<= 0 port 65535)
+    (scm-error 'out-of-range who "Port number out of range: ~S"
+               (list port) (list port))))
+
+(define (resolve who host service flags)
+  "getaddrinfo for stream sockets, with &host-not-found for unknown names."
+  (getaddrinfo host service (logior flags AI_ADDRCONFIG) AF_UNSPEC SOCK_STREAM))
+
+(define* (tcp-listen port #:optional (backlog 100) host)
+  "Listen for TCP connections on PORT (0: let the kernel choose, see
+`tcp-listener-port') with at most BACKLOG waiting; on every address, IPv6
+and IPv4, or only on HOST's address when HOST (a name or numeric address)
+is given.  Return a listener."
+  (check-port-number 'tcp-listen port)
+  (let ((addresses
+         (if host
+             (map addrinfo:addr (resolve 'tcp-listen host (number->string port)
+                                         AI_PASSIVE))
+             ;; Dual stack: [::] also takes IPv4; plain 0.0.0.0 when the
+             ;; machine has no IPv6.
+             (list (make-socket-address AF_INET6 0 port)
+                   (make-socket-address AF_INET INADDR_ANY port)))))
+    (let try ((addresses addresses) (last-error #f))
+      (match addresses
+        (() (raise-exception last-error))
+        ((address . rest)
+         (let ((s (socket (sockaddr:fam address) SOCK_STREAM 0)))
+           (with-exception-handler
+               (lambda (e) (close-port s) (try rest e))
+             (lambda ()
+               (setsockopt s SOL_SOCKET SO_REUSEADDR 1)
+               (when (and (not host) (= (sockaddr:fam address) AF_INET6))
+                 (setsockopt s IPPROTO_IPV6 IPV6_V6ONLY 0))
+               (bind s address)
+               (listen s backlog)
+               (make-tcp-listener s))
+             #:unwind? #t)))))))
+
+(define (tcp-close listener)
+  "Stop listening and release LISTENER's socket."
+  (check-listener 'tcp-close listener)
+  (close-port (tcp-listener-socket listener)))
+
+(define (tcp-listener-port listener)
+  "The TCP port number LISTENER listens on."
+  (check-listener 'tcp-listener-port listener)
+  (sockaddr:port (getsockname (tcp-listener-socket listener))))
+
+(define (tcp-listener-fileno listener)
+  "The descriptor of LISTENER's socket."
+  (check-listener 'tcp-listener-fileno listener)
+  (fileno (tcp-listener-socket listener)))
+
+(define (tcp-accept-ready? listener)
+  "True when a connection is waiting on LISTENER, so tcp-accept would not wait."
+  (check-listener 'tcp-accept-ready? listener)
+  (pair? (car (select (list (tcp-listener-socket listener)) '() '() 0))))
+
+(define (connection-ports sock)
+  "Set SOCK's timeouts from the parameters, then split it into the input
+and output ports CHICKEN gives."
+  (set-socket-timeout! sock 'read (ms->seconds (tcp-read-timeout)))
+  (set-socket-timeout! sock 'write (ms->seconds (tcp-write-timeout)))
+  (setsockopt sock IPPROTO_TCP TCP_NODELAY 1)
+  (call-with-values (lambda () (socket-port-split! sock))
+    (lambda (in out)
+      (setvbuf in 'block 4096)
+      (when (tcp-buffer-size)
+        (setvbuf out 'block (tcp-buffer-size)))
+      (values in out))))
+
+(define (tcp-accept listener)
+  "Wait for a connection on LISTENER, at most `tcp-accept-timeout'
+milliseconds, and return two values: an input port and an output port.
+Reads and writes on them time out after `tcp-read-timeout' and
+`tcp-write-timeout' as they were at this call.  Other threads run while
+it waits."
+  (check-listener 'tcp-accept listener)
+  (let ((s (tcp-listener-socket listener)))
+    (set-socket-timeout! s 'accept (ms->seconds (tcp-accept-timeout)))
+    (connection-ports (car (accept s)))))
+
+;;; Connecting.
+
+(define (parse-host-and-port text)
+  "Split \"host:port\", \"[v6-address]:port\" or a bare host into the host
+and the port or service name (#f when absent): two values."
+  (cond ((string-match "^\\[([^]]*)\\](:(.*))?$" text)
+         => (lambda (m) (values (match:substring m 1) (match:substring m 3))))
+        ((and (= 1 (length (filter (lambda (c) (char=? c #\:)) (string->list text))))
+              (string-index text #\:))
+         => (lambda (i) (values (substring text 0 i) (substring text (+ i 1)))))
+        (else (values text #f))))
+
+(define* (connect-to-host host service #:key (timeout #f) (family AF_UNSPEC))
+  "Resolve HOST and SERVICE (a port number or service name) and connect a
+stream socket to the first of its addresses that answers, IPv6 and IPv4,
+within TIMEOUT seconds in all (#f: no limit).  Return the socket."
+  (let ((service (if (number? service) (number->string service) service)))
+    (connect-to-addresses
+     (map addrinfo:addr
+          (getaddrinfo host service AI_ADDRCONFIG family SOCK_STREAM))
+     #:timeout timeout)))
+
+(define* (connect-to-addresses addresses #:key (timeout #f))
+  "Connect a stream socket to the first of the socket ADDRESSES that
+answers, trying each in turn within TIMEOUT seconds in all (#f: no limit).
+Return the socket; if none connects, raise the last failure (a timeout
+when time ran out)."
+  (let ((deadline (and timeout (+ (get-internal-real-time)
+                                  (* timeout internal-time-units-per-second)))))
+    (define (time-left)
+      (and deadline
+           (max 0 (/ (- deadline (get-internal-real-time))
+                     internal-time-units-per-second 1.))))
+    (let try ((addresses addresses) (last-error #f))
+      (match addresses
+        (() (raise-exception last-error))
+        ((address . rest)
+         (let ((s (socket (sockaddr:fam address) SOCK_STREAM 0)))
+           (set-socket-timeout! s 'connect (time-left))
+           (with-exception-handler
+               (lambda (e)
+                 (close-port s)
+                 (if (net-timeout-error? e)
+                     (raise-exception e)   ; the time is used up for all
+                     (try rest e)))
+             (lambda ()
+               (connect s address)
+               s)
+             #:unwind? #t)))))))
+
+(define* (tcp-connect host #:optional port)
+  "Connect to HOST, a name or address, at PORT; without PORT, HOST is
+\"host:port\" (or \"[v6-address]:port\"), where the port may be a service
+name such as \"http\".  Every address HOST resolves to is tried, IPv6 and
+IPv4, within `tcp-connect-timeout' milliseconds.  Return two values: an
+input port and an output port, with the current read and write timeouts."
+  (unless (string? host)
+    (scm-error 'wrong-type-arg 'tcp-connect
+               "Wrong type argument in position 1 (expecting string): ~S"
+               (list host) (list host)))
+  (call-with-values
+      (lambda () (if port (values host port) (parse-host-and-port host)))
+    (lambda (host service)
+      (unless service
+        (scm-error 'misc-error 'tcp-connect "no port given in ~S"
+                   (list host) #f))
+      (when (number? service) (check-port-number 'tcp-connect service))
+      (connection-ports
+       (connect-to-host host service
+                        #:timeout (ms->seconds (tcp-connect-timeout)))))))
+
+;;; Connection ports.
+
+(define (check-connection-port who port)
+  (unless (and (socket-port? port) (not (port-closed? port)))
+    (scm-error 'wrong-type-arg who
+               "Wrong type argument in position 1 (expecting open TCP port): ~S"
+               (list port) (list port))))
+
+(define (address->string address)
+  ;; A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d; show a.b.c.d.
+  (let ((family (sockaddr:fam address)) (addr (sockaddr:addr address)))
+    (if (and (= family AF_INET6)
+             (= (ash addr -32) #xffff))
+        (inet-ntop AF_INET (logand addr #xffffffff))
+        (inet-ntop family addr))))
+
+(define (tcp-addresses port)
+  "Return the local and the remote address of connection PORT as strings:
+two values."
+  (check-connection-port 'tcp-addresses port)
+  (values (address->string (getsockname port))
+          (address->string (getpeername port))))
+
+(define (tcp-port-numbers port)
+  "Return the local and the remote TCP port number of connection PORT: two
+values."
+  (check-connection-port 'tcp-port-numbers port)
+  (values (sockaddr:port (getsockname port))
+          (sockaddr:port (getpeername port))))
+
+(define (tcp-abandon-port port)
+  "Mark connection PORT abandoned: closing it then leaves the connection
+itself up (for a process that hands it on, e.g. after a fork)."
+  (check-connection-port 'tcp-abandon-port port)
+  (socket-port-abandon! port))
