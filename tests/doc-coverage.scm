@@ -1,12 +1,13 @@
-;;; doc-coverage.scm -- every exported binding of (net socket) is documented.
+;;; doc-coverage.scm -- every exported binding of every module is documented.
 ;;;
 ;;; One test case per binding, named after it.  A case passes when
 ;;;   (a) a procedure has a non-empty `procedure-documentation', and
-;;;   (b) the manual, doc/guile-net.texi, defines the name on a @deffn,
-;;;       @deffnx, @defvr or @defvrx line.
+;;;;   (b) the manual, doc/guile-net.texi, defines the name on a @deffn,
+;;;       @defvr or @deftp line (or their x forms).
 ;;; On failure the case reports the list of what is missing.
 
 (use-modules (tests harness)
+             (srfi srfi-1)
              (srfi srfi-64)
              (ice-9 rdelim)
              (ice-9 regex))
@@ -18,7 +19,7 @@
 ;; "@defvrx {Scheme Variable} AF_INET" => "AF_INET".  The category is either
 ;; one word or a braced group.
 (define definition-line
-  (make-regexp "^@def(fn|vr)x?[ \t]+(\\{[^}]*\\}|[^ \t]+)[ \t]+([^ \t]+)"))
+  (make-regexp "^@def(fn|vr|tp)x?[ \t]+(\\{[^}]*\\}|[^ \t]+)[ \t]+([^ \t]+)"))
 
 (define (manual-definitions file)
   "Return a hash table of the names FILE defines with @deffn(x) or
@@ -38,19 +39,30 @@
 
 (define documented (manual-definitions manual-file))
 
+(define modules
+  '((net socket) (net tcp) (net error)))
+
 (define exports
-  (let ((interface (resolve-interface '(net socket))))
-    (sort (module-map (lambda (name variable) (cons name variable))
-                      interface)
-          (lambda (a b)
-            (string<? (symbol->string (car a)) (symbol->string (car b)))))))
+  ;; (MODULE NAME . VARIABLE) for every export, sorted by name per module.
+  (append-map
+   (lambda (module)
+     (map (lambda (binding) (cons module binding))
+          (sort (module-map (lambda (name variable) (cons name variable))
+                            (resolve-interface module))
+                (lambda (a b)
+                  (string<? (symbol->string (car a))
+                            (symbol->string (car b)))))))
+   modules))
 
 (define (problems name variable)
   "Return the list of what is missing for the binding NAME: empty when it
 is fully documented."
   (let* ((bound? (variable-bound? variable))
          (value (and bound? (variable-ref variable)))
-         (doc (and bound? (procedure? value) (procedure-documentation value))))
+         ;; Parameters keep theirs as a procedure property only.
+         (doc (and bound? (procedure? value)
+                   (or (procedure-documentation value)
+                       (assq-ref (procedure-properties value) 'documentation)))))
     (append
      (if bound? '() '("unbound"))
      (if (and (procedure? value)
@@ -63,7 +75,7 @@ is fully documented."
 
 (run-tests "doc-coverage"
   (for-each (lambda (export)
-              (test-equal (symbol->string (car export))
+              (test-equal (format #f "~a ~a" (car export) (cadr export))
                 '()
-                (problems (car export) (cdr export))))
+                (problems (cadr export) (cddr export))))
             exports))

@@ -55,6 +55,24 @@
 (define-exception-type &connection-reset &net-error
   make-connection-reset-error connection-reset-error?)
 
+(define (document! . procedures-and-docstrings)
+  ;; define-exception-type makes procedures without docstrings.
+  (let loop ((rest procedures-and-docstrings))
+    (unless (null? rest)
+      (set-procedure-property! (car rest) 'documentation (cadr rest))
+      (loop (cddr rest)))))
+
+(document!
+ net-error? "Return #t if OBJ is a condition raised by Guile-Net."
+ make-net-timeout-error "Make a timeout condition for OPERATION on OBJECT."
+ net-timeout-error? "Return #t if OBJ is a timeout condition."
+ net-timeout-operation "The operation (a symbol) that timed out."
+ net-timeout-object "The socket or session on which the operation timed out."
+ host-not-found-error? "Return #t if OBJ is a host-not-found condition."
+ host-not-found-name "The name that did not resolve."
+ connection-refused-error? "Return #t if OBJ is a connection-refused condition."
+ connection-reset-error? "Return #t if OBJ is a connection-reset condition.")
+
 (define (net-error-errno exn)
   "Return the errno of EXN if it is a system error, otherwise #f."
   (and (eq? (exception-kind exn) 'system-error)

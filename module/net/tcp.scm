@@ -57,6 +57,16 @@
 (define tcp-connect-timeout (make-parameter #f (timeout-guard 'tcp-connect-timeout)))
 (define tcp-accept-timeout (make-parameter #f (timeout-guard 'tcp-accept-timeout)))
 
+(for-each (lambda (parameter doc)
+            (set-procedure-property! parameter 'documentation doc))
+          (list tcp-buffer-size tcp-read-timeout tcp-write-timeout
+                tcp-connect-timeout tcp-accept-timeout)
+          '("Size of the output buffer of connection ports; #f (default): none."
+            "Milliseconds a read on a connection may wait; default 60000."
+            "Milliseconds a write on a connection may wait; default 60000."
+            "Milliseconds tcp-connect may take; default #f, no limit."
+            "Milliseconds tcp-accept may wait; default #f, no limit."))
+
 (define (ms->seconds ms) (and ms (/ ms 1000.)))
 
 ;;; Listeners.
