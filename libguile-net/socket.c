@@ -414,7 +414,8 @@ SCM_DEFINE (gn_recvfrom, "recvfrom!", 2, 3, 0,
   memset (&m, 0, sizeof m);
   bytevector_range (buf, start, end, 2, &m.buf, &m.len, FUNC_NAME);
   m.flags = optional_flags (flags, FUNC_NAME, 3);
-  size_t n = transfer (sock, fd, POLLIN, attempt_recvfrom, &m, 0, FUNC_NAME);
+  int all = (m.flags & MSG_WAITALL) != 0;
+  size_t n = transfer (sock, fd, POLLIN, attempt_recvfrom, &m, all, FUNC_NAME);
   SCM from = SCM_BOOL_F;
   if (m.addr.len > 0 && m.addr.ss.ss_family != AF_UNSPEC)
     from = gn_sockaddr_to_scm ((struct sockaddr *) &m.addr.ss, m.addr.len,
@@ -445,8 +446,11 @@ SCM_DEFINE (gn_sendto, "sendto", 3, 1, 1,
   m.flags = 0;
   if (scm_is_pair (rest))
     {
-      m.flags = to_int_arg (SCM_CAR (rest), FUNC_NAME,
-                            scm_is_vector (fam_or_sockaddr) ? 4 : 6);
+      /* The flags follow whatever the address took.  */
+      long given = 3 + (SCM_UNBNDP (address) ? 0 : 1)
+                   + (SCM_UNBNDP (args_and_flags) ? 0 : scm_ilength (args_and_flags));
+      long flags_pos = given - scm_ilength (rest) + 1;
+      m.flags = to_int_arg (SCM_CAR (rest), FUNC_NAME, (int) flags_pos);
       no_more_args (SCM_CDR (rest), FUNC_NAME);
     }
   return scm_from_size_t (transfer (sock, fd, POLLOUT, attempt_sendto, &m,

@@ -92,8 +92,6 @@ gn_option_name (int level, int name)
 static int
 to_int (SCM value, const char *subr, int pos)
 {
-  if (scm_is_bool (value))
-    return scm_is_true (value);
   if (!scm_is_exact_integer (value))
     gn_wrong_type (subr, pos, value);
   if (!scm_is_signed_integer (value, INT_MIN, INT_MAX))
@@ -203,12 +201,18 @@ SCM_DEFINE (gn_setsockopt, "setsockopt", 4, 0, 0,
         gn_wrong_type (FUNC_NAME, 4, value);
       gn_to_ipv6 (SCM_CAR (value), v.m6.ipv6mr_multiaddr.s6_addr,
                   FUNC_NAME, 4);
-      v.m6.ipv6mr_interface = (unsigned) to_int (SCM_CDR (value),
-                                                 FUNC_NAME, 4);
+      {
+        int index = to_int (SCM_CDR (value), FUNC_NAME, 4);
+        if (index < 0)
+          gn_out_of_range (FUNC_NAME, 4, value);
+        v.m6.ipv6mr_interface = (unsigned) index;
+      }
       len = sizeof v.m6;
       break;
     default:
-      v.i = to_int (value, FUNC_NAME, 4);
+      /* A boolean is taken as 1 or 0, for on/off options.  */
+      v.i = scm_is_bool (value) ? scm_is_true (value)
+                                : to_int (value, FUNC_NAME, 4);
       len = sizeof v.i;
       break;
     }

@@ -57,6 +57,10 @@
     ("sendto message" ,(lambda () (sendto udp "text" AF_INET INADDR_LOOPBACK 9)) (wrong-type-arg "sendto" 2))
     ("sendto flags" ,(lambda () (sendto udp bv AF_INET INADDR_LOOPBACK 9 'x)) (wrong-type-arg "sendto" 6))
     ("getsockopt level" ,(lambda () (getsockopt tcp 'socket SO_TYPE)) (wrong-type-arg "getsockopt" 2))
+    ("getsockopt boolean level" ,(lambda () (getsockopt tcp #f #t)) (wrong-type-arg "getsockopt" 2))
+    ("sendto unix flags" ,(lambda () (sendto udp bv AF_UNIX "/tmp/x" 'x)) (wrong-type-arg "sendto" 5))
+    ("sendto inet6 flags" ,(lambda () (sendto udp bv AF_INET6 1 9 0 0 'x)) (wrong-type-arg "sendto" 8))
+    ("sendto sockaddr flags" ,(lambda () (sendto udp bv (make-socket-address AF_INET INADDR_LOOPBACK 9) 'x)) (wrong-type-arg "sendto" 4))
     ("setsockopt value" ,(lambda () (setsockopt tcp SOL_SOCKET SO_REUSEADDR "yes")) (wrong-type-arg "setsockopt" 4))
     ("setsockopt linger not a pair" ,(lambda () (setsockopt tcp SOL_SOCKET SO_LINGER 1)) (wrong-type-arg "setsockopt" 4))
     ("membership not a pair" ,(lambda () (setsockopt udp IPPROTO_IP IP_ADD_MEMBERSHIP 1)) (wrong-type-arg "setsockopt" 4))
@@ -88,6 +92,7 @@
     ("unknown socket option" ,(lambda () (getsockopt tcp SOL_SOCKET 12345)) (out-of-range "getsockopt" 3))
     ("unknown option level" ,(lambda () (setsockopt tcp 9999 SO_REUSEADDR 1)) (out-of-range "setsockopt" 3))
     ("option value too big" ,(lambda () (setsockopt tcp SOL_SOCKET SO_RCVBUF (expt 2 40))) (out-of-range "setsockopt" 4))
+    ("negative ipv6 interface" ,(lambda () (setsockopt (socket AF_INET6 SOCK_DGRAM 0) IPPROTO_IPV6 IPV6_JOIN_GROUP (cons 1 -1))) (out-of-range "setsockopt" 4))
     ("shutdown how 5" ,(lambda () (shutdown tcp 5)) (out-of-range "shutdown" 2))
     ("accept unknown flag" ,(lambda () (accept listener 4096)) (out-of-range "accept" 2))
     ("family too big" ,(lambda () (socket (expt 2 40) SOCK_STREAM 0)) (out-of-range "socket" 1))
@@ -97,7 +102,7 @@
     ("send on closed port" ,(lambda () (send closed bv)) (wrong-type-arg "send" 1))
     ("connect closed port" ,(lambda () (connect closed AF_INET INADDR_LOOPBACK 1)) (wrong-type-arg "connect" 1))
     ("getsockopt closed port" ,(lambda () (getsockopt closed SOL_SOCKET SO_TYPE)) (wrong-type-arg "getsockopt" 1))
-    ("fileno closed port" ,(lambda () (fileno closed)) (wrong-type-arg "%socket-fileno" 1))
+    ("fileno closed port" ,(lambda () (fileno closed)) (wrong-type-arg "fileno" 1))
     ("read-line closed port" ,(lambda () (read-line closed)) (wrong-type-arg #f #f))
 
     ;; Failed system calls are system-errors with errno.

@@ -59,9 +59,9 @@
     doc
     (if (and (vector? obj) (> (vector-length obj) index))
         (vector-ref obj index)
-        (scm-error 'wrong-type-arg 'name
-                   "Wrong type argument in position 1 (expecting ~A): ~S"
-                   (list kind obj) (list obj)))))
+        (scm-error 'wrong-type-arg (symbol->string 'name)
+                   "Wrong type argument in position ~A (expecting ~A): ~S"
+                   (list 1 kind obj) (list obj)))))
 
 (define-vector-accessor sockaddr:fam "socket address" 0
   "Return the address family of socket address OBJ.")
@@ -91,17 +91,24 @@
 
 ;;; Guile's descriptor procedures, extended to socket ports.
 
+(define (open-socket-fileno who port reveal?)
+  (when (port-closed? port)
+    (scm-error 'wrong-type-arg who
+               "Wrong type argument in position ~A (expecting ~A): ~S"
+               (list 1 "open port" port) (list port)))
+  (%socket-fileno port reveal?))
+
 (define (fileno port)
   "Return the descriptor of PORT, a file port or a socket port."
   (if (socket-port? port)
-      (%socket-fileno port #f)
+      (open-socket-fileno "fileno" port #f)
       (core-fileno port)))
 
 (define (port->fdes port)
   "Return the descriptor of PORT and mark it revealed, so that closing
 PORT leaves the descriptor open."
   (if (socket-port? port)
-      (%socket-fileno port #t)
+      (open-socket-fileno "port->fdes" port #t)
       (core-port->fdes port)))
 
 (define (fcntl object cmd . value)

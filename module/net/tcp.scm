@@ -83,14 +83,14 @@
 (define (check-listener who obj)
   (unless (tcp-listener? obj)
     (scm-error 'wrong-type-arg who
-               "Wrong type argument in position 1 (expecting tcp-listener): ~S"
-               (list obj) (list obj))))
+               "Wrong type argument in position ~A (expecting ~A): ~S"
+               (list 1 "tcp-listener" obj) (list obj))))
 
 (define (check-port-number who port)
   (unless (exact-integer? port)
     (scm-error 'wrong-type-arg who
-               "Wrong type argument in position 1 (expecting port number): ~S"
-               (list port) (list port)))
+               "Wrong type argument in position ~A (expecting ~A): ~S"
+               (list 1 "port number" port) (list port)))
   (unless (<= 0 port 65535)
     (scm-error 'out-of-range who "Port number out of range: ~S"
                (list port) (list port))))
@@ -231,8 +231,8 @@ IPv4, within `tcp-connect-timeout' milliseconds.  Return two values: an
 input port and an output port, with the current read and write timeouts."
   (unless (string? host)
     (scm-error 'wrong-type-arg 'tcp-connect
-               "Wrong type argument in position 1 (expecting string): ~S"
-               (list host) (list host)))
+               "Wrong type argument in position ~A (expecting ~A): ~S"
+               (list 1 "string" host) (list host)))
   (call-with-values
       (lambda () (if port (values host port) (parse-host-and-port host)))
     (lambda (host service)
@@ -249,8 +249,8 @@ input port and an output port, with the current read and write timeouts."
 (define (check-connection-port who port)
   (unless (and (socket-port? port) (not (port-closed? port)))
     (scm-error 'wrong-type-arg who
-               "Wrong type argument in position 1 (expecting open TCP port): ~S"
-               (list port) (list port))))
+               "Wrong type argument in position ~A (expecting ~A): ~S"
+               (list 1 "open TCP port" port) (list port))))
 
 (define (address->string address)
   ;; A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d; show a.b.c.d.
