@@ -124,6 +124,10 @@ typedef struct
   int type;
   /* Timeouts in nanoseconds, by gn_timeout_kind; -1 is none.  */
   int64_t timeouts[GN_TIMEOUT_COUNT];
+  /* On a non-blocking socket the waiting is done by a read or write
+     waiter (suspendable ports): when an operation of each kind first
+     found it would block, plus its timeout; 0 when not waiting.  */
+  int64_t wait_deadline[GN_TIMEOUT_COUNT];
   /* Times `port->fdes' handed the descriptor out; closing the port leaves
      a revealed descriptor open, as Guile's file ports do.  */
   int revealed;
@@ -147,6 +151,12 @@ gn_socket *gn_port_socket (SCM port);   /* NULL unless one of ours */
 /* The deadline for an operation of KIND starting now on PORT: from the
    socket's timeout, or none for a port that is not one of ours.  */
 int64_t gn_socket_deadline (SCM port, gn_timeout_kind kind);
+/* An operation of KIND on non-blocking PORT would block and a waiter is to
+   wait for it: start its clock, or raise a timeout naming SUBR if its time
+   has run out.  No effect on ports that are not ours.  */
+void gn_socket_wait_begin (SCM port, gn_timeout_kind kind, const char *subr);
+/* The operation of KIND on PORT made progress: stop its clock.  */
+void gn_socket_wait_end (SCM port, gn_timeout_kind kind);
 int gn_fd_is_nonblocking (int fd);
 void gn_init_socket_port (void);
 

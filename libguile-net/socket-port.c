@@ -59,6 +59,34 @@ gn_socket_deadline (SCM port, gn_timeout_kind kind)
   return s ? gn_deadline_after_ns (s->timeouts[kind]) : GN_NO_DEADLINE;
 }
 
+static const char *timeout_names[GN_TIMEOUT_COUNT] = {
+  "read", "write", "connect", "accept"
+};
+
+void
+gn_socket_wait_begin (SCM port, gn_timeout_kind kind, const char *subr)
+{
+  gn_socket *s = gn_port_socket (port);
+  if (s == NULL || s->timeouts[kind] < 0)
+    return;
+  int64_t now = gn_now_ns ();
+  if (s->wait_deadline[kind] == 0)
+    s->wait_deadline[kind] = now + s->timeouts[kind];
+  else if (now >= s->wait_deadline[kind])
+    {
+      s->wait_deadline[kind] = 0;
+      gn_raise_timeout (subr, timeout_names[kind], port);
+    }
+}
+
+void
+gn_socket_wait_end (SCM port, gn_timeout_kind kind)
+{
+  gn_socket *s = gn_port_socket (port);
+  if (s != NULL)
+    s->wait_deadline[kind] = 0;
+}
+
 int
 gn_fd_is_nonblocking (int fd)
 {
@@ -74,7 +102,10 @@ gn_make_socket_port (int fd, int family, int type)
   s->family = family;
   s->type = type;
   for (int i = 0; i < GN_TIMEOUT_COUNT; i++)
-    s->timeouts[i] = -1;
+    {
+      s->timeouts[i] = -1;
+      s->wait_deadline[i] = 0;
+    }
   s->revealed = 0;
   s->ends = NULL;
   return scm_c_make_port (gn_socket_port_type,
@@ -104,23 +135,35 @@ attempt_send (int fd, void *data)
 /* A result of -1 tells Guile the read or write would block: it then calls
    the current read or write waiter (suspendable ports) or polls.  */
 static size_t
-socket_read (SCM port, SCM dst, size_t start, size_t count)
+port_transfer (SCM port, short events, gn_timeout_kind kind,
+               ssize_t (*attempt) (int, void *), struct transfer *t,
+               const char *subr)
 {
   gn_socket *s = port_socket (port);
+  ssize_t n = gn_retry_io (s->fd, events, 0,
+                           gn_deadline_after_ns (s->timeouts[kind]),
+                           attempt, t, subr, timeout_names[kind], port);
+  if (n >= 0)
+    gn_socket_wait_end (port, kind);
+  else
+    gn_socket_wait_begin (port, kind, subr);
+  return n;
+}
+
+static size_t
+socket_read (SCM port, SCM dst, size_t start, size_t count)
+{
   struct transfer t = { (char *) SCM_BYTEVECTOR_CONTENTS (dst) + start, count };
-  return gn_retry_io (s->fd, POLLIN, 0,
-                      gn_deadline_after_ns (s->timeouts[GN_TIMEOUT_READ]),
-                      attempt_recv, &t, "socket-read", "read", port);
+  return port_transfer (port, POLLIN, GN_TIMEOUT_READ, attempt_recv, &t,
+                        "socket-read");
 }
 
 static size_t
 socket_write (SCM port, SCM src, size_t start, size_t count)
 {
-  gn_socket *s = port_socket (port);
   struct transfer t = { (char *) SCM_BYTEVECTOR_CONTENTS (src) + start, count };
-  return gn_retry_io (s->fd, POLLOUT, 0,
-                      gn_deadline_after_ns (s->timeouts[GN_TIMEOUT_WRITE]),
-                      attempt_send, &t, "socket-write", "write", port);
+  return port_transfer (port, POLLOUT, GN_TIMEOUT_WRITE, attempt_send, &t,
+                        "socket-write");
 }
 
 static int
@@ -262,13 +305,10 @@ SCM_DEFINE (gn_socket_fileno, "%socket-fileno", 2, 0, 0,
 static gn_timeout_kind
 to_timeout_kind (SCM kind, const char *subr, int pos)
 {
-  static const char *names[GN_TIMEOUT_COUNT] = {
-    "read", "write", "connect", "accept"
-  };
   if (!scm_is_symbol (kind))
     gn_wrong_type (subr, pos, kind);
   for (int i = 0; i < GN_TIMEOUT_COUNT; i++)
-    if (scm_is_eq (kind, scm_from_utf8_symbol (names[i])))
+    if (scm_is_eq (kind, scm_from_utf8_symbol (timeout_names[i])))
       return (gn_timeout_kind) i;
   gn_out_of_range (subr, pos, kind);
 }
@@ -294,6 +334,43 @@ SCM_DEFINE (gn_socket_timeout, "socket-timeout", 2, 0, 0,
   gn_socket *s = to_socket (sock, FUNC_NAME, 1);
   int64_t ns = s->timeouts[to_timeout_kind (kind, FUNC_NAME, 2)];
   return ns < 0 ? SCM_BOOL_F : scm_from_double (ns / 1e9);
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_socket_time_left, "socket-time-left", 2, 0, 0,
+            (SCM sock, SCM kind),
+            "For a scheduler's read or write waiter: return how many seconds\n"
+            "the operation of @var{kind} now waiting on non-blocking socket\n"
+            "port @var{sock} has left before its timeout, or @code{#f} when it\n"
+            "has no time limit.  When the waiter resumes the operation after\n"
+            "that time, the operation raises its @code{&net-timeout}.")
+#define FUNC_NAME s_gn_socket_time_left
+{
+  gn_socket *s = to_socket (sock, FUNC_NAME, 1);
+  gn_timeout_kind k = to_timeout_kind (kind, FUNC_NAME, 2);
+  if (s->timeouts[k] < 0)
+    return SCM_BOOL_F;
+  int64_t deadline = s->wait_deadline[k]
+    ? s->wait_deadline[k] : gn_now_ns () + s->timeouts[k];
+  int64_t left = deadline - gn_now_ns ();
+  return scm_from_double (left > 0 ? left / 1e9 : 0.0);
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_socket_wait_begin_x, "%socket-wait-begin!", 3, 0, 0,
+            (SCM sock, SCM kind, SCM who),
+            "Internal: an operation of @var{kind} (@code{connect} or\n"
+            "@code{accept}) on non-blocking @var{sock} is about to wait in\n"
+            "the current waiter; start its clock, or raise its timeout.")
+#define FUNC_NAME s_gn_socket_wait_begin_x
+{
+  to_socket (sock, FUNC_NAME, 1);
+  char *subr = scm_to_utf8_string (scm_symbol_to_string (who));
+  scm_dynwind_begin (0);
+  scm_dynwind_free (subr);
+  gn_socket_wait_begin (sock, to_timeout_kind (kind, FUNC_NAME, 2), subr);
+  scm_dynwind_end ();
+  return SCM_UNSPECIFIED;
 }
 #undef FUNC_NAME
 

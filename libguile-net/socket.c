@@ -89,7 +89,7 @@ gn_connect_fd (int fd, const gn_sockaddr *sa, int64_t deadline,
   return 1;
 }
 
-SCM_DEFINE (gn_connect, "connect", 2, 1, 1,
+SCM_DEFINE (gn_connect, "%connect", 2, 1, 1,
             (SCM sock, SCM fam_or_sockaddr, SCM address, SCM args),
             "Connect socket port @var{sock} to an address: a socket address\n"
             "object or the arguments @code{make-socket-address} takes, e.g.\n"
@@ -98,15 +98,39 @@ SCM_DEFINE (gn_connect, "connect", 2, 1, 1,
             "connection is still in progress (wait until it is writable and\n"
             "read @code{SO_ERROR}).  While it waits, other threads run and\n"
             "asyncs such as Ctrl-C are handled.")
-#define FUNC_NAME s_gn_connect
+#define FUNC_NAME "connect"   /* wrapped by (net socket) as connect */
 {
   int fd = gn_port_fd (sock, FUNC_NAME, 1);
   gn_sockaddr sa;
   no_more_args (gn_scm_to_sockaddr (fam_or_sockaddr, address, args, &sa,
                                     FUNC_NAME, 2), FUNC_NAME);
-  return scm_from_bool (gn_connect_fd (fd, &sa,
-                                       gn_socket_deadline (sock, GN_TIMEOUT_CONNECT),
-                                       FUNC_NAME, sock));
+  int done = gn_connect_fd (fd, &sa,
+                            gn_socket_deadline (sock, GN_TIMEOUT_CONNECT),
+                            "connect", sock);
+  if (done)
+    gn_socket_wait_end (sock, GN_TIMEOUT_CONNECT);
+  return scm_from_bool (done);
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_connect_finish_x, "%connect-finish!", 1, 0, 0, (SCM sock),
+            "Internal: the non-blocking connection of @var{sock} in progress\n"
+            "has become writable.  Return @code{#t} if it is now connected,\n"
+            "@code{#f} if still in progress; raise its error if it failed.")
+#define FUNC_NAME "connect"
+{
+  int fd = gn_port_fd (sock, FUNC_NAME, 1);
+  struct pollfd pfd = { fd, POLLOUT, 0 };
+  if (poll (&pfd, 1, 0) <= 0)
+    return SCM_BOOL_F;
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (getsockopt (fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+    gn_syserror (FUNC_NAME);
+  gn_socket_wait_end (sock, GN_TIMEOUT_CONNECT);
+  if (err != 0)
+    gn_syserror_errno (FUNC_NAME, err);
+  return SCM_BOOL_T;
 }
 #undef FUNC_NAME
 
@@ -178,7 +202,7 @@ gn_accept_fd (SCM sock, int flags, int64_t deadline, const char *subr)
   return scm_cons (port, peer);
 }
 
-SCM_DEFINE (gn_accept, "accept", 1, 1, 0, (SCM sock, SCM flags),
+SCM_DEFINE (gn_accept, "%accept", 1, 1, 0, (SCM sock, SCM flags),
             "Accept a connection on listening socket port @var{sock} and\n"
             "return a pair: a new socket port for it and the peer's socket\n"
             "address.  @var{flags} may include @code{SOCK_NONBLOCK} (and\n"
@@ -186,13 +210,17 @@ SCM_DEFINE (gn_accept, "accept", 1, 1, 0, (SCM sock, SCM flags),
             "When @var{sock} is non-blocking and no connection is waiting,\n"
             "return @code{#f}; otherwise wait, letting other threads and\n"
             "asyncs run.")
-#define FUNC_NAME s_gn_accept
+#define FUNC_NAME "accept"    /* wrapped by (net socket) as accept */
 {
   int f = optional_flags (flags, FUNC_NAME, 2);
   if (f & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
     gn_out_of_range (FUNC_NAME, 2, flags);
-  return gn_accept_fd (sock, f, gn_socket_deadline (sock, GN_TIMEOUT_ACCEPT),
-                       FUNC_NAME);
+  SCM result = gn_accept_fd (sock, f,
+                             gn_socket_deadline (sock, GN_TIMEOUT_ACCEPT),
+                             "accept");
+  if (scm_is_true (result))
+    gn_socket_wait_end (sock, GN_TIMEOUT_ACCEPT);
+  return result;
 }
 #undef FUNC_NAME
 

@@ -17,6 +17,8 @@
   #:use-module ((ice-9 ports) #:select ((fileno . core-fileno)
                                         (port->fdes . core-port->fdes)))
   #:use-module ((guile) #:select ((fcntl . core-fcntl)))
+  #:use-module ((ice-9 suspendable-ports)
+                #:select (current-read-waiter current-write-waiter))
   #:use-module ((ice-9 ports internal)
                 #:select (port-read-buffer port-buffer-cur port-buffer-end))
   #:replace (socket socketpair
@@ -33,6 +35,7 @@
              addrinfo:addr addrinfo:canonname
              fileno port->fdes fcntl select)
   #:export (socket-port?
+            socket-time-left
             socket-timeout
             set-socket-timeout!
             socket-port-split!
@@ -88,6 +91,43 @@
   "Return the socket address of address information OBJ.")
 (define-vector-accessor addrinfo:canonname "address information" 5
   "Return the canonical host name of address information OBJ, or #f.")
+
+;;; accept and connect under suspendable ports.
+;;;
+;;; On a non-blocking socket the C primitives return #f rather than wait, as
+;;; Guile's do.  Once `install-suspendable-ports!' has run, Guile's own
+;;; accept and connect instead wait in the current read or write waiter (a
+;;; scheduler such as fibers suspends there); ours do the same.  The wait
+;;; must happen here in Scheme: a waiter that suspends cannot resume
+;;; through C frames.
+
+(define suspendable-accept      ; what install-suspendable-ports! installs
+  (module-ref (resolve-module '(ice-9 suspendable-ports)) 'accept))
+
+(define (suspendable-ports-installed?)
+  (eq? (module-ref (resolve-module '(guile)) 'accept) suspendable-accept))
+
+(define* (accept sock #:optional (flags 0))
+  (let loop ()
+    (or (%accept sock flags)
+        (and (suspendable-ports-installed?)
+             (begin
+               (%socket-wait-begin! sock 'accept 'accept)
+               ((current-read-waiter) sock)
+               (loop))))))
+
+(define (connect sock fam-or-sockaddr . args)
+  (or (apply %connect sock fam-or-sockaddr args)
+      (and (suspendable-ports-installed?)
+           (let loop ()
+             (%socket-wait-begin! sock 'connect 'connect)
+             ((current-write-waiter) sock)
+             (or (%connect-finish! sock) (loop))))))
+
+(set-procedure-property! accept 'documentation
+                         (procedure-documentation %accept))
+(set-procedure-property! connect 'documentation
+                         (procedure-documentation %connect))
 
 ;;; Guile's descriptor procedures, extended to socket ports.
 
