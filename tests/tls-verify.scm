@@ -1,0 +1,1 @@
+(use-modules (tests harness) (srfi srfi-64)) (run-tests "x" (test-assert "t" #t))
