@@ -1230,7 +1230,8 @@ SCM_DEFINE (gn_session_kx, "session-kx", 1, 0, 0, (SCM session),
   if (t == NULL)
     return SCM_BOOL_F;
   gnutls_kx_algorithm_t kx = gnutls_kx_get (t->s);
-  if (kx == GNUTLS_KX_UNKNOWN)
+  if (kx == GNUTLS_KX_UNKNOWN
+      || gnutls_protocol_get_version (t->s) == GNUTLS_TLS1_3)
     {
       /* TLS 1.3 separates key exchange from authentication; GnuTLS may
          report neither.  Describe it from the group and certificate.  */
