@@ -59,23 +59,29 @@ gn_init_error (void)
    kind `gnutls-error' and arguments (CODE SUBR) so code written for
    guile-gnutls's `(catch 'gnutls-error ...)' keeps catching them.  */
 
+#include <ctype.h>
+#include <string.h>
 #include <gnutls/gnutls.h>
 
 static SCM raise_tls_error_var = SCM_BOOL_F;
 static SCM raise_tls_verification_var = SCM_BOOL_F;
 
-/* "unknown_ca" -> unknown-ca: alerts as Scheme-style symbols.  */
-static SCM
-alert_symbol (int alert)
+/* GNUTLS_A_UNKNOWN_CA -> unknown-ca: alerts as Scheme-style symbols.  */
+SCM gn_tls_alert_symbol (int alert);
+
+SCM
+gn_tls_alert_symbol (int alert)
 {
   const char *name = alert >= 0
     ? gnutls_alert_get_strname ((gnutls_alert_description_t) alert) : NULL;
   if (name == NULL)
     return SCM_BOOL_F;
+  if (strncmp (name, "GNUTLS_A_", 9) == 0)
+    name += 9;
   char buf[64];
   size_t i;
   for (i = 0; name[i] != '\0' && i < sizeof buf - 1; i++)
-    buf[i] = name[i] == '_' ? '-' : name[i];
+    buf[i] = name[i] == '_' ? '-' : tolower ((unsigned char) name[i]);
   buf[i] = '\0';
   return scm_from_utf8_symbol (buf);
 }
@@ -91,7 +97,7 @@ gn_raise_tls_error (const char *subr, int code, int alert)
   SCM args = scm_list_n (scm_from_utf8_symbol (subr), scm_from_int (code),
                          name ? scm_from_utf8_symbol (name) : SCM_BOOL_F,
                          scm_from_utf8_string (message ? message : "?"),
-                         alert_symbol (alert),
+                         gn_tls_alert_symbol (alert),
                          scm_from_bool (gnutls_error_is_fatal (code)),
                          SCM_UNDEFINED);
   scm_apply_0 (scm_variable_ref (raise_tls_error_var), args);

@@ -275,6 +275,8 @@ gn_tls_fail (SCM session, gn_tls_session *t, int code, const char *subr)
   if ((code == GNUTLS_E_PUSH_ERROR || code == GNUTLS_E_PULL_ERROR)
       && t->last_errno != 0)
     gn_syserror_errno (subr, t->last_errno);
+  if (t->verify_failed)
+    gn_raise_tls_verification_error (subr, t->verify_status, NULL);
   if (code == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR)
     gn_raise_tls_verification_error
       (subr, gnutls_session_get_verify_cert_status (t->s),
@@ -835,7 +837,8 @@ SCM_DEFINE (gn_set_session_alpn_protocols, "set-session-alpn-protocols!",
     }
   int rc = gnutls_alpn_set_protocols (t->s, d, (unsigned) n,
                                       t->is_server
-                                      ? GNUTLS_ALPN_SERVER_PRECEDENCE : 0);
+                                      ? (GNUTLS_ALPN_SERVER_PRECEDENCE
+                                         | GNUTLS_ALPN_MANDATORY) : 0);
   scm_dynwind_end ();
   if (rc < 0)
     gn_raise_tls_error (FUNC_NAME, rc, -1);
@@ -859,6 +862,33 @@ SCM_DEFINE (gn_session_alpn_protocol, "session-alpn-protocol", 1, 0, 0,
 #undef FUNC_NAME
 
 /* ---- handshake, bye, records ------------------------------------------ */
+
+/* Called by GnuTLS on a server once the client's certificate arrived.
+   GnuTLS's own automatic verification would also reject a client that
+   sends no certificate when one is only requested, so verify here: no
+   certificate is fine (GnuTLS enforces `require' itself), a bad one ends
+   the handshake and its status is kept to say why.  */
+static int
+verify_client (gnutls_session_t s)
+{
+  gn_tls_session *t = gnutls_session_get_ptr (s);
+  unsigned int n = 0;
+  if (gnutls_certificate_get_peers (s, &n) == NULL || n == 0)
+    return 0;
+  gnutls_typed_vdata_st data[1] = {
+    { GNUTLS_DT_KEY_PURPOSE_OID, (unsigned char *) GNUTLS_KP_TLS_WWW_CLIENT,
+      0 }
+  };
+  unsigned int status = 0;
+  int rc = gnutls_certificate_verify_peers (s, data, 1, &status);
+  if (rc < 0)
+    status |= GNUTLS_CERT_INVALID;
+  if (status == 0)
+    return 0;
+  t->verify_status = status;
+  t->verify_failed = 1;
+  return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
+}
 
 /* Before a client's first handshake: default credentials, trust and the
    verification GnuTLS does during the handshake.  */
@@ -893,13 +923,43 @@ prepare_handshake (SCM session, gn_tls_session *t, const char *subr)
     }
   else if (t->is_server && t->client_cert != GNUTLS_CERT_IGNORE)
     {
-      gnutls_typed_vdata_st data[1] = {
-        { GNUTLS_DT_KEY_PURPOSE_OID, (unsigned char *) GNUTLS_KP_TLS_WWW_CLIENT,
-          0 }
-      };
-      gnutls_session_set_verify_cert2 (t->s, data, 1, 0);
+      gn_tls_cred_ensure_trust (c, subr);
+      gnutls_session_set_verify_function (t->s, verify_client);
     }
   t->verify_armed = 1;
+}
+
+/* GnuTLS leaves telling the peer why a handshake failed to us; without
+   an alert the peer only sees the connection drop.  Best effort: the
+   transport may be gone or full.  */
+static void
+send_failure_alert (gn_tls_session *t, int rc)
+{
+  if (rc == GNUTLS_E_PUSH_ERROR || rc == GNUTLS_E_PULL_ERROR
+      || rc == GNUTLS_E_PREMATURE_TERMINATION
+      || rc == GNUTLS_E_FATAL_ALERT_RECEIVED || scm_is_pair (t->pending))
+    return;
+  unsigned int status = 0;
+  if (t->verify_failed)
+    status = t->verify_status;
+  else if (rc == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR)
+    status = gnutls_session_get_verify_cert_status (t->s);
+  if (status != 0 || rc == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR)
+    {
+      gnutls_alert_description_t a = GNUTLS_A_BAD_CERTIFICATE;
+      if (status & GNUTLS_CERT_SIGNER_NOT_FOUND)
+        a = GNUTLS_A_UNKNOWN_CA;
+      else if (status & (GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED))
+        a = GNUTLS_A_CERTIFICATE_EXPIRED;
+      else if (status & GNUTLS_CERT_REVOKED)
+        a = GNUTLS_A_CERTIFICATE_REVOKED;
+      else if (status & GNUTLS_CERT_PURPOSE_MISMATCH)
+        a = GNUTLS_A_UNSUPPORTED_CERTIFICATE;
+      gnutls_alert_send (t->s, GNUTLS_AL_FATAL, a);
+    }
+  else
+    gnutls_alert_send_appropriate (t->s, rc);
+  t->pending = SCM_BOOL_F;
 }
 
 /* Non-fatal results after which the same call is simply made again.  */
@@ -946,6 +1006,7 @@ SCM_DEFINE (gn_handshake, "handshake", 1, 0, 0, (SCM session),
           continue;
         }
       t->failed = 1;   /* any other failure ends the session */
+      send_failure_alert (t, rc);
       gn_tls_fail (session, t, rc, FUNC_NAME);
     }
   scm_remember_upto_here_1 (session);
@@ -1159,15 +1220,7 @@ SCM_DEFINE (gn_alert_get, "alert-get", 1, 0, 0, (SCM session),
   gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
   if (t->s == NULL)
     return SCM_BOOL_F;
-  const char *name = gnutls_alert_get_strname (gnutls_alert_get (t->s));
-  if (name == NULL)
-    return SCM_BOOL_F;
-  char buf[64];
-  size_t i;
-  for (i = 0; name[i] != '\0' && i < sizeof buf - 1; i++)
-    buf[i] = name[i] == '_' ? '-' : name[i];
-  buf[i] = '\0';
-  return scm_from_utf8_symbol (buf);
+  return gn_tls_alert_symbol (gnutls_alert_get (t->s));
 }
 #undef FUNC_NAME
 

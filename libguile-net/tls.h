@@ -13,6 +13,8 @@
 /* error.c (TLS section): raise a TLS condition for GnuTLS error CODE from
    SUBR; ALERT is the alert received (gnutls_alert_description_t) or -1.  */
 SCM_NORETURN void gn_raise_tls_error (const char *subr, int code, int alert);
+/* The alert ALERT as a symbol such as unknown-ca, or #f.  */
+SCM gn_tls_alert_symbol (int alert);
 /* Raise a verification condition: STATUS holds gnutls_certificate_status_t
    bits, HOST is the name checked (or NULL).  */
 SCM_NORETURN void gn_raise_tls_verification_error (const char *subr,
@@ -68,6 +70,8 @@ typedef struct
   int failed;                   /* a fatal error made it unusable */
   int send_pending;             /* a record send was interrupted */
   int last_errno;               /* errno of the last transport failure */
+  int verify_failed;            /* server: our client check failed */
+  unsigned int verify_status;   /* ... with these status bits */
   int client_cert;              /* server: GNUTLS_CERT_IGNORE/REQUEST/... */
   int64_t timeout_ns;           /* per operation; -1 is none */
 } gn_tls_session;
