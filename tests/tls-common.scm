@@ -122,8 +122,10 @@ two values, what CLIENT-BODY and SERVER-BODY returned after the handshake
              (let ((conn (connect-loopback port))
                    (s (make-session connection-end/client)))
                (set-session-timeout! s timeout)
-               (set-session-credentials! s (or client-creds
-                                               (client-credentials)))
+               ;; 'none: leave the session's default credentials
+               (unless (eq? client-creds 'none)
+                 (set-session-credentials! s (or client-creds
+                                                 (client-credentials))))
                (when server-name
                  (set-session-server-name! s server-name-type/dns
                                            server-name))
