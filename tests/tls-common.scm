@@ -17,7 +17,8 @@
             loopback-listener listener-port connect-loopback
             capture
             tls-pair
-            spawn-peer kill-peer peer-wait-port peer-output
+            spawn-peer kill-peer peer-wait-port peer-output peer-wait-exit
+            shell-quote
             peer-wait-output
             free-port
             program-available?))
@@ -146,22 +147,34 @@ two values, what CLIENT-BODY and SERVER-BODY returned after the handshake
   (zero? (system (string-append "command -v " name " >/dev/null 2>&1"))))
 
 ;; A peer is (PID . OUTPUT-FILE): its stdout and stderr go to a file we
-;; read, so a chatty peer never blocks on a full pipe.
+;; read, so a chatty peer never blocks on a full pipe.  A shell starts it
+;; in the background and tells us its PID (forking Guile itself while
+;; threads run is unsafe).
+(define (shell-quote s)
+  (string-append "'" (string-join (string-split s #\') "'\\''") "'"))
+
 (define (spawn-peer program . args)
   (let* ((out (string-append (cert-dir) "/peer-"
                              (number->string (random 1000000000)) ".log"))
-         (pid (primitive-fork)))
-    (if (zero? pid)
-        (catch #t
-          (lambda ()
-            (let ((fd (open-fdes out (logior O_WRONLY O_CREAT O_TRUNC) #o600))
-                  (null (open-fdes "/dev/null" O_RDONLY)))
-              (dup2 null 0)
-              (dup2 fd 1)
-              (dup2 fd 2)
-              (apply execlp program program args)))
-          (lambda _ (primitive-_exit 127)))
-        (cons pid out))))
+         (cmd (string-append "exec " (string-join (map shell-quote
+                                                       (cons program args))
+                                                  " ")
+                             " </dev/null >" (shell-quote out) " 2>&1"))
+         (pipe (open-pipe* OPEN_READ "sh" "-c"
+                           (string-append "(" cmd ") & echo $!")))
+         (pid (string->number (read-line pipe))))
+    (close-pipe pipe)
+    (cons pid out)))
+
+(define (peer-alive? peer)
+  (and (false-if-exception (begin (kill (car peer) 0) #t))
+       ;; a zombie is gone for our purposes
+       (let ((stat (false-if-exception
+                    (call-with-input-file
+                        (string-append "/proc/" (number->string (car peer))
+                                       "/stat")
+                      read-line))))
+         (not (and stat (string-contains stat ") Z "))))))
 
 (define (peer-output peer)
   (if (file-exists? (cdr peer))
@@ -179,14 +192,22 @@ two values, what CLIENT-BODY and SERVER-BODY returned after the handshake
                (begin (usleep 20000) (loop)))))))
 
 (define (kill-peer peer)
+  "Stop PEER, by its PID only."
   (false-if-exception (kill (car peer) SIGTERM))
   (let loop ((n 0))
-    (match (waitpid (car peer) WNOHANG)
-      ((0 . _) (if (< n 100)
-                   (begin (usleep 20000) (loop (+ n 1)))
-                   (begin (false-if-exception (kill (car peer) SIGKILL))
-                          (waitpid (car peer)))))
-      (_ #t))))
+    (when (peer-alive? peer)
+      (if (< n 100)
+          (begin (usleep 20000) (loop (+ n 1)))
+          (false-if-exception (kill (car peer) SIGKILL))))))
+
+(define* (peer-wait-exit peer #:optional (seconds 15))
+  "Wait until PEER exits; return #t, or #f if it still runs after SECONDS."
+  (let ((end (+ (get-internal-real-time)
+                (* seconds internal-time-units-per-second))))
+    (let loop ()
+      (cond ((not (peer-alive? peer)) #t)
+            ((> (get-internal-real-time) end) #f)
+            (else (usleep 20000) (loop))))))
 
 (define* (peer-wait-port port #:optional (seconds 5))
   "Wait until something accepts connections on loopback PORT."
