@@ -33,6 +33,7 @@ void scm_init_guile_net_tls (void);
 void gn_init_tls_credentials (void);
 void gn_init_tls_session (void);
 void gn_init_tls_port (void);
+void gn_init_tls_x509 (void);
 
 void
 scm_init_guile_net_tls (void)
@@ -40,4 +41,5 @@ scm_init_guile_net_tls (void)
   gn_init_tls_credentials ();
   gn_init_tls_session ();
   gn_init_tls_port ();
+  gn_init_tls_x509 ();
 }

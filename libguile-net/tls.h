@@ -9,6 +9,7 @@
 
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
+#include <gnutls/crypto.h>
 
 /* error.c (TLS section): raise a TLS condition for GnuTLS error CODE from
    SUBR; ALERT is the alert received (gnutls_alert_description_t) or -1.  */

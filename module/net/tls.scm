@@ -71,6 +71,19 @@
             set-certificate-credentials-x509-crl-file!
             set-certificate-credentials-x509-crl-data!
             x509-certificate-format/pem x509-certificate-format/der
+            set-certificate-credentials-x509-keys!
+            ;; X.509
+            import-x509-certificate export-x509-certificate
+            x509-certificate?
+            x509-certificate-dn x509-certificate-issuer-dn
+            x509-certificate-subject-alternative-names
+            x509-certificate-activation-time
+            x509-certificate-expiration-time
+            x509-certificate-fingerprint
+            x509-certificate-matches-hostname?
+            import-x509-private-key pkcs8-import-x509-private-key
+            x509-private-key?
+            make-self-signed-certificate
             ;; errors
             error->string
             error/again error/interrupted error/premature-termination
@@ -95,3 +108,10 @@ REQUEST is one of the @code{certificate-request/} constants."
 (define (cipher->string c) "Return cipher C's name." (symbol->string c))
 (define (mac->string m) "Return MAC M's name." (symbol->string m))
 (define (kx->string k) "Return key exchange K's name." (symbol->string k))
+
+(define* (pkcs8-import-x509-private-key data password
+                                       #:optional
+                                       (format x509-certificate-format/pem))
+  "guile-gnutls's name: import the PKCS #8 private key in bytevector DATA,
+decrypting it with PASSWORD (a string, or #f for a plain key)."
+  (import-x509-private-key data format password))
