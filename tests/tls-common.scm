@@ -12,7 +12,7 @@
   #:use-module (ice-9 popen)
   #:use-module (ice-9 match)
   #:use-module (srfi srfi-11)
-  #:export (cert-dir cert-file
+  #:export (cert-dir cert-file remove-cert-dir
             server-credentials client-credentials
             loopback-listener listener-port connect-loopback
             capture
@@ -36,6 +36,12 @@
         (error "certificate generation failed" script))
       (set! %dir dir)))
   %dir)
+
+(define (remove-cert-dir)
+  "Remove the certificates (and peer logs) of this run."
+  (when %dir
+    (system* "rm" "-rf" %dir)
+    (set! %dir #f)))
 
 (define (cert-file name)
   (string-append (cert-dir) "/" name ".pem"))

@@ -363,4 +363,6 @@ with socket.create_connection(('127.0.0.1', int(sys.argv[2])), timeout=10) as ra
         (let ((results (join)))
           (close-port conn)
           (test-assert "a TLS error, no crash"
-            (and (list? results) (tls-error? (car results)))))))))
+            (and (list? results) (tls-error? (car results))))))))
+
+  (remove-cert-dir))

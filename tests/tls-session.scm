@@ -462,6 +462,77 @@
       (test-equal "direction is read" 0 (list-ref c 4))
       (test-equal "server got ping" "ping" s)))
 
+  (test-group "non-blocking handshake and large writes"
+    ;; The client's socket is O_NONBLOCK from the start: handshake raises
+    ;; error/again and is retried after waiting in the direction GnuTLS
+    ;; gives; then 1 MB goes through the record port with a write waiter,
+    ;; which resumes interrupted record sends.
+    (let* ((listener (loopback-listener))
+           (port (listener-port listener))
+           (server
+            (call-with-new-thread
+             (lambda ()
+               (capture
+                (lambda ()
+                  (let ((conn (car (accept listener)))
+                        (s (make-session connection-end/server)))
+                    (set-session-timeout! s 5)
+                    (set-session-credentials! s (server-credentials))
+                    (set-session-transport-port! s conn)
+                    (usleep 100000)   ; the client's handshake must wait
+                    (handshake s)
+                    (let ((buf (make-bytevector 16384)))
+                      (usleep 200000)   ; let the client's writes block
+                      (let loop ((total 0))
+                        (let ((n (record-receive! s buf)))
+                          (if (zero? n)
+                              (begin (close-port conn) total)
+                              (loop (+ total n))))))))))))
+           (conn (connect-loopback port))
+           (s (make-session connection-end/client))
+           (agains 0)
+           (waits 0))
+      (fcntl conn F_SETFL (logior O_NONBLOCK (fcntl conn F_GETFL)))
+      ;; small kernel buffers so that writes do block
+      (setsockopt conn SOL_SOCKET SO_SNDBUF 8192)
+      (set-session-credentials! s (client-credentials))
+      (set-session-server-name! s server-name-type/dns "localhost")
+      (set-session-transport-port! s conn)
+      (let loop ((i 0))
+        (unless (> i 1000)
+          (catch 'gnutls-error
+            (lambda () (handshake s))
+            (lambda (key code . _)
+              (if (eqv? code error/again)
+                  (begin
+                    (set! agains (+ agains 1))
+                    (if (zero? (record-get-direction s))
+                        (select (list conn) '() '() 1)
+                        (select '() (list conn) '() 1))
+                    (loop (+ i 1)))
+                  (throw key code))))))
+      (test-assert "non-blocking handshake said again" (> agains 0))
+      (test-equal "and completed" 'TLS1.3 (session-protocol s))
+      (let ((p (session-record-port s))
+            (chunk (make-bytevector 1000 42)))
+        (install-suspendable-ports!)
+        (parameterize ((current-write-waiter
+                        (lambda (port)
+                          (set! waits (+ waits 1))
+                          (select '() (list conn) '() 5))))
+          (let loop ((i 0))
+            (when (< i 1024)
+              (put-bytevector p chunk)
+              (loop (+ i 1))))
+          (force-output p))
+        (uninstall-suspendable-ports!)
+        (bye s close-request/wr)
+        (let ((total (join-thread server (+ (current-time) 10))))
+          (test-equal "server got every byte" 1024000 total)
+          (test-assert "the write waiter was called" (> waits 0))))
+      (close-port conn)
+      (close-port listener)))
+
   (test-group "bad input"
     (test-equal "make-session symbol" 'wrong-type-arg
       (error-key (make-session 'client)))
@@ -527,4 +598,6 @@
                        (force-output p)
                        (read-line p)))
                    #:server-body echo-line)))
-      (test-equal "record port keeps its session alive" "echo still" c))))
+      (test-equal "record port keeps its session alive" "echo still" c)))
+
+  (remove-cert-dir))

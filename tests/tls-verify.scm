@@ -95,4 +95,6 @@ got: 'ok, or the exception."
       (and (tls-verification-error? r)
            (tls-error? (capture (lambda ()
                                   (record-send session
-                                               (make-bytevector 1 0)))))))))
+                                               (make-bytevector 1 0))))))))
+
+  (remove-cert-dir))

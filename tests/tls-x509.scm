@@ -124,4 +124,6 @@
   (let-values (((cert key) (make-self-signed-certificate "127.0.0.1")))
     (test-equal "IP address certificate" '((ip . "127.0.0.1"))
       (x509-certificate-subject-alternative-names
-       (import-x509-certificate cert x509-certificate-format/pem)))))
+       (import-x509-certificate cert x509-certificate-format/pem))))
+
+  (remove-cert-dir))
