@@ -81,7 +81,7 @@ record_close (SCM port)
   record_port *r = port_record (port);
   gn_tls_session *t = r->t;
   if (t->s != NULL && t->handshake_done && !t->failed
-      && (t->fd >= 0 || scm_is_true (t->transport)))
+      && gn_tls_transport_open (t))
     gn_tls_bye (r->session, t, GNUTLS_SHUT_WR,
                 gn_deadline_after_ns (CLOSE_TIMEOUT_NS), 1,
                 "close-port");

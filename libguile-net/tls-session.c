@@ -310,6 +310,17 @@ check_usable (gn_tls_session *t, const char *subr)
   if (t->fd < 0 && scm_is_false (t->transport))
     scm_misc_error (subr, "no transport: use set-session-transport-fd! or "
                     "set-session-transport-port! first", SCM_EOL);
+  /* Its descriptor may since have been reused for something else.  */
+  if (!gn_tls_transport_open (t))
+    gn_syserror_errno (subr, EBADF);
+}
+
+int
+gn_tls_transport_open (gn_tls_session *t)
+{
+  if (scm_is_true (t->transport))
+    return SCM_OPPORTP (t->transport);
+  return t->fd >= 0;
 }
 
 static int64_t

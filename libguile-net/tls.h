@@ -101,6 +101,8 @@ ssize_t gn_tls_recv (SCM session, gn_tls_session *t, char *data, size_t len,
    QUIET, return the GnuTLS result instead of raising.  */
 int gn_tls_bye (SCM session, gn_tls_session *t, int how, int64_t deadline,
                 int quiet, const char *subr);
+/* True unless the session's transport port was closed.  */
+int gn_tls_transport_open (gn_tls_session *t);
 /* Re-raise an exception a callback caught, if any.  */
 void gn_tls_rethrow_pending (gn_tls_session *t);
 void gn_init_tls_session (void);

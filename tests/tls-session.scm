@@ -551,6 +551,14 @@
       (let ((s (make-session connection-end/client)))
         (set-session-transport-fd! s 0)
         (error-key (record-send s (make-bytevector 1)))))
+    (test-equal "transport closed under the session: EBADF, not a reused fd"
+      EBADF
+      (let ((s (make-session connection-end/client))
+            (sock (socket AF_INET SOCK_STREAM 0)))
+        (set-session-transport-port! s sock)
+        (set-session-server-name! s server-name-type/dns "localhost")
+        (close-port sock)
+        (error-errno (handshake s))))
     (test-equal "credentials wrong type" 'wrong-type-arg
       (error-key (set-session-credentials!
                   (make-session connection-end/client) 'creds)))
