@@ -98,16 +98,6 @@ note_errno (gn_tls_session *t, int err)
   gnutls_transport_set_errno (t->s, err);
 }
 
-static ssize_t
-fd_push (gnutls_transport_ptr_t ptr, const void *buf, size_t n)
-{
-  gn_tls_session *t = ptr;
-  ssize_t r = send (t->fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL);
-  if (r < 0)
-    note_errno (t, errno);
-  return r;
-}
-
 /* Several records in one system call.  */
 static ssize_t
 fd_vec_push (gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
@@ -499,7 +489,8 @@ use_fd_transport (gn_tls_session *t, int fd)
 {
   t->fd = fd;
   gnutls_transport_set_ptr (t->s, t);
-  gnutls_transport_set_push_function (t->s, fd_push);
+  /* GnuTLS keeps one of the two: the vectored one sends several records
+     in one system call.  */
   gnutls_transport_set_vec_push_function (t->s, fd_vec_push);
   gnutls_transport_set_pull_function (t->s, fd_pull);
   gnutls_transport_set_pull_timeout_function (t->s, fd_pull_timeout);
@@ -551,8 +542,8 @@ SCM_DEFINE (gn_set_session_transport_port, "set-session-transport-port!",
         gn_wrong_type (FUNC_NAME, 2, port);
       t->fd = -1;
       gnutls_transport_set_ptr (t->s, t);
+      /* Setting a push function also drops a vectored one.  */
       gnutls_transport_set_push_function (t->s, port_push);
-      gnutls_transport_set_vec_push_function (t->s, NULL);
       gnutls_transport_set_pull_function (t->s, port_pull);
       gnutls_transport_set_pull_timeout_function (t->s, port_pull_timeout);
     }

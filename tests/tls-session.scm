@@ -533,6 +533,41 @@
       (close-port conn)
       (close-port listener)))
 
+  (test-group "transport: any binary port"
+    (define* (wrap sock #:key fail)
+      ;; A custom binary port over a socket: no descriptor for GnuTLS.
+      (make-custom-binary-input/output-port
+       "wrapped"
+       (lambda (bv start count)
+         (let* ((tmp (make-bytevector count))
+                (n (recv! sock tmp)))
+           (bytevector-copy! tmp 0 bv start n)
+           n))
+       (lambda (bv start count)
+         (when fail (throw 'boom "write failed"))
+         (let ((b (make-bytevector count)))
+           (bytevector-copy! bv start b 0 count)
+           (send sock b)))
+       #f #f #f))
+    (let-values (((c s)
+                  (tls-pair
+                   #:client-setup
+                   (lambda (s)
+                     (set-session-transport-port!
+                      s (wrap (session-transport-port s))))
+                   #:client-body (lambda (s) (say-and-hear s "wrapped"))
+                   #:server-body echo-line)))
+      (test-equal "TLS over a custom binary port" "echo wrapped" c))
+    (let-values (((c s)
+                  (tls-pair
+                   #:client-setup
+                   (lambda (s)
+                     (set-session-transport-port!
+                      s (wrap (session-transport-port s) #:fail #t)))
+                   #:client-body (lambda (s) 'connected))))
+      (test-equal "the port's exception comes out of handshake" 'boom
+        (and (exception? c) (exception-kind c)))))
+
   (test-group "bad input"
     (test-equal "make-session symbol" 'wrong-type-arg
       (error-key (make-session 'client)))
