@@ -143,6 +143,23 @@ static const struct
     "the certificate has an unsupported critical extension" },
 };
 
+/* The reasons in STATUS, as a list of symbols (empty when it is 0).  */
+SCM gn_tls_status_reasons (unsigned status);
+
+SCM
+gn_tls_status_reasons (unsigned status)
+{
+  SCM reasons = SCM_EOL;
+  size_t n = sizeof cert_reasons / sizeof cert_reasons[0];
+  for (size_t i = n; i-- > 0;)
+    if (status & cert_reasons[i].bit)
+      reasons = scm_cons (scm_from_utf8_symbol (cert_reasons[i].symbol),
+                          reasons);
+  if (status != 0 && scm_is_null (reasons))
+    reasons = scm_list_1 (scm_from_utf8_symbol ("invalid"));
+  return reasons;
+}
+
 void
 gn_raise_tls_verification_error (const char *subr, unsigned status,
                                  const char *host)

@@ -1391,6 +1391,37 @@ SCM_DEFINE (gn_session_peer_certificate_chain, "session-peer-certificate-chain",
 }
 #undef FUNC_NAME
 
+SCM_DEFINE (gn_peer_certificate_status, "peer-certificate-status", 1, 1, 0,
+            (SCM session, SCM host),
+            "Verify the certificate chain the peer of @var{session} presented\n"
+            "against the credentials' trust (and, when given, host name\n"
+            "@var{host}); return the list of reasons it fails, as symbols\n"
+            "(@code{expired}, @code{untrusted-issuer},\n"
+            "@code{host-name-mismatch}, ...), empty when it is valid.  Useful\n"
+            "only when verification during the handshake was turned off;\n"
+            "a peer that presented no certificate gives @code{(invalid)}.")
+#define FUNC_NAME s_gn_peer_certificate_status
+{
+  gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
+  check_handshaken (t, FUNC_NAME);
+  char *h = NULL;
+  if (!SCM_UNBNDP (host) && scm_is_true (host))
+    {
+      if (!scm_is_string (host))
+        gn_wrong_type (FUNC_NAME, 2, host);
+      h = scm_to_utf8_string (host);
+    }
+  unsigned int status = 0;
+  int rc = gnutls_certificate_verify_peers3 (t->s, h, &status);
+  free (h);
+  if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND)
+    status = GNUTLS_CERT_INVALID;
+  else if (rc < 0)
+    gn_raise_tls_error (FUNC_NAME, rc, -1);
+  return gn_tls_status_reasons (status);
+}
+#undef FUNC_NAME
+
 SCM_DEFINE (gn_session_data, "session-data", 1, 0, 0, (SCM session),
             "Return the data a client needs to resume @var{session} later, a\n"
             "bytevector, for @code{set-session-data!} on a new session to the\n"

@@ -16,6 +16,8 @@
 SCM_NORETURN void gn_raise_tls_error (const char *subr, int code, int alert);
 /* The alert ALERT as a symbol such as unknown-ca, or #f.  */
 SCM gn_tls_alert_symbol (int alert);
+/* The reasons in verification STATUS, as a list of symbols.  */
+SCM gn_tls_status_reasons (unsigned status);
 /* Raise a verification condition: STATUS holds gnutls_certificate_status_t
    bits, HOST is the name checked (or NULL).  */
 SCM_NORETURN void gn_raise_tls_verification_error (const char *subr,

@@ -84,6 +84,21 @@ got: 'ok, or the exception."
     (test-assert "no credentials given: system trust, verified"
       (memq 'untrusted-issuer (reasons c))))
 
+  (let-values (((c s)
+                (tls-pair #:server-cert "expired"
+                          #:client-setup
+                          (lambda (s) (set-session-verify-peer! s #f))
+                          #:client-body
+                          (lambda (s)
+                            (list (peer-certificate-status s)
+                                  (peer-certificate-status s "example.com"))))))
+    (test-equal "verification off: peer-certificate-status by hand"
+      '((expired) (expired host-name-mismatch))
+      c))
+  (let-values (((c s)
+                (tls-pair #:client-body peer-certificate-status)))
+    (test-equal "peer-certificate-status of a good peer" '() c))
+
   (test-assert "session unusable after a failed verification"
     (let* ((session #f)
            (r (let-values (((c s)

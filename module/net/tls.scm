@@ -58,7 +58,7 @@
             ;; information
             session-protocol session-cipher session-mac session-kx
             session-group session-description session-resumed?
-            session-peer-certificate-chain
+            session-peer-certificate-chain peer-certificate-status
             session-data set-session-data!
             protocol->string cipher->string mac->string kx->string
             ;; credentials
