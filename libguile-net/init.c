@@ -26,3 +26,20 @@ scm_init_guile_net_socket (void)
   gn_init_addrinfo ();
   gn_init_constants ();
 }
+
+/* Called by (net tls), whose module it defines the TLS primitives in.  */
+void scm_init_guile_net_tls (void);
+
+void gn_init_tls_credentials (void);
+void gn_init_tls_session (void);
+void gn_init_tls_port (void);
+void gn_init_tls_x509 (void);
+
+void
+scm_init_guile_net_tls (void)
+{
+  gn_init_tls_credentials ();
+  gn_init_tls_session ();
+  gn_init_tls_port ();
+  gn_init_tls_x509 ();
+}

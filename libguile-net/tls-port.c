@@ -1,0 +1,161 @@
+/* tls-port.c -- the record port of a TLS session.
+
+   A custom port type, buffered both ways with 16 KiB buffers (the largest
+   TLS record), so `display' and `write' of small pieces fill one record
+   instead of sending one record each, and a read takes what a record holds
+   instead of one byte.  `force-output' sends what is buffered.
+
+   Reads and writes go through gn_tls_recv and gn_tls_send (tls-session.c):
+   a blocking transport is waited for in wait.c; a non-blocking one makes
+   them return (size_t) -1, "would block", so Guile calls the current read
+   or write waiter on the transport descriptor (suspendable ports, fibers).
+   Decrypted data GnuTLS already holds is always returned first, never
+   waited for.  */
+
+#include "tls.h"
+
+#include <poll.h>
+
+#define RECORD_BUFFER_SIZE 16384
+/* How long closing a port may wait to send close_notify.  */
+#define CLOSE_TIMEOUT_NS ((int64_t) 2 * 1000000000)
+
+static scm_t_port_type *record_port_type;
+
+typedef struct
+{
+  SCM session;
+  gn_tls_session *t;
+  SCM close;            /* procedure called on close, or #f */
+} record_port;
+
+static record_port *
+port_record (SCM port)
+{
+  return (record_port *) SCM_STREAM (port);
+}
+
+static size_t
+record_read (SCM port, SCM dst, size_t start, size_t count)
+{
+  record_port *r = port_record (port);
+  ssize_t n = gn_tls_recv (r->session, r->t,
+                           (char *) SCM_BYTEVECTOR_CONTENTS (dst) + start,
+                           count, 0, "tls-record-port-read");
+  return n < 0 ? (size_t) -1 : (size_t) n;
+}
+
+static size_t
+record_write (SCM port, SCM src, size_t start, size_t count)
+{
+  record_port *r = port_record (port);
+  ssize_t n = gn_tls_send (r->session, r->t,
+                           (const char *) SCM_BYTEVECTOR_CONTENTS (src) + start,
+                           count, 0, "tls-record-port-write");
+  return n < 0 ? (size_t) -1 : (size_t) n;
+}
+
+static int
+record_wait_fd (SCM port)
+{
+  return port_record (port)->t->fd;
+}
+
+static int
+record_input_waiting (SCM port)
+{
+  record_port *r = port_record (port);
+  if (r->t->s != NULL && gnutls_record_check_pending (r->t->s) > 0)
+    return 1;
+  if (r->t->fd < 0)
+    return 1;
+  struct pollfd pfd = { r->t->fd, POLLIN, 0 };
+  return poll (&pfd, 1, 0) > 0;
+}
+
+/* Guile has flushed the write buffer.  Say goodbye (bounded, errors
+   ignored: the peer may already be gone), then close what we own.  */
+static void
+record_close (SCM port)
+{
+  record_port *r = port_record (port);
+  gn_tls_session *t = r->t;
+  if (t->s != NULL && t->handshake_done && !t->failed
+      && gn_tls_transport_open (t))
+    gn_tls_bye (r->session, t, GNUTLS_SHUT_WR,
+                gn_deadline_after_ns (CLOSE_TIMEOUT_NS), 1,
+                "close-port");
+  if (scm_is_true (r->close))
+    scm_call_1 (r->close, port);
+  else if (scm_is_true (t->transport) && SCM_PORTP (t->transport))
+    scm_close_port (t->transport);
+}
+
+static int
+record_print (SCM port, SCM dest, scm_print_state *pstate)
+{
+  record_port *r = port_record (port);
+  scm_puts ("#<", dest);
+  if (!SCM_OPPORTP (port))
+    scm_puts ("closed: ", dest);
+  scm_puts ("tls-record-port ", dest);
+  scm_puts (r->t->is_server ? "server" : "client", dest);
+  if (r->t->fd >= 0)
+    {
+      scm_puts (" fd ", dest);
+      scm_intprint (r->t->fd, 10, dest);
+    }
+  scm_puts (">", dest);
+  return 1;
+}
+
+SCM
+gn_tls_make_record_port (SCM session, SCM close)
+{
+  gn_tls_session *t = gn_to_tls_session (session, "session-record-port", 1);
+  record_port *r = scm_gc_malloc (sizeof *r, "tls-record-port");
+  r->session = session;
+  r->t = t;
+  r->close = close;
+  SCM port = scm_c_make_port (record_port_type, SCM_RDNG | SCM_WRTNG,
+                              (scm_t_bits) r);
+  scm_setvbuf (port, scm_from_utf8_symbol ("block"),
+               scm_from_int (RECORD_BUFFER_SIZE));
+  return port;
+}
+
+SCM_DEFINE (gn_tls_record_port_p, "tls-record-port?", 1, 0, 0, (SCM obj),
+            "Return @code{#t} if @var{obj} is the record port of a TLS\n"
+            "session, open or closed.")
+#define FUNC_NAME s_gn_tls_record_port_p
+{
+  return scm_from_bool (SCM_PORTP (obj)
+                        && SCM_PORT_TYPE (obj) == record_port_type);
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_tls_record_port_session, "record-port-session", 1, 0, 0,
+            (SCM port),
+            "Return the TLS session whose record port is @var{port}.")
+#define FUNC_NAME s_gn_tls_record_port_session
+{
+  if (!(SCM_PORTP (port) && SCM_PORT_TYPE (port) == record_port_type))
+    gn_wrong_type (FUNC_NAME, 1, port);
+  return port_record (port)->session;
+}
+#undef FUNC_NAME
+
+void
+gn_init_tls_port (void)
+{
+  record_port_type = scm_make_port_type ("tls-record-port", record_read,
+                                         record_write);
+  scm_set_port_read_wait_fd (record_port_type, record_wait_fd);
+  scm_set_port_write_wait_fd (record_port_type, record_wait_fd);
+  scm_set_port_input_waiting (record_port_type, record_input_waiting);
+  scm_set_port_close (record_port_type, record_close);
+  scm_set_port_print (record_port_type, record_print);
+#ifndef SCM_MAGIC_SNARFER
+#include "tls-port.x"
+#endif
+}

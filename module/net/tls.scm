@@ -1,0 +1,117 @@
+;;; (net tls) -- TLS sessions over GnuTLS, secure by default.
+;;;
+;;; Where guile-gnutls's (gnutls) has a procedure or constant, this module
+;;; gives it the same name and arguments, so code written for (gnutls)
+;;; runs with (net tls) in its place.  What differs:
+;;;
+;;; - a client verifies the server during `handshake' (certificate chain
+;;;   against the system trust store or the trust given, host name given
+;;;   with `set-session-server-name!', key purpose); a failure raises a
+;;;   &tls-verification-error that says why.  `set-session-verify-peer!'
+;;;   turns that off, explicitly;
+;;; - sessions start with secure priorities: TLS 1.2 and 1.3 only;
+;;; - the record port is buffered (16 KiB), suspendable on a non-blocking
+;;;   transport, and closing it sends close_notify;
+;;; - session information is right under TLS 1.3 too, and returned as
+;;;   symbols such as TLS1.3 or AES-256-GCM;
+;;; - ALPN, SNI on both sides, client certificates and resumption;
+;;; - errors are (net error) conditions that `(catch 'gnutls-error ...)'
+;;;   still catches, with arguments (CODE PROCEDURE-NAME MESSAGE); error
+;;;   codes are integers, e.g. `error/again'.
+
+(define-module (net tls)
+  #:use-module (net config)
+  #:use-module (net error)
+  #:use-module (net socket)
+  #:re-export (&tls-error tls-error? tls-error-code tls-error-name
+               tls-error-message tls-error-alert tls-error-fatal?
+               tls-premature-termination?
+               &tls-verification-error tls-verification-error?
+               tls-verification-reasons tls-verification-words
+               tls-verification-host tls-verification-status
+               &net-timeout net-timeout-error?)
+  #:export (;; sessions
+            make-session session?
+            connection-end/client connection-end/server
+            connection-flag/datagram connection-flag/nonblock
+            connection-flag/no-extensions
+            set-session-transport-fd! set-session-transport-port!
+            session-transport-port
+            set-session-credentials! session-credentials
+            set-session-priorities! set-session-default-priority!
+            %default-priority-string
+            set-session-server-name! session-server-name
+            server-name-type/dns
+            set-session-server-name-handler!
+            set-session-verify-peer! session-verify-peer?
+            set-session-client-certificate-request!
+            set-server-session-certificate-request!
+            certificate-request/ignore certificate-request/request
+            certificate-request/require
+            set-session-timeout!
+            set-session-alpn-protocols! session-alpn-protocol
+            handshake bye close-request/rdwr close-request/wr
+            record-send record-receive!
+            record-check-pending record-get-direction
+            session-record-port tls-record-port? record-port-session
+            alert-get
+            ;; information
+            session-protocol session-cipher session-mac session-kx
+            session-group session-description session-resumed?
+            session-peer-certificate-chain peer-certificate-status
+            session-data set-session-data!
+            protocol->string cipher->string mac->string kx->string
+            ;; credentials
+            make-certificate-credentials certificate-credentials?
+            set-certificate-credentials-x509-key-files!
+            set-certificate-credentials-x509-key-data!
+            set-certificate-credentials-x509-trust-file!
+            set-certificate-credentials-x509-trust-data!
+            set-certificate-credentials-system-trust!
+            set-certificate-credentials-x509-crl-file!
+            set-certificate-credentials-x509-crl-data!
+            x509-certificate-format/pem x509-certificate-format/der
+            set-certificate-credentials-x509-keys!
+            ;; X.509
+            import-x509-certificate export-x509-certificate
+            x509-certificate?
+            x509-certificate-dn x509-certificate-issuer-dn
+            x509-certificate-subject-alternative-names
+            x509-certificate-activation-time
+            x509-certificate-expiration-time
+            x509-certificate-fingerprint
+            x509-certificate-matches-hostname?
+            import-x509-private-key pkcs8-import-x509-private-key
+            x509-private-key?
+            make-self-signed-certificate
+            ;; errors
+            error->string
+            error/again error/interrupted error/premature-termination
+            error/certificate-verification-error
+            error/fatal-alert-received error/warning-alert-received
+            error/unexpected-packet-length error/decryption-failed
+            error/no-certificate-found error/certificate-required
+            error/invalid-session))
+
+;; Loaded at expansion time too, so the compiler sees the primitives.
+(eval-when (expand load eval)
+  (load-guile-net-extension "scm_init_guile_net_tls"))
+
+(define (set-server-session-certificate-request! session request)
+  "guile-gnutls's name for @code{set-session-client-certificate-request!}:
+REQUEST is one of the @code{certificate-request/} constants."
+  (set-session-client-certificate-request! session request))
+
+;; Session information is symbols; these give guile-gnutls's
+;; `protocol->string' and friends something to convert.
+(define (protocol->string p) "Return protocol P's name." (symbol->string p))
+(define (cipher->string c) "Return cipher C's name." (symbol->string c))
+(define (mac->string m) "Return MAC M's name." (symbol->string m))
+(define (kx->string k) "Return key exchange K's name." (symbol->string k))
+
+(define* (pkcs8-import-x509-private-key data password
+                                       #:optional
+                                       (format x509-certificate-format/pem))
+  "guile-gnutls's name: import the PKCS #8 private key in bytevector DATA,
+decrypting it with PASSWORD (a string, or #f for a plain key)."
+  (import-x509-private-key data format password))

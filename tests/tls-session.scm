@@ -1,0 +1,646 @@
+;;; TLS sessions in-process: our server in a thread, our client here, over
+;;; loopback sockets on kernel-chosen ports.  Every operation is bounded by
+;;; session timeouts.
+
+(use-modules (tests harness)
+             (tests tls-common)
+             (srfi srfi-64)
+             (srfi srfi-11)
+             (net tls)
+             (net error)
+             (net socket)
+             (ice-9 rdelim)
+             (ice-9 binary-ports)
+             (ice-9 suspendable-ports)
+             (ice-9 threads)
+             (ice-9 exceptions)
+             (rnrs bytevectors))
+
+(define (echo-line s)
+  (let* ((p (session-record-port s))
+         (line (read-line p)))
+    (display (string-append "echo " line "\n") p)
+    (force-output p)
+    line))
+
+(define (say-and-hear s text)
+  (let ((p (session-record-port s)))
+    (display text p)
+    (newline p)
+    (force-output p)
+    (read-line p)))
+
+(define tls1.2 "NORMAL:-VERS-ALL:+VERS-TLS1.2")
+
+(run-tests "tls-session"
+
+  (test-group "exchange"
+    (let-values (((c s)
+                  (tls-pair #:client-body
+                            (lambda (s)
+                              (list (say-and-hear s "hello")
+                                    (session-protocol s) (session-cipher s)
+                                    (session-kx s) (session-group s)
+                                    (session-mac s)
+                                    (length (session-peer-certificate-chain s))
+                                    (session-resumed? s)))
+                            #:server-body
+                            (lambda (s)
+                              (list (echo-line s) (session-protocol s)
+                                    (session-server-name s))))))
+      (test-equal "client got the echo" "echo hello" (car c))
+      (test-equal "TLS 1.3 by default" 'TLS1.3 (list-ref c 1))
+      (test-assert "cipher known under TLS 1.3" (symbol? (list-ref c 2)))
+      (test-equal "kx under TLS 1.3" 'ECDHE-ECDSA (list-ref c 3))
+      (test-assert "group under TLS 1.3" (symbol? (list-ref c 4)))
+      (test-equal "mac AEAD" 'AEAD (list-ref c 5))
+      (test-equal "peer chain" 1 (list-ref c 6))
+      (test-equal "not resumed" #f (list-ref c 7))
+      (test-equal "server read the line" "hello" (car s))
+      (test-equal "server sees TLS 1.3" 'TLS1.3 (cadr s))
+      (test-equal "server sees the SNI name" "localhost" (caddr s))))
+
+  (test-group "TLS 1.2"
+    (let-values (((c s)
+                  (tls-pair #:client-setup
+                            (lambda (s) (set-session-priorities!
+                                         s (string-append
+                                            (%default-priority-string)
+                                            ":-VERS-TLS1.3")))
+                            #:client-body
+                            (lambda (s)
+                              (list (say-and-hear s "twelve")
+                                    (session-protocol s) (session-kx s)
+                                    (session-cipher s) (session-group s)))
+                            #:server-body echo-line)))
+      (test-equal "echo" "echo twelve" (car c))
+      (test-equal "protocol" 'TLS1.2 (cadr c))
+      (test-equal "kx" 'ECDHE-ECDSA (caddr c))
+      (test-assert "AEAD cipher"
+        (memq (cadddr c) '(AES-128-GCM AES-256-GCM CHACHA20-POLY1305)))
+      (test-assert "group" (symbol? (list-ref c 4)))))
+
+  (test-group "defaults refuse old protocols"
+    (let-values (((c s)
+                  (tls-pair #:client-setup
+                            (lambda (s) (set-session-priorities!
+                                         s "NORMAL:-VERS-ALL:+VERS-TLS1.1"))
+                            #:client-body (lambda (s) 'connected))))
+      (test-assert "TLS 1.1 client refused" (tls-error? c))
+      (test-assert "server failed too" (tls-error? s))))
+
+  (test-group "record port buffering"
+    (let-values (((c s)
+                  (tls-pair
+                   #:client-body
+                   (lambda (s)
+                     (let ((p (session-record-port s)))
+                       ;; 2000 small writes, one force-output.
+                       (let loop ((i 0))
+                         (when (< i 2000)
+                           (display "abcdefghi\n" p)
+                           (loop (+ i 1))))
+                       (force-output p)
+                       ;; One big record back: a read returns much of it.
+                       (let ((first (get-bytevector-some p)))
+                         (list (bytevector-length first)
+                               (tls-record-port? p)))))
+                   #:server-body
+                   (lambda (s)
+                     ;; Count the records the 20000 bytes came in.
+                     (let ((buf (make-bytevector 16384)))
+                       (let loop ((got 0) (records 0))
+                         (if (< got 20000)
+                             (loop (+ got (record-receive! s buf))
+                                   (+ records 1))
+                             (begin
+                               (record-send s (make-bytevector 10000 65))
+                               records))))))))
+      (test-assert "small writes made few records" (and (integer? s) (<= s 3)))
+      (test-assert "a read returns a record's worth" (> (car c) 1000))
+      (test-assert "tls-record-port?" (cadr c))))
+
+  (test-group "close and EOF"
+    (let-values (((c s)
+                  (tls-pair
+                   #:client-body
+                   (lambda (s)
+                     (let ((p (session-record-port s)))
+                       (read-line p)))
+                   #:server-body
+                   (lambda (s)
+                     ;; close-port sends close_notify and closes the socket.
+                     (close-port (session-record-port s))
+                     'closed))))
+      (test-assert "clean close reads as EOF" (eof-object? c))
+      (test-equal "server closed" 'closed s))
+    (let-values (((c s)
+                  (tls-pair
+                   #:client-body
+                   (lambda (s) (read-line (session-record-port s)))
+                   #:server-body
+                   (lambda (s)
+                     ;; Cut the TCP connection without close_notify.
+                     (close-port (session-transport-port s))
+                     'cut))))
+      (test-assert "truncation is a distinguishable TLS error"
+        (tls-premature-termination? c))
+      (test-assert "truncation is fatal" (tls-error-fatal? c))))
+
+  (test-group "ALPN"
+    (let-values (((c s)
+                  (tls-pair
+                   #:server-setup
+                   (lambda (s) (set-session-alpn-protocols! s '("h2" "http/1.1")))
+                   #:client-setup
+                   (lambda (s) (set-session-alpn-protocols! s '("http/1.1" "x")))
+                   #:client-body
+                   (lambda (s) (say-and-hear s "hi") (session-alpn-protocol s))
+                   #:server-body
+                   (lambda (s) (echo-line s) (session-alpn-protocol s)))))
+      (test-equal "client sees choice" "http/1.1" c)
+      (test-equal "server sees choice" "http/1.1" s))
+    (let-values (((c s)
+                  (tls-pair
+                   #:server-setup
+                   (lambda (s) (set-session-alpn-protocols! s '("h2")))
+                   #:client-setup
+                   (lambda (s) (set-session-alpn-protocols! s '("spdy/1")))
+                   #:client-body session-alpn-protocol)))
+      (test-assert "no common protocol fails" (tls-error? c))
+      (test-equal "with the alert" 'no-application-protocol
+        (and (tls-error? c) (tls-error-alert c))))
+    (let-values (((c s) (tls-pair #:client-body session-alpn-protocol)))
+      (test-equal "none negotiated" #f c))
+    (let-values (((c s)
+                  (tls-pair
+                   #:server-setup
+                   (lambda (s) (set-session-alpn-protocols! s '("h2")))
+                   #:client-body
+                   (lambda (s) (say-and-hear s "hi") (session-alpn-protocol s))
+                   #:server-body
+                   (lambda (s) (echo-line s) (session-alpn-protocol s)))))
+      (test-equal "client offering none still connects" '(#f #f) (list c s))))
+
+  (test-group "SNI"
+    (let* ((seen #f)
+           (other (server-credentials "wronghost")))
+      (let-values (((c s)
+                    (tls-pair
+                     #:server-name "www.example.org"
+                     #:server-setup
+                     (lambda (s)
+                       (set-session-server-name-handler!
+                        s (lambda (name)
+                            (set! seen name)
+                            (and (equal? name "www.example.org") other))))
+                     #:client-body
+                     (lambda (s) (say-and-hear s "hi") (session-server-name s))
+                     #:server-body
+                     (lambda (s) (echo-line s) (session-server-name s)))))
+        (test-equal "handler got the name" "www.example.org" seen)
+        (test-equal "server reads the name" "www.example.org" s)
+        (test-equal "client verified the other certificate"
+          "www.example.org" c)))
+    (let-values (((c s)
+                  (tls-pair
+                   #:server-setup
+                   (lambda (s)
+                     (set-session-server-name-handler!
+                      s (lambda (name) (error "no such host" name))))
+                   #:client-body (lambda (s) 'connected))))
+      (test-assert "handler's exception is re-raised by handshake"
+        (and (error? s) (not (tls-error? s))))
+      (test-assert "client sees a failed handshake" (tls-error? c))))
+
+  (test-group "client certificates"
+    (let-values (((c s)
+                  (tls-pair
+                   #:server-creds (server-credentials "server" #:trust "ca")
+                   #:server-setup
+                   (lambda (s)
+                     (set-session-client-certificate-request! s 'require))
+                   #:client-creds (client-credentials #:cert "client")
+                   #:client-body (lambda (s) (say-and-hear s "me"))
+                   #:server-body
+                   (lambda (s)
+                     (echo-line s)
+                     (length (session-peer-certificate-chain s))))))
+      (test-equal "client with a certificate accepted" "echo me" c)
+      (test-equal "server saw it" 1 s))
+    (let-values (((c s)
+                  (tls-pair
+                   #:server-creds (server-credentials "server" #:trust "ca")
+                   #:server-setup
+                   (lambda (s)
+                     (set-session-client-certificate-request! s 'require))
+                   #:client-body (lambda (s) (say-and-hear s "anon"))
+                   #:server-body echo-line)))
+      (test-assert "required certificate enforced on the server"
+        (tls-error? s))
+      (test-assert "client without certificate fails" (exception? c)))
+    (let-values (((c s)
+                  (tls-pair
+                   #:server-creds (server-credentials "server" #:trust "ca")
+                   #:server-setup
+                   (lambda (s)
+                     (set-session-client-certificate-request!
+                      s certificate-request/request))
+                   #:client-body (lambda (s) (say-and-hear s "maybe"))
+                   #:server-body
+                   (lambda (s)
+                     (echo-line s)
+                     (length (session-peer-certificate-chain s))))))
+      (test-equal "requested, not sent: fine" "echo maybe" c)
+      (test-equal "no chain" 0 s))
+    (let-values (((c s)
+                  (tls-pair
+                   #:server-creds (server-credentials "server" #:trust "ca")
+                   #:server-setup
+                   (lambda (s)
+                     (set-session-client-certificate-request! s 'require))
+                   ;; a certificate for servers only, presented by a client
+                   #:client-creds (client-credentials #:cert "server")
+                   #:client-body (lambda (s) (say-and-hear s "x"))
+                   #:server-body echo-line)))
+      (test-assert "server-only certificate from a client rejected"
+        (tls-verification-error? s))
+      (test-equal "because of its purpose" '(purpose-mismatch)
+        (and (tls-verification-error? s) (tls-verification-reasons s)))
+      ;; The server's alert, or a reset when the server closed with our
+      ;; data unread (TLS 1.3 clients finish the handshake first).
+      (test-assert "client's exchange fails"
+        (or (tls-error? c) (external-error? c)))))
+
+  (test-group "resumption"
+    (define (resume priorities)
+      (let* ((data #f)
+             (first
+              (let-values (((c s)
+                            (tls-pair
+                             #:client-setup
+                             (lambda (s)
+                               (when priorities
+                                 (set-session-priorities! s priorities)))
+                             #:client-body
+                             (lambda (s)
+                               (let ((line (say-and-hear s "one")))
+                                 (set! data (session-data s))
+                                 line))
+                             #:server-body echo-line)))
+                c)))
+        (let-values (((c s)
+                      (tls-pair
+                       #:client-setup
+                       (lambda (s)
+                         (when priorities
+                           (set-session-priorities! s priorities))
+                         (set-session-data! s data))
+                       #:client-body
+                       (lambda (s)
+                         (say-and-hear s "two")
+                         (session-resumed? s))
+                       #:server-body
+                       (lambda (s)
+                         (echo-line s)
+                         (session-resumed? s)))))
+          (list first (bytevector? data) c s))))
+    (let ((r (resume #f)))
+      (test-equal "TLS 1.3 first exchange" "echo one" (car r))
+      (test-assert "session data" (cadr r))
+      (test-equal "TLS 1.3 client resumed" #t (caddr r))
+      (test-equal "TLS 1.3 server resumed" #t (cadddr r)))
+    (let ((r (resume (string-append (%default-priority-string)
+                                    ":-VERS-TLS1.3"))))
+      (test-equal "TLS 1.2 client resumed" #t (caddr r))
+      (test-equal "TLS 1.2 server resumed" #t (cadddr r))))
+
+  (test-group "errors"
+    (let-values (((c s)
+                  (tls-pair #:server-cert "selfsigned"
+                            #:client-body (lambda (s) 'connected))))
+      (test-equal "catch 'gnutls-error still works"
+        (list 'gnutls-error error/certificate-verification-error 'handshake)
+        (catch 'gnutls-error
+          (lambda () (raise-exception c))
+          (lambda (key code proc . rest) (list key code proc))))
+      ;; The client's alert, or a reset if the client closed with the
+      ;; server's last records unread.
+      (test-assert "server's handshake fails too"
+        (or (tls-error? s) (external-error? s))))
+    (let-values (((c s)
+                  (tls-pair #:server-cert "selfsigned"
+                            #:client-setup
+                            (lambda (s) (set-session-verify-peer! s #f))
+                            #:client-body (lambda (s) (say-and-hear s "ok"))
+                            #:server-body echo-line)))
+      (test-equal "verification off explicitly: accepted" "echo ok" c))
+    (let-values (((c s)
+                  (tls-pair #:server-name #f
+                            #:client-body (lambda (s) 'connected))))
+      (test-assert "no server name to verify: refused" (error? c)))
+    ;; A plain-text client on the TLS port.
+    (let* ((listener (loopback-listener))
+           (port (listener-port listener))
+           (server
+            (call-with-new-thread
+             (lambda ()
+               (capture
+                (lambda ()
+                  (let ((conn (car (accept listener)))
+                        (s (make-session connection-end/server)))
+                    (set-session-timeout! s 5)
+                    (set-session-credentials! s (server-credentials))
+                    (set-session-transport-port! s conn)
+                    (handshake s))))))))
+      (let ((conn (connect-loopback port)))
+        (display "GET / HTTP/1.0\r\nHost: localhost\r\n\r\n" conn)
+        (let ((r (join-thread server (+ (current-time) 10))))
+          (test-assert "plain-text client: TLS error on the server"
+            (tls-error? r))
+          (test-assert "and it is fatal" (tls-error-fatal? r)))
+        (close-port conn)
+        (close-port listener)))
+    ;; Garbage from a "server".
+    (let* ((listener (loopback-listener))
+           (port (listener-port listener))
+           (server
+            (call-with-new-thread
+             (lambda ()
+               (let ((conn (car (accept listener))))
+                 (put-bytevector conn (make-bytevector 300 7))
+                 (force-output conn)
+                 (usleep 200000)
+                 (close-port conn))))))
+      (let ((r (capture
+                (lambda ()
+                  (let ((s (make-session connection-end/client)))
+                    (set-session-timeout! s 5)
+                    (set-session-server-name! s server-name-type/dns
+                                              "localhost")
+                    (set-session-credentials! s (client-credentials))
+                    (set-session-transport-port! s (connect-loopback port))
+                    (handshake s))))))
+        (join-thread server (+ (current-time) 10))
+        (close-port listener)
+        (test-assert "garbage from the server: TLS error" (tls-error? r))))
+    ;; A server that closes mid-handshake.
+    (let* ((listener (loopback-listener))
+           (port (listener-port listener))
+           (server (call-with-new-thread
+                    (lambda ()
+                      (close-port (car (accept listener)))))))
+      (let ((r (capture
+                (lambda ()
+                  (let ((s (make-session connection-end/client)))
+                    (set-session-timeout! s 5)
+                    (set-session-server-name! s server-name-type/dns
+                                              "localhost")
+                    (set-session-transport-port! s (connect-loopback port))
+                    (handshake s))))))
+        (join-thread server (+ (current-time) 10))
+        (close-port listener)
+        (test-assert "peer closed mid-handshake: TLS or system error"
+          (or (tls-error? r) (external-error? r)))))
+    ;; A silent server: the handshake times out.
+    (let* ((listener (loopback-listener))
+           (port (listener-port listener)))
+      (let ((r (capture
+                (lambda ()
+                  (let ((s (make-session connection-end/client)))
+                    (set-session-timeout! s 0.3)
+                    (set-session-server-name! s server-name-type/dns
+                                              "localhost")
+                    (set-session-transport-port! s (connect-loopback port))
+                    (handshake s))))))
+        (close-port listener)
+        (test-assert "silent server: timeout condition"
+          (net-timeout-error? r)))))
+
+  (test-group "non-blocking"
+    (let-values (((c s)
+                  (tls-pair
+                   #:client-body
+                   (lambda (s)
+                     (let* ((conn (session-transport-port s))
+                            (p (session-record-port s))
+                            (waits 0)
+                            (again
+                             (begin
+                               (fcntl conn F_SETFL
+                                      (logior O_NONBLOCK
+                                              (fcntl conn F_GETFL)))
+                               (catch 'gnutls-error
+                                 (lambda ()
+                                   (record-receive! s (make-bytevector 10))
+                                   'no-again)
+                                 (lambda (key code . _) code)))))
+                       (display "ping\n" p)
+                       (force-output p)
+                       (install-suspendable-ports!)
+                       (let ((line
+                              (parameterize ((current-read-waiter
+                                              (lambda (port)
+                                                (set! waits (+ waits 1))
+                                                (select (list conn) '() '() 5))))
+                                (read-line p))))
+                         (uninstall-suspendable-ports!)
+                         (list again line (> waits 0)
+                               (record-check-pending s)
+                               (record-get-direction s)))))
+                   #:server-body
+                   (lambda (s)
+                     (let ((line (read-line (session-record-port s))))
+                       (usleep 100000)
+                       (display "pong\n" (session-record-port s))
+                       (force-output (session-record-port s))
+                       line)))))
+      (test-equal "record-receive! says again" error/again (car c))
+      (test-equal "suspendable read got the line" "pong" (cadr c))
+      (test-assert "the read waiter was called" (caddr c))
+      (test-equal "nothing pending" 0 (cadddr c))
+      (test-equal "direction is read" 0 (list-ref c 4))
+      (test-equal "server got ping" "ping" s)))
+
+  (test-group "non-blocking handshake and large writes"
+    ;; The client's socket is O_NONBLOCK from the start: handshake raises
+    ;; error/again and is retried after waiting in the direction GnuTLS
+    ;; gives; then 1 MB goes through the record port with a write waiter,
+    ;; which resumes interrupted record sends.
+    (let* ((listener (loopback-listener))
+           (port (listener-port listener))
+           (server
+            (call-with-new-thread
+             (lambda ()
+               (capture
+                (lambda ()
+                  (let ((conn (car (accept listener)))
+                        (s (make-session connection-end/server)))
+                    (set-session-timeout! s 5)
+                    (set-session-credentials! s (server-credentials))
+                    (set-session-transport-port! s conn)
+                    (usleep 100000)   ; the client's handshake must wait
+                    (handshake s)
+                    (let ((buf (make-bytevector 16384)))
+                      (usleep 200000)   ; let the client's writes block
+                      (let loop ((total 0))
+                        (let ((n (record-receive! s buf)))
+                          (if (zero? n)
+                              (begin (close-port conn) total)
+                              (loop (+ total n))))))))))))
+           (conn (connect-loopback port))
+           (s (make-session connection-end/client))
+           (agains 0)
+           (waits 0))
+      (fcntl conn F_SETFL (logior O_NONBLOCK (fcntl conn F_GETFL)))
+      ;; small kernel buffers so that writes do block
+      (setsockopt conn SOL_SOCKET SO_SNDBUF 8192)
+      (set-session-credentials! s (client-credentials))
+      (set-session-server-name! s server-name-type/dns "localhost")
+      (set-session-transport-port! s conn)
+      (let loop ((i 0))
+        (unless (> i 1000)
+          (catch 'gnutls-error
+            (lambda () (handshake s))
+            (lambda (key code . _)
+              (if (eqv? code error/again)
+                  (begin
+                    (set! agains (+ agains 1))
+                    (if (zero? (record-get-direction s))
+                        (select (list conn) '() '() 1)
+                        (select '() (list conn) '() 1))
+                    (loop (+ i 1)))
+                  (throw key code))))))
+      (test-assert "non-blocking handshake said again" (> agains 0))
+      (test-equal "and completed" 'TLS1.3 (session-protocol s))
+      (let ((p (session-record-port s))
+            (chunk (make-bytevector 1000 42)))
+        (install-suspendable-ports!)
+        (parameterize ((current-write-waiter
+                        (lambda (port)
+                          (set! waits (+ waits 1))
+                          (select '() (list conn) '() 5))))
+          (let loop ((i 0))
+            (when (< i 1024)
+              (put-bytevector p chunk)
+              (loop (+ i 1))))
+          (force-output p))
+        (uninstall-suspendable-ports!)
+        (bye s close-request/wr)
+        (let ((total (join-thread server (+ (current-time) 10))))
+          (test-equal "server got every byte" 1024000 total)
+          (test-assert "the write waiter was called" (> waits 0))))
+      (close-port conn)
+      (close-port listener)))
+
+  (test-group "transport: any binary port"
+    (define* (wrap sock #:key fail)
+      ;; A custom binary port over a socket: no descriptor for GnuTLS.
+      (make-custom-binary-input/output-port
+       "wrapped"
+       (lambda (bv start count)
+         (let* ((tmp (make-bytevector count))
+                (n (recv! sock tmp)))
+           (bytevector-copy! tmp 0 bv start n)
+           n))
+       (lambda (bv start count)
+         (when fail (throw 'boom "write failed"))
+         (let ((b (make-bytevector count)))
+           (bytevector-copy! bv start b 0 count)
+           (send sock b)))
+       #f #f #f))
+    (let-values (((c s)
+                  (tls-pair
+                   #:client-setup
+                   (lambda (s)
+                     (set-session-transport-port!
+                      s (wrap (session-transport-port s))))
+                   #:client-body (lambda (s) (say-and-hear s "wrapped"))
+                   #:server-body echo-line)))
+      (test-equal "TLS over a custom binary port" "echo wrapped" c))
+    (let-values (((c s)
+                  (tls-pair
+                   #:client-setup
+                   (lambda (s)
+                     (set-session-transport-port!
+                      s (wrap (session-transport-port s) #:fail #t)))
+                   #:client-body (lambda (s) 'connected))))
+      (test-equal "the port's exception comes out of handshake" 'boom
+        (and (exception? c) (exception-kind c)))))
+
+  (test-group "bad input"
+    (test-equal "make-session symbol" 'wrong-type-arg
+      (error-key (make-session 'client)))
+    (test-equal "make-session number" 'out-of-range
+      (error-key (make-session 7)))
+    (test-equal "record-send non-session" 'wrong-type-arg
+      (error-key (record-send 42 (make-bytevector 1))))
+    (test-equal "record-send non-bytevector" 'wrong-type-arg
+      (error-key (record-send (make-session connection-end/client) "x")))
+    (test-equal "transport fd -1" 'out-of-range
+      (error-key (set-session-transport-fd!
+                  (make-session connection-end/client) -1)))
+    (test-assert "handshake without transport: an error, no crash"
+      (error-key (handshake (make-session connection-end/client))))
+    (test-assert "record-send before handshake: an error"
+      (let ((s (make-session connection-end/client)))
+        (set-session-transport-fd! s 0)
+        (error-key (record-send s (make-bytevector 1)))))
+    (test-equal "transport closed under the session: EBADF, not a reused fd"
+      EBADF
+      (let ((s (make-session connection-end/client))
+            (sock (socket AF_INET SOCK_STREAM 0)))
+        (set-session-transport-port! s sock)
+        (set-session-server-name! s server-name-type/dns "localhost")
+        (close-port sock)
+        (error-errno (handshake s))))
+    (test-equal "credentials wrong type" 'wrong-type-arg
+      (error-key (set-session-credentials!
+                  (make-session connection-end/client) 'creds)))
+    (test-equal "key file missing: TLS error" 'gnutls-error
+      (error-key (set-certificate-credentials-x509-key-files!
+                  (make-certificate-credentials) "/nonexistent" "/nonexistent")))
+    (test-equal "format out of range" 'out-of-range
+      (error-key (set-certificate-credentials-x509-trust-file!
+                  (make-certificate-credentials) (cert-file "ca") 99)))
+    (test-equal "alpn not a list" 'wrong-type-arg
+      (error-key (set-session-alpn-protocols!
+                  (make-session connection-end/client) "h2")))
+    (test-equal "bad priority string" 'misc-error
+      (error-key (set-session-priorities!
+                  (make-session connection-end/client) "NORMAL:+BOGUS")))
+    (test-equal "client cert request on a client" 'misc-error
+      (error-key (set-session-client-certificate-request!
+                  (make-session connection-end/client) 'require)))
+    (test-equal "client cert request mode" 'out-of-range
+      (error-key (set-session-client-certificate-request!
+                  (make-session connection-end/server) 'always))))
+
+  (test-group "GC"
+    (test-assert "sessions and credentials are collected without crashes"
+      (begin
+        (let loop ((i 0))
+          (when (< i 300)
+            (let ((s (make-session connection-end/client))
+                  (c (make-certificate-credentials)))
+              (set-session-credentials! s c)
+              (set-session-transport-port! s (socket AF_INET SOCK_STREAM 0)))
+            (loop (+ i 1))))
+        (gc) (gc)
+        #t))
+    (let-values (((c s)
+                  (tls-pair
+                   #:client-body
+                   (lambda (s)
+                     ;; Only the record port is kept: it keeps the session,
+                     ;; credentials and transport alive.
+                     (let ((p (session-record-port s)))
+                       (set! s #f)
+                       (gc) (gc)
+                       (display "still\n" p)
+                       (force-output p)
+                       (read-line p)))
+                   #:server-body echo-line)))
+      (test-equal "record port keeps its session alive" "echo still" c)))
+
+  (remove-cert-dir))
