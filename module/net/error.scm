@@ -208,3 +208,18 @@ REASONS.  Called from C."
    (if (and (= (length args) 3) (string? (caddr args)))
        (format port "In procedure ~a: ~a" (cadr args) (caddr args))
        (default-printer))))
+
+(document!
+ make-tls-error "Make a TLS condition: CODE NAME MESSAGE ALERT FATAL?."
+ tls-error? "Return #t if OBJ is a TLS condition."
+ tls-error-code "GnuTLS's error code, a negative integer."
+ tls-error-name "The name of the GnuTLS error code, a symbol."
+ tls-error-message "GnuTLS's description of the error."
+ tls-error-alert "The alert the peer sent (a symbol), or #f."
+ tls-error-fatal? "#t if the error ends the session."
+ make-tls-verification-error "Make a certificate verification condition."
+ tls-verification-error? "Return #t if OBJ is a certificate verification failure."
+ tls-verification-reasons "Why verification failed: a list of symbols."
+ tls-verification-words "Why verification failed: a list of English sentences."
+ tls-verification-host "The host name the certificate was checked against, or #f."
+ tls-verification-status "GnuTLS's verification status bits.")
