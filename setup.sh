@@ -34,7 +34,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 make -j"$jobs"
 
 case "$what" in
-  demo)      exec ./pre-inst-env guile --no-auto-compile examples/demo.scm ;;
+  demo)      exec ./pre-inst-env guile --no-auto-compile examples/tls-demo.scm ;;
   check)     exec make -j"$jobs" check ;;
   distcheck) exec make -j"$jobs" distcheck ;;
   build)     ;;

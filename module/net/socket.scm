@@ -34,12 +34,28 @@
              addrinfo:flags addrinfo:fam addrinfo:socktype addrinfo:protocol
              addrinfo:addr addrinfo:canonname
              fileno port->fdes fcntl select)
+  #:use-module (net error)
+  #:use-module (srfi srfi-1)
+  #:use-module (srfi srfi-9)
+  #:use-module (srfi srfi-9 gnu)
+  #:use-module (ice-9 match)
   #:export (socket-port?
             socket-time-left
             socket-timeout
             set-socket-timeout!
             socket-port-split!
-            socket-port-abandon!))
+            socket-port-abandon!
+            connect-to-host
+            connect-to-addresses
+            ;; Sagittarius's (net socket), in net/socket/options.scm
+            socket-options? tls-socket-options? server-tls-socket-options?
+            socket-options-builder tls-socket-options-builder
+            server-tls-socket-options-builder
+            make-client-socket make-client-tls-socket
+            make-server-socket make-server-tls-socket
+            socket-options->client-socket
+            socket-accept tls-server-socket? tls-server-socket-socket
+            socket-set-read-timeout!))
 
 ;; Loaded at expansion time too, so the compiler sees the primitives.
 (eval-when (expand load eval)
@@ -197,3 +213,50 @@ with buffered data counts as ready at once.  Unlike Guile's built-in
   ;; wait would not see.
   (let ((buf (port-read-buffer port)))
     (< (port-buffer-cur buf) (port-buffer-end buf))))
+
+;;; Connecting to a host: every address it has, within one time limit.
+
+(define* (connect-to-host host service #:key (timeout #f) (family AF_UNSPEC)
+                          (socktype SOCK_STREAM) (flags AI_ADDRCONFIG)
+                          (protocol 0))
+  "Resolve HOST and SERVICE (a port number or service name) and return a
+socket connected to the first of their addresses that answers, IPv6 and
+IPv4, trying each within TIMEOUT seconds in all (#f: no limit).  FAMILY,
+SOCKTYPE, FLAGS and PROTOCOL are getaddrinfo's hints."
+  (let ((service (if (number? service) (number->string service) service)))
+    (connect-to-addresses
+     (map addrinfo:addr
+          (getaddrinfo host service flags family socktype protocol))
+     #:timeout timeout #:socktype socktype)))
+
+(define* (connect-to-addresses addresses #:key (timeout #f)
+                               (socktype SOCK_STREAM))
+  "Return a socket connected to the first of the socket ADDRESSES that
+answers, trying each in turn within TIMEOUT seconds in all (#f: no limit).
+If none connects, raise the last failure (a timeout when time ran out)."
+  (let ((deadline (and timeout (+ (get-internal-real-time)
+                                  (* timeout internal-time-units-per-second)))))
+    (define (time-left)
+      (and deadline
+           (max 0 (/ (- deadline (get-internal-real-time))
+                     internal-time-units-per-second 1.))))
+    (let try ((addresses addresses) (last-error #f))
+      (match addresses
+        (() (raise-exception last-error))
+        ((address . rest)
+         (let ((s (socket (sockaddr:fam address) socktype 0)))
+           (set-socket-timeout! s 'connect (time-left))
+           (with-exception-handler
+               (lambda (e)
+                 (close-port s)
+                 (if (net-timeout-error? e)
+                     (raise-exception e)   ; the time is used up for all
+                     (try rest e)))
+             (lambda ()
+               (connect s address)
+               s)
+             #:unwind? #t)))))))
+
+;;; Sagittarius's options builders and one-call constructors.
+
+(include-from-path "net/socket/options.scm")

@@ -30,9 +30,9 @@
             tcp-write-timeout
             tcp-connect-timeout
             tcp-accept-timeout
-            parse-host-and-port
-            connect-to-host
-            connect-to-addresses))
+            parse-host-and-port)
+  #:re-export (connect-to-host
+               connect-to-addresses))
 
 ;;; Parameters, read when a connection is made.
 
@@ -184,44 +184,6 @@ and the port or service name (#f when absent): two values."
               (string-index text #\:))
          => (lambda (i) (values (substring text 0 i) (substring text (+ i 1)))))
         (else (values text #f))))
-
-(define* (connect-to-host host service #:key (timeout #f) (family AF_UNSPEC))
-  "Resolve HOST and SERVICE (a port number or service name) and connect a
-stream socket to the first of its addresses that answers, IPv6 and IPv4,
-within TIMEOUT seconds in all (#f: no limit).  Return the socket."
-  (let ((service (if (number? service) (number->string service) service)))
-    (connect-to-addresses
-     (map addrinfo:addr
-          (getaddrinfo host service AI_ADDRCONFIG family SOCK_STREAM))
-     #:timeout timeout)))
-
-(define* (connect-to-addresses addresses #:key (timeout #f))
-  "Connect a stream socket to the first of the socket ADDRESSES that
-answers, trying each in turn within TIMEOUT seconds in all (#f: no limit).
-Return the socket; if none connects, raise the last failure (a timeout
-when time ran out)."
-  (let ((deadline (and timeout (+ (get-internal-real-time)
-                                  (* timeout internal-time-units-per-second)))))
-    (define (time-left)
-      (and deadline
-           (max 0 (/ (- deadline (get-internal-real-time))
-                     internal-time-units-per-second 1.))))
-    (let try ((addresses addresses) (last-error #f))
-      (match addresses
-        (() (raise-exception last-error))
-        ((address . rest)
-         (let ((s (socket (sockaddr:fam address) SOCK_STREAM 0)))
-           (set-socket-timeout! s 'connect (time-left))
-           (with-exception-handler
-               (lambda (e)
-                 (close-port s)
-                 (if (net-timeout-error? e)
-                     (raise-exception e)   ; the time is used up for all
-                     (try rest e)))
-             (lambda ()
-               (connect s address)
-               s)
-             #:unwind? #t)))))))
 
 (define* (tcp-connect host #:optional port)
   "Connect to HOST, a name or address, at PORT; without PORT, HOST is

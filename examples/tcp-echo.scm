@@ -1,5 +1,5 @@
-;;; demo.scm -- a TCP echo exchange on localhost with (net socket).
-;;; Run: ./pre-inst-env guile examples/demo.scm
+;;; tcp-echo.scm -- a TCP echo exchange on localhost with (net socket).
+;;; Run: ./pre-inst-env guile examples/tcp-echo.scm
 
 (use-modules (net socket)
              (ice-9 rdelim)
