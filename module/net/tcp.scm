@@ -9,6 +9,7 @@
 (define-module (net tcp)
   #:use-module (net socket)
   #:use-module (net error)
+  #:use-module (net tls)
   #:use-module (srfi srfi-9)
   #:use-module (srfi srfi-9 gnu)
   #:use-module (ice-9 match)
@@ -30,6 +31,9 @@
             tcp-write-timeout
             tcp-connect-timeout
             tcp-accept-timeout
+            tcp-handshake-timeout
+            tcp-connect/tls
+            tcp-accept/tls
             parse-host-and-port)
   #:re-export (connect-to-host
                connect-to-addresses))
@@ -56,16 +60,19 @@
 (define tcp-write-timeout (make-parameter 60000 (timeout-guard 'tcp-write-timeout)))
 (define tcp-connect-timeout (make-parameter #f (timeout-guard 'tcp-connect-timeout)))
 (define tcp-accept-timeout (make-parameter #f (timeout-guard 'tcp-accept-timeout)))
+(define tcp-handshake-timeout
+  (make-parameter 60000 (timeout-guard 'tcp-handshake-timeout)))
 
 (for-each (lambda (parameter doc)
             (set-procedure-property! parameter 'documentation doc))
           (list tcp-buffer-size tcp-read-timeout tcp-write-timeout
-                tcp-connect-timeout tcp-accept-timeout)
+                tcp-connect-timeout tcp-accept-timeout tcp-handshake-timeout)
           '("Size of the output buffer of connection ports; #f (default): none."
             "Milliseconds a read on a connection may wait; default 60000."
             "Milliseconds a write on a connection may wait; default 60000."
             "Milliseconds tcp-connect may take; default #f, no limit."
-            "Milliseconds tcp-accept may wait; default #f, no limit."))
+            "Milliseconds tcp-accept may wait; default #f, no limit."
+            "Milliseconds a TLS handshake may take; default 60000."))
 
 (define (ms->seconds ms) (and ms (/ ms 1000.)))
 
@@ -149,13 +156,17 @@ is given.  Return a listener."
   (check-listener 'tcp-accept-ready? listener)
   (pair? (car (select (list (tcp-listener-socket listener)) '() '() 0))))
 
-(define (connection-ports sock)
-  "Set SOCK's timeouts from the parameters, then split it into the input
-and output ports CHICKEN gives."
+(define (prepare-connection! sock)
+  "Set SOCK's timeouts from the parameters; return SOCK."
   (set-socket-timeout! sock 'read (ms->seconds (tcp-read-timeout)))
   (set-socket-timeout! sock 'write (ms->seconds (tcp-write-timeout)))
   (setsockopt sock IPPROTO_TCP TCP_NODELAY 1)
-  (call-with-values (lambda () (socket-port-split! sock))
+  sock)
+
+(define (connection-ports sock)
+  "Prepare SOCK, then split it into the input and output ports CHICKEN
+gives."
+  (call-with-values (lambda () (socket-port-split! (prepare-connection! sock)))
     (lambda (in out)
       (setvbuf in 'block 4096)
       (when (tcp-buffer-size)
@@ -168,10 +179,13 @@ milliseconds, and return two values: an input port and an output port.
 Reads and writes on them time out after `tcp-read-timeout' and
 `tcp-write-timeout' as they were at this call.  Other threads run while
 it waits."
-  (check-listener 'tcp-accept listener)
+  (connection-ports (accept-connection 'tcp-accept listener)))
+
+(define (accept-connection who listener)
+  (check-listener who listener)
   (let ((s (tcp-listener-socket listener)))
     (set-socket-timeout! s 'accept (ms->seconds (tcp-accept-timeout)))
-    (connection-ports (car (accept s)))))
+    (prepare-connection! (car (accept s)))))
 
 ;;; Connecting.
 
@@ -191,18 +205,21 @@ and the port or service name (#f when absent): two values."
 name such as \"http\".  Every address HOST resolves to is tried, IPv6 and
 IPv4, within `tcp-connect-timeout' milliseconds.  Return two values: an
 input port and an output port, with the current read and write timeouts."
+  (connection-ports (connect-connection 'tcp-connect host port)))
+
+(define (connect-connection who host port)
+  "The connected and prepared socket of tcp-connect and its TLS twin."
   (unless (string? host)
-    (scm-error 'wrong-type-arg 'tcp-connect
+    (scm-error 'wrong-type-arg who
                "Wrong type argument in position ~A (expecting ~A): ~S"
                (list 1 "string" host) (list host)))
   (call-with-values
       (lambda () (if port (values host port) (parse-host-and-port host)))
     (lambda (host service)
       (unless service
-        (scm-error 'misc-error 'tcp-connect "no port given in ~S"
-                   (list host) #f))
-      (when (number? service) (check-port-number 'tcp-connect service))
-      (connection-ports
+        (scm-error 'misc-error who "no port given in ~S" (list host) #f))
+      (when (number? service) (check-port-number who service))
+      (prepare-connection!
        (connect-to-host host service
                         #:timeout (ms->seconds (tcp-connect-timeout)))))))
 
@@ -241,3 +258,71 @@ values."
 itself up (for a process that hands it on, e.g. after a fork)."
   (check-connection-port 'tcp-abandon-port port)
   (socket-port-abandon! port))
+
+;;; TLS twins: the same, with a TLS port.
+
+(define (tls-ports session)
+  ;; CHICKEN's TLS connections are an input and an output port too; here
+  ;; they are the one TLS port, so closing either closes the connection.
+  (let ((port (session-record-port session)))
+    (when (tcp-buffer-size)
+      (setvbuf port 'block (tcp-buffer-size)))
+    (values port port)))
+
+(define (handshake-within session)
+  (set-session-timeout! session (ms->seconds (tcp-handshake-timeout)))
+  (handshake session)
+  ;; Afterwards each record read or write may take the read timeout.
+  (set-session-timeout! session (ms->seconds (tcp-read-timeout))))
+
+(define* (tcp-connect/tls host #:optional port
+                          #:key credentials server-name (alpn '()))
+  "Like tcp-connect, then a TLS handshake within `tcp-handshake-timeout'
+milliseconds that verifies the server: against CREDENTIALS' trust, or the
+system's trust store when CREDENTIALS is #f, with the host name
+SERVER-NAME (default HOST).  ALPN lists protocols to offer.  Return the
+TLS port twice, as input and output port: closing either closes the
+connection."
+  (let ((sock (connect-connection 'tcp-connect/tls host port))
+        (session (make-session connection-end/client)))
+    (with-exception-handler
+        (lambda (e) (close-port sock) (raise-exception e))
+      (lambda ()
+        (set-session-transport-port! session sock)
+        (set-session-credentials! session
+                                  (or credentials (make-certificate-credentials)))
+        (let ((name (or server-name
+                        (call-with-values (lambda () (parse-host-and-port host))
+                          (lambda (h p) h)))))
+          (set-session-server-name! session server-name-type/dns name))
+        (unless (null? alpn) (set-session-alpn-protocols! session alpn))
+        (handshake-within session)
+        (tls-ports session))
+      #:unwind? #t)))
+
+(define* (tcp-accept/tls listener credentials
+                         #:key (alpn '()) (client-certificate 'ignore))
+  "Like tcp-accept, then a TLS handshake as the server with CREDENTIALS,
+within `tcp-handshake-timeout' milliseconds.  ALPN lists the protocols
+accepted; CLIENT-CERTIFICATE is ignore, request or require.  Return the
+TLS port twice, as input and output port."
+  (let ((sock (accept-connection 'tcp-accept/tls listener))
+        (session (make-session connection-end/server)))
+    (with-exception-handler
+        (lambda (e) (close-port sock) (raise-exception e))
+      (lambda ()
+        (set-session-transport-port! session sock)
+        (set-session-credentials! session credentials)
+        (set-server-session-certificate-request!
+         session
+         (case client-certificate
+           ((ignore) certificate-request/ignore)
+           ((request) certificate-request/request)
+           ((require) certificate-request/require)
+           (else (scm-error 'out-of-range "tcp-accept/tls"
+                            "client-certificate must be ignore, request or require: ~S"
+                            (list client-certificate) (list client-certificate)))))
+        (unless (null? alpn) (set-session-alpn-protocols! session alpn))
+        (handshake-within session)
+        (tls-ports session))
+      #:unwind? #t)))

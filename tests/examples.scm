@@ -1,0 +1,60 @@
+;;; Run each program of examples/ as a user would, through ./pre-inst-env,
+;;; and check what it prints.  Servers pick their port (port 0) and print
+;;; it; every wait is bounded.
+
+(use-modules (tests harness)
+             (tests tls-common)
+             (srfi srfi-64)
+             (ice-9 popen)
+             (ice-9 rdelim)
+             (ice-9 regex)
+             (ice-9 textual-ports))
+
+(define top (or (getenv "abs_top_srcdir") "."))
+(define (example name) (string-append top "/examples/" name))
+
+(define (run-example name . args)
+  "Run example NAME to completion (at most 60 s); return its output."
+  (let* ((p (apply open-pipe* OPEN_READ "timeout" "60" "guile" "--no-auto-compile"
+                   (example name) args))
+         (out (get-string-all p)))
+    (close-pipe p)
+    out))
+
+(define (start-server name . args)
+  "Start example server NAME; return (pipe . port) once it prints its port."
+  (let* ((p (apply open-pipe* OPEN_READ "timeout" "60" "guile" "--no-auto-compile"
+                   (example name) args))
+         (line (read-line p))
+         (m (and (string? line) (string-match "listening on port ([0-9]+)" line))))
+    (cons p (and m (match:substring m 1)))))
+
+(run-tests "examples"
+  (test-assert "tls-demo: a verified TLS exchange"
+    (let ((out (run-example "tls-demo.scm")))
+      (and (string-contains out "certificate verified")
+           (string-contains out "server answered: \"HELLO OVER TLS\""))))
+
+  (test-assert "tcp-echo"
+    (string-contains (run-example "tcp-echo.scm") "got \"echo: hello\""))
+
+  (let ((server (start-server "tcp-server.scm")))
+    (test-assert "tcp-server prints its port" (cdr server))
+    (test-equal "tcp-client gets the server's greeting" "Hello!\n"
+      (and (cdr server) (run-example "tcp-client.scm" (cdr server))))
+    (test-equal "tcp-server gets the client's farewell" "Good Bye!\n"
+      (let ((rest (get-string-all (car server))))
+        (close-pipe (car server))
+        rest)))
+
+  (let ((server (start-server "tls-echo-server.scm" (cert-file "server") (cert-file "key") "2")))
+    (test-assert "tls-echo-server prints its port" (cdr server))
+    (let ((out (run-example "tls-client.scm" "localhost" (cdr server) (cert-file "ca"))))
+      (test-assert "tls-client connects with ALPN" (string-contains out "ALPN echo"))
+      (test-assert "and gets its line echoed"
+        (string-contains out "answer: hello, TLS echo server")))
+    (test-assert "tls-client without the CA is refused (verification by default)"
+      (not (string-contains (run-example "tls-client.scm" "localhost" (cdr server))
+                            "answer:")))
+    (close-pipe (car server)))
+  (remove-cert-dir))
