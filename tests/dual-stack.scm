@@ -1,0 +1,70 @@
+;;; Dual-stack fallback by name: "dualhost.test" resolves to ::1 first and
+;;; 127.0.0.1 second, and only 127.0.0.1 has a listener, so a client must
+;;; try the next address when the first refuses.  The name comes from a
+;;; hosts file of the test's own, through nss_wrapper (Debian's
+;;; libnss-wrapper): the file re-executes itself under it, so no resolver
+;;; outside this machine is asked anything.
+
+(define nss-wrapper "/usr/lib/x86_64-linux-gnu/libnss_wrapper.so")
+
+(unless (getenv "NSS_WRAPPER_HOSTS")
+  (when (file-exists? nss-wrapper)
+    (let ((hosts (string-append (or (getenv "TMPDIR") "/tmp")
+                                "/guile-net-hosts-" (number->string (getpid)))))
+      (call-with-output-file hosts
+        (lambda (port)
+          (display "::1 dualhost.test\n127.0.0.1 dualhost.test\n" port)))
+      (setenv "LD_PRELOAD" nss-wrapper)
+      (setenv "NSS_WRAPPER_PASSWD" "/etc/passwd")
+      (setenv "NSS_WRAPPER_GROUP" "/etc/group")
+      (setenv "NSS_WRAPPER_HOSTS" hosts)
+      (execlp "guile" "guile" "--no-auto-compile"
+              "-L" (or (getenv "abs_top_srcdir") ".")
+              (current-filename)))))
+
+(use-modules (tests harness)
+             (net socket)
+             (net tcp)
+             (srfi srfi-64)
+             (srfi srfi-11)
+             (ice-9 rdelim)
+             (ice-9 threads))
+
+(define hosts (getenv "NSS_WRAPPER_HOSTS"))
+
+(define (serve-one listener)
+  (call-with-new-thread
+   (lambda ()
+     (let-values (((in out) (tcp-accept listener)))
+       (let ((line (read-line in)))
+         (close-port in) (close-port out)
+         line)))))
+
+(run-tests "dual-stack"
+  (if (not hosts)
+      (begin
+        (test-skip 1)
+        (test-assert "libnss-wrapper is not installed" #f))
+      (begin
+        (test-equal "the name resolves to ::1 first, then 127.0.0.1"
+          '("::1" "127.0.0.1")
+          (map (lambda (ai) (inet-ntop (addrinfo:fam ai) (sockaddr:addr (addrinfo:addr ai))))
+               (getaddrinfo "dualhost.test" "80" 0 AF_UNSPEC SOCK_STREAM)))
+        (let* ((l (tcp-listen 0 10 "127.0.0.1"))     ; IPv4 only
+               (t (serve-one l)))
+          (let-values (((in out) (tcp-connect (format #f "dualhost.test:~a"
+                                                      (tcp-listener-port l)))))
+            (test-equal "tcp-connect falls back to IPv4" "127.0.0.1"
+              (call-with-values (lambda () (tcp-addresses in)) (lambda (local remote) remote)))
+            (display "via fallback\n" out) (force-output out)
+            (test-equal "and the connection works" "via fallback" (join-thread t))
+            (close-port in) (close-port out))
+          (let* ((t (serve-one l))
+                 (s (make-client-socket "dualhost.test" (tcp-listener-port l))))
+            (test-equal "make-client-socket falls back too" AF_INET
+              (sockaddr:fam (getpeername s)))
+            (display "again\n" s) (force-output s)
+            (join-thread t)
+            (close-port s))
+          (tcp-close l))
+        (delete-file hosts))))
