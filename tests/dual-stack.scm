@@ -20,7 +20,7 @@
       (setenv "NSS_WRAPPER_HOSTS" hosts)
       (execlp "guile" "guile" "--no-auto-compile"
               "-L" (or (getenv "abs_top_srcdir") ".")
-              (current-filename)))))
+              (car (command-line))))))   ; this script
 
 (use-modules (tests harness)
              (net socket)
