@@ -42,7 +42,10 @@
   (and (socket-port? port) (not (port-closed? port))
        (socket-time-left port kind)))
 
+(define current-on-wait (make-parameter (lambda (port) #t)))
+
 (define (suspend port fd events kind)
+  ((current-on-wait) port)
   (abort-to-prompt tag fd events
                    (let ((left (time-left port kind)))
                      (and left (+ (now) left)))))
@@ -59,11 +62,13 @@
     (lambda (resume fd events deadline)
       (set! waiting (cons (list fd events deadline resume) waiting)))))
 
-(define* (run-scheduler #:key (limit 60))
-  "Run tasks until none is left, or LIMIT seconds pass (then return #f)."
+(define* (run-scheduler #:key (limit 60) (on-wait (lambda (port) #t)))
+  "Run tasks until none is left, or LIMIT seconds pass (then return #f).
+ON-WAIT is called with the port of every wait, for tests to observe."
   (define end (+ (now) limit))
   (parameterize ((current-read-waiter read-waiter)
-                 (current-write-waiter write-waiter))
+                 (current-write-waiter write-waiter)
+                 (current-on-wait on-wait))
     (let loop ()
       (cond
        ((> (now) end) #f)

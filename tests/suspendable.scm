@@ -130,6 +130,45 @@
             (accept l) #f)))
       (close-port l)))
 
+  (test-group "name resolution does not hold up the scheduler"
+    (let* ((l (nb-listener))
+           (port (sockaddr:port (getsockname l)))
+           (pipe-waits 0)
+           (ticks 0)
+           (connected 0))
+      (spawn (lambda ()
+               (let loop ((n 0))
+                 (when (< n 20)
+                   (close-port (car (accept l)))
+                   (loop (+ n 1))))
+               (close-port l)))
+      ;; A task that keeps running while others resolve.
+      (spawn (lambda ()
+               (let loop ((i 0))
+                 (when (< i 50)
+                   (set! ticks (+ ticks 1))
+                   (let ((p (pipe)))          ; a yield: wait for a ready fd
+                     (non-blocking! (car p))
+                     (write-char #\t (cdr p)) (force-output (cdr p))
+                     (read-char (car p))
+                     (close-port (car p)) (close-port (cdr p)))
+                   (loop (+ i 1))))))
+      (for-each (lambda (i)
+                  (spawn (lambda ()
+                           (let ((s (connect-to-host "localhost" port)))
+                             (set! connected (+ connected 1))
+                             (close-port s)))))
+                (iota 20))
+      (test-assert "the scheduler finishes"
+        (run-scheduler #:limit 30
+                       #:on-wait (lambda (port)
+                                   (unless (socket-port? port)
+                                     (set! pipe-waits (+ pipe-waits 1))))))
+      (test-equal "every lookup connected" 20 connected)
+      (test-assert "lookups waited in the read waiter, not in the thread"
+        (> pipe-waits 0))
+      (test-equal "the other task ran to the end" 50 ticks)))
+
   (test-group "without suspendable ports, Guile's semantics"
     (uninstall-suspendable-ports!)
     (let ((l (nb-listener)))

@@ -39,6 +39,7 @@
   #:use-module (srfi srfi-9)
   #:use-module (srfi srfi-9 gnu)
   #:use-module (ice-9 match)
+  #:use-module (ice-9 threads)
   #:export (socket-port?
             socket-time-left
             socket-timeout
@@ -226,8 +227,38 @@ SOCKTYPE, FLAGS and PROTOCOL are getaddrinfo's hints."
   (let ((service (if (number? service) (number->string service) service)))
     (connect-to-addresses
      (map addrinfo:addr
-          (getaddrinfo host service flags family socktype protocol))
+          (resolve host service flags family socktype protocol))
      #:timeout timeout #:socktype socktype)))
+
+(define (resolve host service flags family socktype protocol)
+  "getaddrinfo, without holding up a scheduler: under suspendable ports
+the lookup runs on a thread of its own while this one waits in the
+current read waiter, so other tasks go on (getaddrinfo itself cannot be
+suspended and may take seconds)."
+  (if (not (suspendable-ports-installed?))
+      (getaddrinfo host service flags family socktype protocol)
+      (let* ((done (pipe))
+             (outcome #f)
+             (thread (call-with-new-thread
+                      (lambda ()
+                        (set! outcome
+                              (catch #t
+                                (lambda ()
+                                  (list 'ok (getaddrinfo host service flags
+                                                         family socktype protocol)))
+                                (lambda (key . args) (cons key args))))
+                        (write-char #\x (cdr done))
+                        (close-port (cdr done))))))
+        (fcntl (car done) F_SETFL (logior O_NONBLOCK (fcntl (car done) F_GETFL)))
+        (read-char (car done))          ; suspends in the read waiter
+        (close-port (car done))
+        (join-thread thread)
+        (match outcome
+          (('ok infos) infos)
+          (('getaddrinfo-error code)
+           ;; Raise it here, with our &host-not-found compound.
+           (getaddrinfo host service flags family socktype protocol))
+          ((key . args) (apply throw key args))))))
 
 (define* (connect-to-addresses addresses #:key (timeout #f)
                                (socktype SOCK_STREAM))
