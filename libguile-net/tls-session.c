@@ -82,7 +82,7 @@ finalize_session (SCM obj)
 int
 gn_tls_nonblocking (gn_tls_session *t)
 {
-  return (t->init_flags & GNUTLS_NONBLOCK)
+  return t->user_nonblock
     || (t->fd >= 0 && gn_fd_is_nonblocking (t->fd));
 }
 
@@ -286,7 +286,17 @@ gn_tls_wait (SCM session, gn_tls_session *t, int64_t deadline,
   if (t->fd < 0)
     return;   /* port transports block in the port itself */
   short events = gnutls_record_get_direction (t->s) ? POLLOUT : POLLIN;
-  if (!gn_wait_fd (t->fd, events, deadline))
+  int64_t until = deadline;
+  if (t->init_flags & GNUTLS_DATAGRAM)
+    {
+      /* DTLS retransmits lost flights: wake up when GnuTLS's timer
+         expires and let the interrupted call resend.  */
+      int64_t timer = gn_deadline_after_ns
+        ((int64_t) gnutls_dtls_get_timeout (t->s) * 1000000);
+      if (timer < until)
+        until = timer;
+    }
+  if (!gn_wait_fd (t->fd, events, until) && until == deadline)
     gn_raise_timeout (subr, operation, session);
 }
 
@@ -447,6 +457,11 @@ SCM_DEFINE (gn_make_session, "make-session", 1, 0, 1, (SCM end, SCM flags),
   t->verify_peer = !t->is_server;
   t->timeout_ns = -1;
   t->client_cert = GNUTLS_CERT_IGNORE;
+  t->user_nonblock = (f & GNUTLS_NONBLOCK) != 0;
+  /* Datagram sessions always run GnuTLS non-blocking, so that it never
+     waits for retransmission timers itself: gn_tls_wait does.  */
+  if (f & GNUTLS_DATAGRAM)
+    f |= GNUTLS_NONBLOCK;
   t->init_flags = f;
 
   int rc = gnutls_init (&t->s, f);

@@ -568,6 +568,44 @@
       (test-equal "the port's exception comes out of handshake" 'boom
         (and (exception? c) (exception-kind c)))))
 
+  (test-group "DTLS"
+    (let* ((pair (socketpair AF_UNIX SOCK_DGRAM 0))
+           (creds (server-credentials))
+           (server
+            (call-with-new-thread
+             (lambda ()
+               (capture
+                (lambda ()
+                  (let ((s (make-session connection-end/server
+                                         connection-flag/datagram)))
+                    (set-session-timeout! s 5)
+                    (set-session-credentials! s creds)
+                    (set-session-transport-port! s (cdr pair))
+                    (handshake s)
+                    (let* ((buf (make-bytevector 100))
+                           (n (record-receive! s buf)))
+                      (record-send s (make-bytevector n 66))
+                      n)))))))
+           (c (capture
+               (lambda ()
+                 (let ((s (make-session connection-end/client
+                                        connection-flag/datagram)))
+                   (set-session-timeout! s 5)
+                   (set-session-credentials! s (client-credentials))
+                   (set-session-server-name! s server-name-type/dns
+                                             "localhost")
+                   (set-session-transport-port! s (car pair))
+                   (handshake s)
+                   (record-send s (make-bytevector 7 65))
+                   (let* ((buf (make-bytevector 100))
+                          (n (record-receive! s buf)))
+                     (list (session-protocol s) n)))))))
+      (test-equal "DTLS 1.2 handshake and datagrams" '(DTLS1.2 7) c)
+      (test-equal "server got the datagram" 7
+        (join-thread server (+ (current-time) 10)))
+      (close-port (car pair))
+      (close-port (cdr pair))))
+
   (test-group "bad input"
     (test-equal "make-session symbol" 'wrong-type-arg
       (error-key (make-session 'client)))
