@@ -1070,7 +1070,8 @@ gn_tls_bye (SCM session, gn_tls_session *t, int how, int64_t deadline,
 }
 
 SCM_DEFINE (gn_bye, "bye", 2, 0, 0, (SCM session, SCM how),
-            "Close the TLS session: send close_notify.  With\n"
+            "Close the TLS session: send what the record port buffered,\n"
+            "then close_notify.  With\n"
             "@code{close-request/rdwr} also wait for the peer's\n"
             "close_notify; with @code{close-request/wr} only send ours.  The\n"
             "transport stays open.")
@@ -1083,6 +1084,9 @@ SCM_DEFINE (gn_bye, "bye", 2, 0, 0, (SCM session, SCM how),
   if (h != GNUTLS_SHUT_RDWR && h != GNUTLS_SHUT_WR)
     gn_out_of_range (FUNC_NAME, 2, how);
   check_usable (t, FUNC_NAME);
+  /* What was written to the record port goes before close_notify.  */
+  if (scm_is_true (t->record_port) && SCM_OPPORTP (t->record_port))
+    scm_force_output (t->record_port);
   gn_tls_bye (session, t, h, op_deadline (t), 0, FUNC_NAME);
   return SCM_UNSPECIFIED;
 }
@@ -1497,8 +1501,9 @@ SCM_DEFINE (gn_session_record_port, "session-record-port", 1, 1, 0,
             "Return the record port of @var{session}: a buffered binary\n"
             "input/output port whose data travel in TLS records.  Small\n"
             "writes are gathered into records of up to 16 KiB, sent when the\n"
-            "buffer fills or on @code{force-output}; a read returns what\n"
-            "records hold.  The peer's close_notify reads as end of file; a\n"
+            "buffer fills, on @code{force-output}, before a read that must\n"
+            "wait for data (see @code{set-tls-record-port-auto-flush!}) and\n"
+            "by @code{bye}; a read returns what records hold.  The peer's close_notify reads as end of file; a\n"
             "connection cut without it raises a TLS error.  Closing the port\n"
             "sends close_notify and closes the transport port, or calls\n"
             "@var{close} with the port when given.  On a non-blocking\n"

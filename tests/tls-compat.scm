@@ -31,7 +31,6 @@
           (let* ((port (session-record-port session))
                  (greeting (read port)))
             (write (list 'got greeting) port)
-            (force-output port)
             (bye session close-request/rdwr)
             (close-port conn)
             greeting)))))))
@@ -53,8 +52,9 @@
     (set-session-transport-fd! session (fileno sock))
     (handshake session)
     (let ((i/o (session-record-port session)))
+      ;; No force-output: (gnutls)'s record port is unbuffered, and code
+      ;; written for it reads the reply right away.
       (write "Hello peer!" i/o)
-      (force-output i/o)
       (let ((reply (read i/o)))
         (test-equal "(gnutls)-style client: exchange" '(got "Hello peer!") reply)
         (test-assert "protocol->string"

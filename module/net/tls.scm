@@ -54,6 +54,7 @@
             record-send record-receive!
             record-check-pending record-get-direction
             session-record-port tls-record-port? record-port-session
+            set-tls-record-port-auto-flush!
             alert-get
             ;; information
             session-protocol session-cipher session-mac session-kx
