@@ -1118,6 +1118,10 @@ gn_tls_send (SCM session, gn_tls_session *t, const char *data, size_t len,
           t->send_pending = 0;
           return rc;
         }
+      if (rc == GNUTLS_E_INTERRUPTED || rc == GNUTLS_E_AGAIN)
+        /* GnuTLS holds the record: the next call, even after an async
+           or timeout unwound this one, must finish it.  */
+        t->send_pending = 1;
       if (retry_code ((int) rc))
         {
           scm_async_tick ();
@@ -1125,7 +1129,6 @@ gn_tls_send (SCM session, gn_tls_session *t, const char *data, size_t len,
         }
       if (rc == GNUTLS_E_AGAIN)
         {
-          t->send_pending = 1;
           if (nowait || gn_tls_nonblocking (t))
             return -1;
           gn_tls_wait (session, t, deadline, subr, "write");
