@@ -568,6 +568,37 @@
       (test-equal "the port's exception comes out of handshake" 'boom
         (and (exception? c) (exception-kind c)))))
 
+  (test-group "waiting"
+    (let-values (((c s)
+                  (tls-pair
+                   #:client-body
+                   (lambda (s)
+                     ;; A reader blocked on a silent peer: other threads run
+                     ;; and cancel-thread (an async) stops it at once.
+                     (let* ((ticks 0)
+                            (reader (call-with-new-thread
+                                     (lambda ()
+                                       (read-line (session-record-port s)))))
+                            (start (get-internal-real-time)))
+                       (let loop ((i 0))
+                         (when (< i 10)
+                           (usleep 10000)
+                           (set! ticks (+ ticks 1))
+                           (loop (+ i 1))))
+                       (cancel-thread reader)
+                       (join-thread reader (+ (current-time) 3) 'still-blocked)
+                       (list ticks
+                             (< (- (get-internal-real-time) start)
+                                (* 2 internal-time-units-per-second))
+                             (thread-exited? reader))))
+                   #:server-body
+                   (lambda (s)
+                     ;; stay silent until the client closes
+                     (read-line (session-record-port s))))))
+      (test-equal "other threads ran while a read waited" 10 (car c))
+      (test-assert "cancel-thread stopped the blocked read promptly"
+        (and (cadr c) (caddr c)))))
+
   (test-group "DTLS"
     (let* ((pair (socketpair AF_UNIX SOCK_DGRAM 0))
            (creds (server-credentials))
