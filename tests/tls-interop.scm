@@ -21,7 +21,7 @@
 ;;; Our client.
 
 (define* (our-client port #:key (name "localhost") priorities alpn data
-                     (trust "ca"))
+                     (trust "ca") resume)
   "Connect to loopback PORT, handshake, send DATA (a line) if given and
 read a line back; return an alist of what we saw, or the exception."
   (capture
@@ -33,6 +33,7 @@ read a line back; return an alist of what we saw, or the exception."
        (set-session-server-name! s server-name-type/dns name)
        (when priorities (set-session-priorities! s priorities))
        (when alpn (set-session-alpn-protocols! s alpn))
+       (when resume (set-session-data! s resume))
        (set-session-transport-port! s conn)
        (handshake s)
        (let* ((p (session-record-port s))
@@ -43,6 +44,8 @@ read a line back; return an alist of what we saw, or the exception."
          (let ((result `((protocol . ,(session-protocol s))
                          (cipher . ,(session-cipher s))
                          (alpn . ,(session-alpn-protocol s))
+                         (resumed . ,(session-resumed? s))
+                         (data . ,(session-data s))
                          (reply . ,reply))))
            (close-port p)
            result))))))
@@ -157,6 +160,11 @@ shell; return the exit status and the output."
                                                    ":-VERS-TLS1.3"))))
                (test-equal "TLS 1.2 echo" "twelve" (ref r12 'reply))
                (test-equal "TLS 1.2" 'TLS1.2 (ref r12 'protocol)))
+             (let* ((first (our-client port #:data "first"))
+                    (again (our-client port #:data "second"
+                                       #:resume (ref first 'data))))
+               (test-equal "resumed with gnutls-serv" '(#f #t)
+                 (list (ref first 'resumed) (ref again 'resumed))))
              (let ((bad (our-client port #:alpn '("spdy/3") #:data "x")))
                (test-assert "gnutls-serv refuses our ALPN list: it saw it"
                  (tls-error? bad)))
