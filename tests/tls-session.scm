@@ -14,6 +14,7 @@
              (ice-9 suspendable-ports)
              (ice-9 threads)
              (ice-9 exceptions)
+             (ice-9 ftw)
              (rnrs bytevectors))
 
 (define (echo-line s)
@@ -567,6 +568,23 @@
                    #:client-body (lambda (s) 'connected))))
       (test-equal "the port's exception comes out of handshake" 'boom
         (and (exception? c) (exception-kind c)))))
+
+  (test-group "no leaked descriptors"
+    (define (open-fds) (length (scandir "/proc/self/fd")))
+    (let ((before (begin (gc) (open-fds))))
+      (let loop ((i 0))
+        (when (< i 20)
+          ;; failed verification, truncated read, and a good exchange
+          (tls-pair #:server-cert "selfsigned"
+                    #:client-body (lambda (s) 'connected))
+          (tls-pair #:client-body (lambda (s) (read-line (session-record-port s)))
+                    #:server-body (lambda (s) (close-port (session-transport-port s))))
+          (tls-pair #:client-body (lambda (s) (say-and-hear s "x"))
+                    #:server-body echo-line)
+          (loop (+ i 1))))
+      (gc)
+      (test-equal "as many descriptors open after 60 connections" before
+        (open-fds))))
 
   (test-group "waiting"
     (let-values (((c s)
