@@ -146,7 +146,35 @@
                      'cut))))
       (test-assert "truncation is a distinguishable TLS error"
         (tls-premature-termination? c))
-      (test-assert "truncation is fatal" (tls-error-fatal? c))))
+      (test-assert "truncation is fatal" (tls-error-fatal? c)))
+    (let-values (((c s)
+                  (tls-pair
+                   #:client-body
+                   (lambda (s) (read-line (session-record-port s)))
+                   #:server-body
+                   (lambda (s)
+                     ;; Half a record (header says 100 bytes, 5 follow),
+                     ;; then the connection goes.
+                     (let ((conn (session-transport-port s)))
+                       (put-bytevector conn #vu8(23 3 3 0 100 1 2 3 4 5))
+                       (force-output conn)
+                       (close-port conn))))))
+      (test-assert "peer closed mid-record: a fatal TLS error"
+        (and (tls-error? c) (tls-error-fatal? c))))
+    (let-values (((c s)
+                  (tls-pair
+                   #:client-body
+                   (lambda (s) (read-line (session-record-port s)))
+                   #:server-body
+                   (lambda (s)
+                     ;; A whole record of garbage after the handshake.
+                     (let ((conn (session-transport-port s)))
+                       (put-bytevector conn #vu8(23 3 3 0 20))
+                       (put-bytevector conn (make-bytevector 20 9))
+                       (force-output conn)
+                       (usleep 100000))))))
+      (test-assert "garbage record: a fatal TLS error, no crash"
+        (and (tls-error? c) (tls-error-fatal? c)))))
 
   (test-group "ALPN"
     (let-values (((c s)
