@@ -60,11 +60,11 @@ read a line back; return an alist of what we saw, or the exception."
 
 ;;; Our server: serve COUNT connections with HANDLER in a thread.
 
-(define* (our-server count handler #:key (cert "server") setup)
+(define* (our-server count handler #:key (cert "server") setup trust)
   "Return the port number and a thunk that joins the server thread,
 returning the list of what HANDLER returned (or raised) per connection."
   (let* ((listener (loopback-listener))
-         (creds (server-credentials cert))
+         (creds (server-credentials cert #:trust trust))
          (thread
           (call-with-new-thread
            (lambda ()
@@ -117,7 +117,10 @@ and stderr) once it exits, bounded."
 (define (run-with-input input program . args)
   "Run PROGRAM with ARGS feeding INPUT (a string) on stdin through the
 shell; return the exit status and the output."
-  (let* ((cmd (string-append "printf '%s' " (shell-quote input) " | timeout 15 "
+  ;; Keep stdin open a moment: some clients quit at its end, before the
+  ;; reply arrives.
+  (let* ((cmd (string-append "{ printf '%s' " (shell-quote input)
+                             "; sleep 1; } | timeout 15 "
                              (string-join (map shell-quote (cons program args))
                                           " ")
                              " 2>&1"))
@@ -264,6 +267,36 @@ shell; return the exit status and the output."
         (test-assert "our server saw the second one resumed"
           (and (list? results) (= 2 (length results))
                (ref (cadr results) 'resumed))))))
+
+  (test-group "client certificates with gnutls-cli"
+    (let-values (((port join)
+                  (our-server 2
+                              (lambda (s)
+                                (cons (length (session-peer-certificate-chain s))
+                                      (echo-handler s)))
+                              #:trust "ca"
+                              #:setup (lambda (s)
+                                        (set-session-client-certificate-request!
+                                         s 'require)))))
+      (let-values (((status out)
+                    (run-with-input "with cert\n" "gnutls-cli"
+                                    "--x509cafile" (cert-file "ca")
+                                    "--x509certfile" (cert-file "client")
+                                    "--x509keyfile" (cert-file "key")
+                                    "-p" (number->string port) "localhost")))
+        (test-assert "gnutls-cli with a client certificate served"
+          (matches? "echo with cert" out)))
+      (let-values (((status out)
+                    (run-with-input "without\n" "gnutls-cli"
+                                    "--x509cafile" (cert-file "ca")
+                                    "-p" (number->string port) "localhost")))
+        (test-assert "gnutls-cli without one refused"
+          (not (matches? "echo without" out))))
+      (let ((results (join)))
+        (test-equal "our server saw the client's certificate" 1
+          (and (list? results) (pair? (car results)) (caar results)))
+        (test-assert "and refused the one without"
+          (and (list? results) (tls-error? (cadr results)))))))
 
   (test-group "our server, openssl s_client"
     (let-values (((port join)
