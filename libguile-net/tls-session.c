@@ -236,11 +236,28 @@ port_pull (gnutls_transport_ptr_t ptr, void *buf, size_t n)
   return k;
 }
 
+static SCM
+char_ready_body (void *data)
+{
+  return scm_char_ready_p (SCM_PACK ((scm_t_bits) data));
+}
+
+static SCM
+char_ready_error (void *data, SCM key, SCM args)
+{
+  return SCM_BOOL_T;   /* let the pull report the error */
+}
+
 static int
 port_pull_timeout (gnutls_transport_ptr_t ptr, unsigned int ms)
 {
   gn_tls_session *t = ptr;
-  return scm_is_true (scm_char_ready_p (t->transport)) ? 1 : 0;
+  if (!SCM_OPPORTP (t->transport))
+    return 1;
+  SCM ready = scm_internal_catch (SCM_BOOL_T, char_ready_body,
+                                  (void *) SCM_UNPACK (t->transport),
+                                  char_ready_error, NULL);
+  return scm_is_true (ready) ? 1 : 0;
 }
 
 /* ---- failures and waiting ------------------------------------------- */
