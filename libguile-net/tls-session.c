@@ -399,7 +399,8 @@ post_client_hello (gnutls_session_t s)
   SCM scm_name = SCM_BOOL_F;
   if (gnutls_server_name_get (s, name, &len, &type, 0) == 0
       && type == GNUTLS_NAME_DNS)
-    scm_name = scm_from_utf8_stringn (name, strnlen (name, len));
+    /* Latin-1 never fails to decode: nothing may throw inside GnuTLS.  */
+    scm_name = scm_from_latin1_stringn (name, strnlen (name, len));
   struct sni_call call = { t->server_name_handler, scm_name };
   SCM result = scm_internal_catch (SCM_BOOL_T, sni_body, &call, sni_catch, t);
   if (scm_is_pair (t->pending))
@@ -720,7 +721,7 @@ SCM_DEFINE (gn_session_server_name, "session-server-name", 1, 0, 0,
   if (t->s != NULL
       && gnutls_server_name_get (t->s, name, &len, &type, 0) == 0
       && type == GNUTLS_NAME_DNS)
-    return scm_from_utf8_stringn (name, strnlen (name, len));
+    return scm_from_latin1_stringn (name, strnlen (name, len));
   return SCM_BOOL_F;
 }
 #undef FUNC_NAME
@@ -891,7 +892,7 @@ SCM_DEFINE (gn_session_alpn_protocol, "session-alpn-protocol", 1, 0, 0,
   if (t->s == NULL || !t->handshake_done
       || gnutls_alpn_get_selected_protocol (t->s, &d) < 0)
     return SCM_BOOL_F;
-  return scm_from_utf8_stringn ((const char *) d.data, d.size);
+  return scm_from_latin1_stringn ((const char *) d.data, d.size);
 }
 #undef FUNC_NAME
 
