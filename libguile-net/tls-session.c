@@ -1001,8 +1001,9 @@ send_failure_alert (gn_tls_session *t, int rc)
 static int
 retry_code (int rc)
 {
-  return rc == GNUTLS_E_INTERRUPTED || rc == GNUTLS_E_WARNING_ALERT_RECEIVED
-    || rc == GNUTLS_E_GOT_APPLICATION_DATA;
+  /* Not GNUTLS_E_GOT_APPLICATION_DATA: the data must be read first, so
+     the caller hears of it (a non-fatal TLS error).  */
+  return rc == GNUTLS_E_INTERRUPTED || rc == GNUTLS_E_WARNING_ALERT_RECEIVED;
 }
 
 SCM_DEFINE (gn_handshake, "handshake", 1, 0, 0, (SCM session),
