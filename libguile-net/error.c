@@ -87,7 +87,7 @@ gn_init_error (void)
 /* ---- TLS (for (net tls)) ---------------------------------------------
    TLS failures are conditions made by (net error): a &tls-error carrying
    the GnuTLS code, its name, message and alert, combined with the throw
-   kind `gnutls-error' and arguments (CODE SUBR) so code written for
+   kind `gnutls-error' and arguments (CODE SUBR MESSAGE) so code written for
    guile-gnutls's `(catch 'gnutls-error ...)' keeps catching them.  */
 
 #include <ctype.h>

@@ -74,15 +74,25 @@ make_credentials (const char *subr)
   return scm_make_foreign_object_1 (gn_tls_credentials_type, c);
 }
 
+/* Sessions in several threads may start their first handshakes with the
+   same credentials at once: load the store once, and before any of them
+   uses it.  */
+static pthread_mutex_t trust_lock = PTHREAD_MUTEX_INITIALIZER;
+
 void
 gn_tls_cred_ensure_trust (gn_tls_cred *c, const char *subr)
 {
-  if (c->explicit_trust || c->system_trust)
-    return;
-  int rc = gnutls_certificate_set_x509_system_trust (c->cred);
+  int rc = 0;
+  pthread_mutex_lock (&trust_lock);
+  if (!c->explicit_trust && !c->system_trust)
+    {
+      rc = gnutls_certificate_set_x509_system_trust (c->cred);
+      if (rc >= 0 || rc == GNUTLS_E_UNIMPLEMENTED_FEATURE)
+        c->system_trust = 1;
+    }
+  pthread_mutex_unlock (&trust_lock);
   if (rc < 0 && rc != GNUTLS_E_UNIMPLEMENTED_FEATURE)
     gn_raise_tls_error (subr, rc, -1);
-  c->system_trust = 1;
 }
 
 SCM

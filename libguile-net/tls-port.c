@@ -3,7 +3,9 @@
    A custom port type, buffered both ways with 16 KiB buffers (the largest
    TLS record), so `display' and `write' of small pieces fill one record
    instead of sending one record each, and a read takes what a record holds
-   instead of one byte.  `force-output' sends what is buffered.
+   instead of one byte.  `force-output' sends what is buffered, and so
+   does reading (unless turned off), as request/reply code written for
+   unbuffered record ports expects.
 
    Reads and writes go through gn_tls_recv and gn_tls_send (tls-session.c):
    a blocking transport is waited for in wait.c; a non-blocking one makes
@@ -27,6 +29,7 @@ typedef struct
   SCM session;
   gn_tls_session *t;
   SCM close;            /* procedure called on close, or #f */
+  int auto_flush;       /* flush pending output before reading */
 } record_port;
 
 static record_port *
@@ -39,6 +42,11 @@ static size_t
 record_read (SCM port, SCM dst, size_t start, size_t count)
 {
   record_port *r = port_record (port);
+  /* Request/reply code written for unbuffered record ports (guile-gnutls)
+     writes a request and reads the reply without force-output: send what
+     is buffered before waiting for an answer to it.  */
+  if (r->auto_flush)
+    scm_force_output (port);
   ssize_t n = gn_tls_recv (r->session, r->t,
                            (char *) SCM_BYTEVECTOR_CONTENTS (dst) + start,
                            count, 0, "tls-record-port-read");
@@ -117,6 +125,7 @@ gn_tls_make_record_port (SCM session, SCM close)
   r->session = session;
   r->t = t;
   r->close = close;
+  r->auto_flush = 1;
   SCM port = scm_c_make_port (record_port_type, SCM_RDNG | SCM_WRTNG,
                               (scm_t_bits) r);
   scm_setvbuf (port, scm_from_utf8_symbol ("block"),
@@ -142,6 +151,25 @@ SCM_DEFINE (gn_tls_record_port_session, "record-port-session", 1, 0, 0,
   if (!(SCM_PORTP (port) && SCM_PORT_TYPE (port) == record_port_type))
     gn_wrong_type (FUNC_NAME, 1, port);
   return port_record (port)->session;
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_set_tls_record_port_auto_flush, "set-tls-record-port-auto-flush!",
+            2, 0, 0, (SCM port, SCM flush),
+            "By default, reading from record port @var{port} first sends\n"
+            "the output it buffered, so a request written without\n"
+            "@code{force-output} is sent before its reply is awaited.\n"
+            "Turn that off with @var{flush} @code{#f} when one thread reads\n"
+            "@var{port} while another writes it (Guile ports are not\n"
+            "otherwise shared safely between threads).")
+#define FUNC_NAME s_gn_set_tls_record_port_auto_flush
+{
+  if (!(SCM_PORTP (port) && SCM_PORT_TYPE (port) == record_port_type))
+    gn_wrong_type (FUNC_NAME, 1, port);
+  if (!scm_is_bool (flush))
+    gn_wrong_type (FUNC_NAME, 2, flush);
+  port_record (port)->auto_flush = scm_is_true (flush);
+  return SCM_UNSPECIFIED;
 }
 #undef FUNC_NAME
 

@@ -82,7 +82,7 @@ finalize_session (SCM obj)
 int
 gn_tls_nonblocking (gn_tls_session *t)
 {
-  return (t->init_flags & GNUTLS_NONBLOCK)
+  return t->user_nonblock
     || (t->fd >= 0 && gn_fd_is_nonblocking (t->fd));
 }
 
@@ -236,11 +236,28 @@ port_pull (gnutls_transport_ptr_t ptr, void *buf, size_t n)
   return k;
 }
 
+static SCM
+char_ready_body (void *data)
+{
+  return scm_char_ready_p (SCM_PACK ((scm_t_bits) data));
+}
+
+static SCM
+char_ready_error (void *data, SCM key, SCM args)
+{
+  return SCM_BOOL_T;   /* let the pull report the error */
+}
+
 static int
 port_pull_timeout (gnutls_transport_ptr_t ptr, unsigned int ms)
 {
   gn_tls_session *t = ptr;
-  return scm_is_true (scm_char_ready_p (t->transport)) ? 1 : 0;
+  if (!SCM_OPPORTP (t->transport))
+    return 1;
+  SCM ready = scm_internal_catch (SCM_BOOL_T, char_ready_body,
+                                  (void *) SCM_UNPACK (t->transport),
+                                  char_ready_error, NULL);
+  return scm_is_true (ready) ? 1 : 0;
 }
 
 /* ---- failures and waiting ------------------------------------------- */
@@ -286,7 +303,17 @@ gn_tls_wait (SCM session, gn_tls_session *t, int64_t deadline,
   if (t->fd < 0)
     return;   /* port transports block in the port itself */
   short events = gnutls_record_get_direction (t->s) ? POLLOUT : POLLIN;
-  if (!gn_wait_fd (t->fd, events, deadline))
+  int64_t until = deadline;
+  if (t->init_flags & GNUTLS_DATAGRAM)
+    {
+      /* DTLS retransmits lost flights: wake up when GnuTLS's timer
+         expires and let the interrupted call resend.  */
+      int64_t timer = gn_deadline_after_ns
+        ((int64_t) gnutls_dtls_get_timeout (t->s) * 1000000);
+      if (timer < until)
+        until = timer;
+    }
+  if (!gn_wait_fd (t->fd, events, until) && until == deadline)
     gn_raise_timeout (subr, operation, session);
 }
 
@@ -372,7 +399,8 @@ post_client_hello (gnutls_session_t s)
   SCM scm_name = SCM_BOOL_F;
   if (gnutls_server_name_get (s, name, &len, &type, 0) == 0
       && type == GNUTLS_NAME_DNS)
-    scm_name = scm_from_utf8_stringn (name, strnlen (name, len));
+    /* Latin-1 never fails to decode: nothing may throw inside GnuTLS.  */
+    scm_name = scm_from_latin1_stringn (name, strnlen (name, len));
   struct sni_call call = { t->server_name_handler, scm_name };
   SCM result = scm_internal_catch (SCM_BOOL_T, sni_body, &call, sni_catch, t);
   if (scm_is_pair (t->pending))
@@ -447,6 +475,11 @@ SCM_DEFINE (gn_make_session, "make-session", 1, 0, 1, (SCM end, SCM flags),
   t->verify_peer = !t->is_server;
   t->timeout_ns = -1;
   t->client_cert = GNUTLS_CERT_IGNORE;
+  t->user_nonblock = (f & GNUTLS_NONBLOCK) != 0;
+  /* Datagram sessions always run GnuTLS non-blocking, so that it never
+     waits for retransmission timers itself: gn_tls_wait does.  */
+  if (f & GNUTLS_DATAGRAM)
+    f |= GNUTLS_NONBLOCK;
   t->init_flags = f;
 
   int rc = gnutls_init (&t->s, f);
@@ -688,7 +721,7 @@ SCM_DEFINE (gn_session_server_name, "session-server-name", 1, 0, 0,
   if (t->s != NULL
       && gnutls_server_name_get (t->s, name, &len, &type, 0) == 0
       && type == GNUTLS_NAME_DNS)
-    return scm_from_utf8_stringn (name, strnlen (name, len));
+    return scm_from_latin1_stringn (name, strnlen (name, len));
   return SCM_BOOL_F;
 }
 #undef FUNC_NAME
@@ -859,7 +892,7 @@ SCM_DEFINE (gn_session_alpn_protocol, "session-alpn-protocol", 1, 0, 0,
   if (t->s == NULL || !t->handshake_done
       || gnutls_alpn_get_selected_protocol (t->s, &d) < 0)
     return SCM_BOOL_F;
-  return scm_from_utf8_stringn ((const char *) d.data, d.size);
+  return scm_from_latin1_stringn ((const char *) d.data, d.size);
 }
 #undef FUNC_NAME
 
@@ -968,8 +1001,9 @@ send_failure_alert (gn_tls_session *t, int rc)
 static int
 retry_code (int rc)
 {
-  return rc == GNUTLS_E_INTERRUPTED || rc == GNUTLS_E_WARNING_ALERT_RECEIVED
-    || rc == GNUTLS_E_GOT_APPLICATION_DATA;
+  /* Not GNUTLS_E_GOT_APPLICATION_DATA: the data must be read first, so
+     the caller hears of it (a non-fatal TLS error).  */
+  return rc == GNUTLS_E_INTERRUPTED || rc == GNUTLS_E_WARNING_ALERT_RECEIVED;
 }
 
 SCM_DEFINE (gn_handshake, "handshake", 1, 0, 0, (SCM session),
@@ -1055,7 +1089,8 @@ gn_tls_bye (SCM session, gn_tls_session *t, int how, int64_t deadline,
 }
 
 SCM_DEFINE (gn_bye, "bye", 2, 0, 0, (SCM session, SCM how),
-            "Close the TLS session: send close_notify.  With\n"
+            "Close the TLS session: send what the record port buffered,\n"
+            "then close_notify.  With\n"
             "@code{close-request/rdwr} also wait for the peer's\n"
             "close_notify; with @code{close-request/wr} only send ours.  The\n"
             "transport stays open.")
@@ -1068,6 +1103,9 @@ SCM_DEFINE (gn_bye, "bye", 2, 0, 0, (SCM session, SCM how),
   if (h != GNUTLS_SHUT_RDWR && h != GNUTLS_SHUT_WR)
     gn_out_of_range (FUNC_NAME, 2, how);
   check_usable (t, FUNC_NAME);
+  /* What was written to the record port goes before close_notify.  */
+  if (scm_is_true (t->record_port) && SCM_OPPORTP (t->record_port))
+    scm_force_output (t->record_port);
   gn_tls_bye (session, t, h, op_deadline (t), 0, FUNC_NAME);
   return SCM_UNSPECIFIED;
 }
@@ -1099,6 +1137,10 @@ gn_tls_send (SCM session, gn_tls_session *t, const char *data, size_t len,
           t->send_pending = 0;
           return rc;
         }
+      if (rc == GNUTLS_E_INTERRUPTED || rc == GNUTLS_E_AGAIN)
+        /* GnuTLS holds the record: the next call, even after an async
+           or timeout unwound this one, must finish it.  */
+        t->send_pending = 1;
       if (retry_code ((int) rc))
         {
           scm_async_tick ();
@@ -1106,7 +1148,6 @@ gn_tls_send (SCM session, gn_tls_session *t, const char *data, size_t len,
         }
       if (rc == GNUTLS_E_AGAIN)
         {
-          t->send_pending = 1;
           if (nowait || gn_tls_nonblocking (t))
             return -1;
           gn_tls_wait (session, t, deadline, subr, "write");
@@ -1482,8 +1523,9 @@ SCM_DEFINE (gn_session_record_port, "session-record-port", 1, 1, 0,
             "Return the record port of @var{session}: a buffered binary\n"
             "input/output port whose data travel in TLS records.  Small\n"
             "writes are gathered into records of up to 16 KiB, sent when the\n"
-            "buffer fills or on @code{force-output}; a read returns what\n"
-            "records hold.  The peer's close_notify reads as end of file; a\n"
+            "buffer fills, on @code{force-output}, before a read that must\n"
+            "wait for data (see @code{set-tls-record-port-auto-flush!}) and\n"
+            "by @code{bye}; a read returns what records hold.  The peer's close_notify reads as end of file; a\n"
             "connection cut without it raises a TLS error.  Closing the port\n"
             "sends close_notify and closes the transport port, or calls\n"
             "@var{close} with the port when given.  On a non-blocking\n"

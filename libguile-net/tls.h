@@ -10,6 +10,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <gnutls/crypto.h>
+#include <gnutls/dtls.h>
 
 /* error.c (TLS section): raise a TLS condition for GnuTLS error CODE from
    SUBR; ALERT is the alert received (gnutls_alert_description_t) or -1.  */
@@ -58,6 +59,7 @@ typedef struct
 {
   gnutls_session_t s;
   unsigned int init_flags;      /* GNUTLS_CLIENT, GNUTLS_NONBLOCK, ... */
+  int user_nonblock;            /* made with connection-flag/nonblock */
   int is_server;
   int fd;                       /* transport descriptor, or -1 */
   SCM transport;                /* the transport port, or #f */

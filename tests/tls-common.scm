@@ -24,9 +24,14 @@
             program-available?))
 
 (define %dir #f)
+(define %dir-lock (make-mutex))
 
 (define (cert-dir)
-  "The directory of certificates made by tests/tls-certs.sh, once per run."
+  "The directory of certificates made by tests/tls-certs.sh, once per run
+(threads may ask at once)."
+  (with-mutex %dir-lock (make-cert-dir)))
+
+(define (make-cert-dir)
   (unless %dir
     (let* ((tmp (or (getenv "TMPDIR") "/tmp"))
            (dir (mkdtemp (string-append tmp "/guile-net-tls-XXXXXX")))

@@ -21,7 +21,7 @@
 ;;; Our client.
 
 (define* (our-client port #:key (name "localhost") priorities alpn data
-                     (trust "ca"))
+                     (trust "ca") resume)
   "Connect to loopback PORT, handshake, send DATA (a line) if given and
 read a line back; return an alist of what we saw, or the exception."
   (capture
@@ -33,6 +33,7 @@ read a line back; return an alist of what we saw, or the exception."
        (set-session-server-name! s server-name-type/dns name)
        (when priorities (set-session-priorities! s priorities))
        (when alpn (set-session-alpn-protocols! s alpn))
+       (when resume (set-session-data! s resume))
        (set-session-transport-port! s conn)
        (handshake s)
        (let* ((p (session-record-port s))
@@ -43,6 +44,8 @@ read a line back; return an alist of what we saw, or the exception."
          (let ((result `((protocol . ,(session-protocol s))
                          (cipher . ,(session-cipher s))
                          (alpn . ,(session-alpn-protocol s))
+                         (resumed . ,(session-resumed? s))
+                         (data . ,(session-data s))
                          (reply . ,reply))))
            (close-port p)
            result))))))
@@ -57,11 +60,11 @@ read a line back; return an alist of what we saw, or the exception."
 
 ;;; Our server: serve COUNT connections with HANDLER in a thread.
 
-(define* (our-server count handler #:key (cert "server") setup)
+(define* (our-server count handler #:key (cert "server") setup trust)
   "Return the port number and a thunk that joins the server thread,
 returning the list of what HANDLER returned (or raised) per connection."
   (let* ((listener (loopback-listener))
-         (creds (server-credentials cert))
+         (creds (server-credentials cert #:trust trust))
          (thread
           (call-with-new-thread
            (lambda ()
@@ -114,7 +117,10 @@ and stderr) once it exits, bounded."
 (define (run-with-input input program . args)
   "Run PROGRAM with ARGS feeding INPUT (a string) on stdin through the
 shell; return the exit status and the output."
-  (let* ((cmd (string-append "printf '%s' " (shell-quote input) " | timeout 15 "
+  ;; Keep stdin open a moment: some clients quit at its end, before the
+  ;; reply arrives.
+  (let* ((cmd (string-append "{ printf '%s' " (shell-quote input)
+                             "; sleep 1; } | timeout 15 "
                              (string-join (map shell-quote (cons program args))
                                           " ")
                              " 2>&1"))
@@ -157,6 +163,11 @@ shell; return the exit status and the output."
                                                    ":-VERS-TLS1.3"))))
                (test-equal "TLS 1.2 echo" "twelve" (ref r12 'reply))
                (test-equal "TLS 1.2" 'TLS1.2 (ref r12 'protocol)))
+             (let* ((first (our-client port #:data "first"))
+                    (again (our-client port #:data "second"
+                                       #:resume (ref first 'data))))
+               (test-equal "resumed with gnutls-serv" '(#f #t)
+                 (list (ref first 'resumed) (ref again 'resumed))))
              (let ((bad (our-client port #:alpn '("spdy/3") #:data "x")))
                (test-assert "gnutls-serv refuses our ALPN list: it saw it"
                  (tls-error? bad)))
@@ -256,6 +267,36 @@ shell; return the exit status and the output."
         (test-assert "our server saw the second one resumed"
           (and (list? results) (= 2 (length results))
                (ref (cadr results) 'resumed))))))
+
+  (test-group "client certificates with gnutls-cli"
+    (let-values (((port join)
+                  (our-server 2
+                              (lambda (s)
+                                (cons (length (session-peer-certificate-chain s))
+                                      (echo-handler s)))
+                              #:trust "ca"
+                              #:setup (lambda (s)
+                                        (set-session-client-certificate-request!
+                                         s 'require)))))
+      (let-values (((status out)
+                    (run-with-input "with cert\n" "gnutls-cli"
+                                    "--x509cafile" (cert-file "ca")
+                                    "--x509certfile" (cert-file "client")
+                                    "--x509keyfile" (cert-file "key")
+                                    "-p" (number->string port) "localhost")))
+        (test-assert "gnutls-cli with a client certificate served"
+          (matches? "echo with cert" out)))
+      (let-values (((status out)
+                    (run-with-input "without\n" "gnutls-cli"
+                                    "--x509cafile" (cert-file "ca")
+                                    "-p" (number->string port) "localhost")))
+        (test-assert "gnutls-cli without one refused"
+          (not (matches? "echo without" out))))
+      (let ((results (join)))
+        (test-equal "our server saw the client's certificate" 1
+          (and (list? results) (pair? (car results)) (caar results)))
+        (test-assert "and refused the one without"
+          (and (list? results) (tls-error? (cadr results)))))))
 
   (test-group "our server, openssl s_client"
     (let-values (((port join)

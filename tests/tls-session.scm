@@ -14,6 +14,7 @@
              (ice-9 suspendable-ports)
              (ice-9 threads)
              (ice-9 exceptions)
+             (ice-9 ftw)
              (rnrs bytevectors))
 
 (define (echo-line s)
@@ -145,7 +146,35 @@
                      'cut))))
       (test-assert "truncation is a distinguishable TLS error"
         (tls-premature-termination? c))
-      (test-assert "truncation is fatal" (tls-error-fatal? c))))
+      (test-assert "truncation is fatal" (tls-error-fatal? c)))
+    (let-values (((c s)
+                  (tls-pair
+                   #:client-body
+                   (lambda (s) (read-line (session-record-port s)))
+                   #:server-body
+                   (lambda (s)
+                     ;; Half a record (header says 100 bytes, 5 follow),
+                     ;; then the connection goes.
+                     (let ((conn (session-transport-port s)))
+                       (put-bytevector conn #vu8(23 3 3 0 100 1 2 3 4 5))
+                       (force-output conn)
+                       (close-port conn))))))
+      (test-assert "peer closed mid-record: a fatal TLS error"
+        (and (tls-error? c) (tls-error-fatal? c))))
+    (let-values (((c s)
+                  (tls-pair
+                   #:client-body
+                   (lambda (s) (read-line (session-record-port s)))
+                   #:server-body
+                   (lambda (s)
+                     ;; A whole record of garbage after the handshake.
+                     (let ((conn (session-transport-port s)))
+                       (put-bytevector conn #vu8(23 3 3 0 20))
+                       (put-bytevector conn (make-bytevector 20 9))
+                       (force-output conn)
+                       (usleep 100000))))))
+      (test-assert "garbage record: a fatal TLS error, no crash"
+        (and (tls-error? c) (tls-error-fatal? c)))))
 
   (test-group "ALPN"
     (let-values (((c s)
@@ -567,6 +596,104 @@
                    #:client-body (lambda (s) 'connected))))
       (test-equal "the port's exception comes out of handshake" 'boom
         (and (exception? c) (exception-kind c)))))
+
+  (test-group "no leaked descriptors"
+    (define (open-fds) (length (scandir "/proc/self/fd")))
+    (let ((before (begin (gc) (open-fds))))
+      (let loop ((i 0))
+        (when (< i 20)
+          ;; failed verification, truncated read, and a good exchange
+          (tls-pair #:server-cert "selfsigned"
+                    #:client-body (lambda (s) 'connected))
+          (tls-pair #:client-body (lambda (s) (read-line (session-record-port s)))
+                    #:server-body (lambda (s) (close-port (session-transport-port s))))
+          (tls-pair #:client-body (lambda (s) (say-and-hear s "x"))
+                    #:server-body echo-line)
+          (loop (+ i 1))))
+      ;; Server threads hold Guile's per-thread wake-up pipes until they
+      ;; have fully exited: give them a moment.
+      (test-equal "as many descriptors open after 60 connections" before
+        (let wait ((n 0))
+          (gc)
+          (let ((now (open-fds)))
+            (if (or (<= now before) (> n 100))
+                now
+                (begin (usleep 20000) (wait (+ n 1)))))))))
+
+  (test-group "waiting"
+    (let-values (((c s)
+                  (tls-pair
+                   #:client-body
+                   (lambda (s)
+                     ;; A reader blocked on a silent peer: other threads run
+                     ;; and cancel-thread (an async) stops it at once.
+                     (let* ((ticks 0)
+                            (reader (call-with-new-thread
+                                     (lambda ()
+                                       (read-line (session-record-port s)))))
+                            (start (get-internal-real-time)))
+                       (let loop ((i 0))
+                         (when (< i 10)
+                           (usleep 10000)
+                           (set! ticks (+ ticks 1))
+                           (loop (+ i 1))))
+                       (cancel-thread reader)
+                       ;; join-thread may return early (a wait interrupted
+                       ;; in Guile itself): look again, for at most 3 s.
+                       (let wait ((n 0))
+                         (unless (or (thread-exited? reader) (> n 300))
+                           (join-thread reader (+ (current-time) 1))
+                           (usleep 10000)
+                           (wait (+ n 1))))
+                       (list ticks
+                             (< (- (get-internal-real-time) start)
+                                (* 2 internal-time-units-per-second))
+                             (thread-exited? reader))))
+                   #:server-body
+                   (lambda (s)
+                     ;; stay silent until the client closes
+                     (read-line (session-record-port s))))))
+      (test-equal "other threads ran while a read waited" 10 (car c))
+      (test-assert "cancel-thread stopped the blocked read promptly"
+        (and (cadr c) (caddr c)))))
+
+  (test-group "DTLS"
+    (let* ((pair (socketpair AF_UNIX SOCK_DGRAM 0))
+           (creds (server-credentials))
+           (server
+            (call-with-new-thread
+             (lambda ()
+               (capture
+                (lambda ()
+                  (let ((s (make-session connection-end/server
+                                         connection-flag/datagram)))
+                    (set-session-timeout! s 5)
+                    (set-session-credentials! s creds)
+                    (set-session-transport-port! s (cdr pair))
+                    (handshake s)
+                    (let* ((buf (make-bytevector 100))
+                           (n (record-receive! s buf)))
+                      (record-send s (make-bytevector n 66))
+                      n)))))))
+           (c (capture
+               (lambda ()
+                 (let ((s (make-session connection-end/client
+                                        connection-flag/datagram)))
+                   (set-session-timeout! s 5)
+                   (set-session-credentials! s (client-credentials))
+                   (set-session-server-name! s server-name-type/dns
+                                             "localhost")
+                   (set-session-transport-port! s (car pair))
+                   (handshake s)
+                   (record-send s (make-bytevector 7 65))
+                   (let* ((buf (make-bytevector 100))
+                          (n (record-receive! s buf)))
+                     (list (session-protocol s) n)))))))
+      (test-equal "DTLS 1.2 handshake and datagrams" '(DTLS1.2 7) c)
+      (test-equal "server got the datagram" 7
+        (join-thread server (+ (current-time) 10)))
+      (close-port (car pair))
+      (close-port (cdr pair))))
 
   (test-group "bad input"
     (test-equal "make-session symbol" 'wrong-type-arg

@@ -201,12 +201,12 @@ REASONS.  Called from C."
                     text))))
 
 ;; How the REPL and uncaught-exception reports show the `gnutls-error'
-;; kind: "In procedure handshake: certificate verification failed ...".
+;; kind (after their own "In procedure handshake:" line): the message.
 (set-exception-printer!
  'gnutls-error
  (lambda (port key args default-printer)
    (if (and (= (length args) 3) (string? (caddr args)))
-       (format port "In procedure ~a: ~a" (cadr args) (caddr args))
+       (display (caddr args) port)
        (default-printer))))
 
 (document!

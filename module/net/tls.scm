@@ -54,6 +54,7 @@
             record-send record-receive!
             record-check-pending record-get-direction
             session-record-port tls-record-port? record-port-session
+            set-tls-record-port-auto-flush!
             alert-get
             ;; information
             session-protocol session-cipher session-mac session-kx
@@ -61,6 +62,7 @@
             session-peer-certificate-chain peer-certificate-status
             session-data set-session-data!
             protocol->string cipher->string mac->string kx->string
+            alert-description->string
             ;; credentials
             make-certificate-credentials certificate-credentials?
             set-certificate-credentials-x509-key-files!
@@ -108,6 +110,9 @@ REQUEST is one of the @code{certificate-request/} constants."
 (define (cipher->string c) "Return cipher C's name." (symbol->string c))
 (define (mac->string m) "Return MAC M's name." (symbol->string m))
 (define (kx->string k) "Return key exchange K's name." (symbol->string k))
+(define (alert-description->string a)
+  "Return alert A's name, e.g. \"unknown-ca\"."
+  (symbol->string a))
 
 (define* (pkcs8-import-x509-private-key data password
                                        #:optional
