@@ -1,0 +1,410 @@
+;;; (web server https) -- HTTPS for Guile's (web server).
+;;;
+;;;   (run-server handler 'https
+;;;               '(#:port 8443 #:host "127.0.0.1"
+;;;                 #:certificate "cert.pem" #:private-key "key.pem"))
+;;;
+;;; serves HTTPS with the same HANDLER a user wrote for 'http.
+;;;
+;;; Concurrency design.  `run-server' is one loop in one thread: it calls
+;;; our `read' for a request, calls the handler, then calls our `write'.
+;;; Guile's own 'http implementation reads a request in that thread, so one
+;;; client that sends half a request stalls every other client; with TLS a
+;;; handshake that never finishes would do the same.  Here the loop's
+;;; thread does nothing but run the handler:
+;;;
+;;; - an accept thread takes connections and starts one thread per
+;;;   connection (at most #:max-connections at once; above that a new
+;;;   connection is closed at once);
+;;; - a connection thread does all the I/O of its client: the TLS handshake
+;;;   within #:handshake-timeout, reading each request head within
+;;;   #:read-timeout in all (not per read, so a client trickling a byte at a
+;;;   time is dropped as well as a silent one), writing responses, and
+;;;   keep-alive.  It hands each complete request to the loop through a
+;;;   queue and waits for the handler's response, which `write' passes back;
+;;; - (net socket) and (net tls) never hold up other threads while one
+;;;   waits, and every wait in them is bounded by the session timeout, so a
+;;;   stalled client only ever occupies its own thread, until its timeout.
+;;;
+;;; So the handler and its state stay single-threaded, as with 'http, while
+;;; slow clients, failed handshakes (plain HTTP, garbage, an abrupt close)
+;;; and errors cost their own connection only: every exception in a
+;;; connection thread ends that connection and nothing else, and `read'
+;;; and `write' never raise.  Threads, rather than a scheduler on
+;;; suspendable ports, because a TLS handshake on a blocking session is one
+;;; C call that only a thread can wait in without stopping the rest, and
+;;; because threads use both cores for the cryptography.
+
+(define-module (web server https)
+  #:use-module (web server)
+  #:use-module (web request)
+  #:use-module (web response)
+  #:use-module (web http)
+  #:use-module (net socket)
+  #:use-module (net tls)
+  #:use-module (net error)
+  #:use-module (ice-9 threads)
+  #:use-module (ice-9 binary-ports)
+  #:use-module (rnrs bytevectors)
+  #:use-module (ice-9 match)
+  #:use-module (srfi srfi-9)
+  #:use-module (srfi srfi-11)
+  #:export (https-request-session
+            https-server-port))
+
+;;; The server.
+
+(define-record-type <https-server>
+  (make-https-server listener credentials client-certificate alpn
+                     read-timeout handshake-timeout write-timeout
+                     max-connections mutex condition)
+  https-server?
+  (listener server-listener)
+  (credentials server-credentials)
+  (client-certificate server-client-certificate) ; ignore, request, require
+  (alpn server-alpn)                             ; list of strings
+  (read-timeout server-read-timeout)             ; seconds or #f
+  (handshake-timeout server-handshake-timeout)
+  (write-timeout server-write-timeout)
+  (max-connections server-max-connections)
+  (mutex server-mutex)          ; guards everything below
+  (condition server-condition)  ; signalled when a request is queued
+  (requests server-requests set-server-requests!)   ; (conn request body) ...
+  (connections server-connections set-server-connections!) ; live conns
+  (stopping? server-stopping? set-server-stopping!)
+  (accept-thread server-accept-thread set-server-accept-thread!))
+
+;;; A connection: the loop's `client' object.  The connection thread waits
+;;; on CONDITION (with the server's mutex) until `write' sets REPLY.
+
+(define-record-type <connection>
+  (make-connection socket session condition)
+  connection?
+  (socket connection-socket)
+  (session connection-session)
+  (condition connection-condition)
+  (reply connection-reply set-connection-reply!))   ; #f or (response . body)
+
+(define (seconds? x) (or (not x) (and (real? x) (>= x 0))))
+
+(define (now)
+  (/ (get-internal-real-time) 1. internal-time-units-per-second))
+
+(define (option-error what value)
+  (scm-error 'wrong-type-arg "https server"
+             "Invalid value for ~a: ~S" (list what value) (list value)))
+
+(define new-socket socket)   ; https-open's #:socket hides it
+
+(define (listening-socket family host addr port given)
+  (or given
+      (let* ((addr (cond (addr addr)
+                         (host (sockaddr:addr
+                                (addrinfo:addr
+                                 (car (getaddrinfo host #f AI_NUMERICSERV
+                                                   family SOCK_STREAM)))))
+                         ((= family AF_INET6) 1)          ; ::1
+                         (else INADDR_LOOPBACK)))
+             (s (new-socket family SOCK_STREAM 0)))
+        (setsockopt s SOL_SOCKET SO_REUSEADDR 1)
+        (when (= family AF_INET6)
+          (setsockopt s IPPROTO_IPV6 IPV6_V6ONLY 1))
+        (bind s family addr port)
+        (listen s 1024)
+        s)))
+
+(define* (https-open #:key
+                     (host #f)
+                     (family AF_INET)
+                     (addr #f)
+                     (port 8443)
+                     (socket #f)
+                     (certificate #f)
+                     (private-key #f)
+                     (credentials #f)
+                     (trusted-certificates #f)
+                     (client-certificate #f)
+                     (alpn #t)
+                     (read-timeout 30)
+                     (handshake-timeout 10)
+                     (write-timeout 30)
+                     (max-connections 512)
+                     (ready #f))
+  (unless (or credentials (and (string? certificate) (string? private-key)))
+    (scm-error 'misc-error "https server"
+               "#:certificate and #:private-key (files) are required" '() #f))
+  (for-each (lambda (name value)
+              (unless (seconds? value) (option-error name value)))
+            '(#:read-timeout #:handshake-timeout #:write-timeout)
+            (list read-timeout handshake-timeout write-timeout))
+  (unless (and (exact-integer? max-connections) (> max-connections 0))
+    (option-error #:max-connections max-connections))
+  (let ((request (match client-certificate
+                   ((or #f 'none 'ignore) 'ignore)
+                   ((or 'optional 'request) 'request)
+                   ((or 'required 'require) 'require)
+                   (_ (option-error #:client-certificate client-certificate))))
+        (alpn (match alpn
+                (#t '("http/1.1"))
+                ((or #f ()) '())
+                (((? string?) ...) alpn)
+                (_ (option-error #:alpn alpn))))
+        (credentials
+         (or credentials
+             (let ((c (make-certificate-credentials)))
+               (set-certificate-credentials-x509-key-files! c certificate
+                                                            private-key)
+               c))))
+    (when trusted-certificates
+      (set-certificate-credentials-x509-trust-file! credentials
+                                                    trusted-certificates))
+    (when (and (not (eq? request 'ignore)) (not trusted-certificates))
+      (scm-error 'misc-error "https server"
+                 "#:client-certificate needs #:trusted-certificates" '() #f))
+    (let* ((listener (listening-socket family host addr port socket))
+           (server (make-https-server listener credentials request alpn
+                                      read-timeout handshake-timeout
+                                      write-timeout max-connections
+                                      (make-mutex) (make-condition-variable))))
+      (set-server-requests! server '())
+      (set-server-connections! server '())
+      (set-server-stopping! server #f)
+      (set-server-accept-thread!
+       server (call-with-new-thread (lambda () (accept-loop server))))
+      (when ready
+        (ready (https-server-port server)))
+      server)))
+
+(define (https-server-port server)
+  "Return the TCP port number SERVER listens on: the one the kernel chose
+when it was opened with @code{#:port 0}.  SERVER is what
+@code{(open-server 'https ...)} returns, and what the @code{#:ready}
+procedure's argument is the port number of."
+  (sockaddr:port (getsockname (server-listener server))))
+
+;;; Accepting.
+
+(define (accept-loop server)
+  (set-socket-timeout! (server-listener server) 'accept 0.5)
+  (let loop ()
+    (unless (server-stopping? server)
+      (let ((client (catch #t
+                      (lambda () (car (accept (server-listener server))))
+                      (lambda (key . args)
+                        ;; Timeouts are how we notice `close'; anything
+                        ;; else (EMFILE, ECONNABORTED, ...) must not stop
+                        ;; the server either: pause a little and go on.
+                        (unless (and (eq? key '%exception)
+                                     (net-timeout-error? (car args)))
+                          (usleep 10000))
+                        #f))))
+        (when client
+          (start-connection server client))
+        (loop)))))
+
+(define (start-connection server sock)
+  (let ((conn (make-connection sock (make-session connection-end/server)
+                               (make-condition-variable))))
+    (set-connection-reply! conn #f)
+    (if (with-mutex (server-mutex server)
+          (and (not (server-stopping? server))
+               (< (length (server-connections server))
+                  (server-max-connections server))
+               (begin
+                 (set-server-connections!
+                  server (cons conn (server-connections server)))
+                 #t)))
+        (catch #t
+          (lambda ()
+            (call-with-new-thread (lambda () (serve-connection server conn))))
+          (lambda _ (forget-connection server conn)))
+        (close-port sock))))
+
+(define (forget-connection server conn)
+  (false-if-exception (close-port (connection-socket conn)))
+  (with-mutex (server-mutex server)
+    (set-server-connections! server (delq conn (server-connections server)))))
+
+;;; A connection's thread.
+
+(define (serve-connection server conn)
+  ;; Whatever happens to this connection ends here, with it.
+  (catch #t
+    (lambda ()
+      (let ((session (connection-session conn)))
+        (set-session-transport-port! session (connection-socket conn))
+        (set-session-credentials! session (server-credentials server))
+        (set-session-client-certificate-request!
+         session (server-client-certificate server))
+        (unless (null? (server-alpn server))
+          (set-session-alpn-protocols! session (server-alpn server)))
+        (setsockopt (connection-socket conn) IPPROTO_TCP TCP_NODELAY 1)
+        (set-session-timeout! session (server-handshake-timeout server))
+        (handshake session)
+        (serve-requests server conn (session-record-port session))))
+    (lambda _ #f))
+  (forget-connection server conn))
+
+(define (request-head-reader server session record-port)
+  "Return a binary input port reading RECORD-PORT, and a procedure to call
+with #t before a request head is read and #f after: while on, all reads
+together may take at most the read timeout."
+  (let ((deadline #f))
+    (values
+     (make-custom-binary-input-port
+      "https-request"
+      (lambda (bv start count)
+        (let ((limit (server-read-timeout server)))
+          (set-session-timeout!
+           session
+           (if deadline
+               (let ((left (- deadline (now))))
+                 (when (<= left 0)
+                   (raise-exception (make-net-timeout-error 'read session)))
+                 (if limit (min limit left) left))
+               limit)))
+        (let ((n (get-bytevector-some! record-port bv start count)))
+          (if (eof-object? n) 0 n)))
+      #f #f #f)
+     (lambda (on?)
+       (set! deadline (and on? (server-read-timeout server)
+                           (+ (now) (server-read-timeout server))))))))
+
+(define (serve-requests server conn record-port)
+  (let-values (((in head-deadline!)
+                (request-head-reader server (connection-session conn)
+                                     record-port)))
+    (let loop ()
+      (head-deadline! #t)
+      (when (not (eof-object? (lookahead-u8 in)))
+        (match (catch #t
+                 (lambda () (read-request in))
+                 (lambda (key . args)
+                   ;; A malformed request gets a 400; a timeout or a TLS
+                   ;; failure just ends the connection.
+                   (if (or (memq key '(gnutls-error system-error))
+                           (and (eq? key '%exception) (net-error? (car args))))
+                       (apply throw key args)
+                       #f)))
+          (#f (bad-request server conn record-port))
+          (request
+           (head-deadline! #f)
+           (let ((body (read-request-body request)))
+             (match (handle server conn request body)
+               ((response . body)
+                (when (write-reply server conn record-port request
+                                   response body)
+                  (loop)))
+               (#f #f)))))))))
+
+(define (bad-request server conn port)
+  (set-session-timeout! (connection-session conn) (server-write-timeout server))
+  (write-response (build-response #:version '(1 . 0) #:code 400
+                                  #:headers '((content-length . 0)
+                                              (connection close)))
+                  port)
+  (force-output port))
+
+(define (handle server conn request body)
+  "Queue REQUEST for the loop; return the (response . body) that `write'
+gives back, or #f when the server closes first."
+  (with-mutex (server-mutex server)
+    (set-server-requests! server (append (server-requests server)
+                                         (list (list conn request body))))
+    (signal-condition-variable (server-condition server))
+    (let wait ()
+      (cond ((connection-reply conn)
+             => (lambda (reply) (set-connection-reply! conn #f) reply))
+            ((server-stopping? server) #f)
+            (else
+             (wait-condition-variable (connection-condition conn)
+                                      (server-mutex server)
+                                      (+ (current-time) 1))
+             (wait))))))
+
+(define (keep-alive? request response)
+  (define (http/1.1? v) (equal? v '(1 . 1)))
+  (and (or (< (response-code response) 400) (= (response-code response) 404))
+       (not (memq 'close (request-connection request)))
+       (not (memq 'close (response-connection response)))
+       (or (and (http/1.1? (request-version request))
+                (http/1.1? (response-version response)))
+           (and (memq 'keep-alive (request-connection request))
+                (memq 'keep-alive (response-connection response))))
+       #t))
+
+(define (write-reply server conn port request response body)
+  "Write RESPONSE and BODY; return #t if the connection stays open."
+  (set-session-timeout! (connection-session conn) (server-write-timeout server))
+  (let ((response (write-response response port)))
+    (when (bytevector? body)
+      (write-response-body response body))
+    (force-output port)
+    (if (keep-alive? request response)
+        #t
+        (begin
+          ;; close_notify, then the socket is closed by our caller.
+          (false-if-exception (bye (connection-session conn) close-request/wr))
+          #f))))
+
+;;; The server-implementation procedures.  `read' and `write' run in
+;;; run-server's thread and never raise.
+
+(define current-session #f)
+
+(define (https-request-session)
+  "Return the TLS session of the request the handler is answering, or #f
+outside a handler of the @code{'https} server.  With it a handler can look
+at the client's certificate chain (@code{session-peer-certificate-chain}),
+the negotiated protocol or ALPN.  Call it from the handler's thread only,
+as the handler itself runs."
+  current-session)
+
+(define (https-read server)
+  (match (with-mutex (server-mutex server)
+           (let wait ()
+             (match (server-requests server)
+               ((item . rest)
+                (set-server-requests! server rest)
+                item)
+               (()
+                (if (server-stopping? server)
+                    #f
+                    (begin
+                      ;; Bounded, so asyncs such as SIGINT's run.
+                      (wait-condition-variable (server-condition server)
+                                               (server-mutex server)
+                                               (+ (current-time) 1))
+                      (wait)))))))
+    ((conn request body)
+     (set! current-session (connection-session conn))
+     (values conn request body))
+    (#f (values #f #f #f))))
+
+(define (https-write server conn response body)
+  (set! current-session #f)
+  (with-mutex (server-mutex server)
+    (set-connection-reply! conn (cons response body))
+    (signal-condition-variable (connection-condition conn)))
+  (values))
+
+(define (https-close server)
+  (let ((conns (with-mutex (server-mutex server)
+                 (set-server-stopping! server #t)
+                 (for-each (lambda (c)
+                             (signal-condition-variable (connection-condition c)))
+                           (server-connections server))
+                 (server-connections server))))
+    (join-thread (server-accept-thread server) (+ (current-time) 5))
+    (close-port (server-listener server))
+    ;; Wake connection threads waiting on their client; they close
+    ;; their own sockets.
+    (for-each (lambda (c)
+                (false-if-exception (shutdown (connection-socket c) 2)))
+              conns)))
+
+(define-server-impl https
+  https-open
+  https-read
+  https-write
+  https-close)
