@@ -14,6 +14,8 @@
              (net https)
              (web response)
              (web client)
+             (web server)
+             (web server https)
              (ice-9 threads)
              (ice-9 binary-ports)
              (ice-9 textual-ports)
@@ -319,6 +321,41 @@ of the stream (or a reset) rather than our own timeout."
             (lambda () (https-get (format #f "https://[::1]:~a/v6-get" v6port)
                                   #:ca-file ca #:server-name "localhost"))
           (lambda (r b) b)))))
+
+  (test-assert "curl posting 4 KiB (Expect: 100-continue) is answered at once"
+    (let* ((file (string-append (cert-dir) "/post.txt")))
+      (call-with-output-file file
+        (lambda (p) (display (make-string 4096 #\a) p)))
+      (let ((r (elapsed (lambda ()
+                          (curl "--data-binary" (string-append "@" file)
+                                "-H" "Content-Type: text/plain"
+                                (url "/upload"))))))
+        (and (matches? "hello /upload" (car r))
+             (matches? "body: aaaa" (car r))
+             ;; without the 100 Continue, curl waits a second first
+             (< (cdr r) 0.9)))))
+
+  (test-group "open-server, serve-one-client, close-server"
+    (let* ((impl (lookup-server-impl 'https))
+           (server (open-server impl `(#:port 0
+                                       #:certificate ,(cert-file "server")
+                                       #:private-key ,(cert-file "key"))))
+           (p (https-server-port server))
+           (peer (spawn-peer "curl" "-sS" "--max-time" "20" "--cacert" ca
+                             (format #f "https://localhost:~a/manual" p))))
+      (test-assert "https-server-port gives the chosen port" (> p 0))
+      (serve-one-client hello-handler impl server '())
+      (test-assert "one request served by hand"
+        (and (peer-wait-exit peer 20)
+             (matches? "hello /manual" (peer-output peer))))
+      (close-server impl server)
+      (test-assert "after close-server nothing listens there"
+        (let ((s (socket AF_INET SOCK_STREAM 0)))
+          (let ((r (catch #t
+                     (lambda () (connect s AF_INET INADDR_LOOPBACK p) 'connected)
+                     (lambda _ 'refused))))
+            (close-port s)
+            (eq? r 'refused))))))
 
   (test-assert "after all that, the first server still serves"
     (fetch-ok? "/still-here"))

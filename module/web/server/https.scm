@@ -289,6 +289,9 @@ together may take at most the read timeout."
           (#f (bad-request server conn record-port))
           (request
            (head-deadline! #f)
+           (when (expects-continue? request)
+             (put-bytevector record-port continue-line)
+             (force-output record-port))
            (let ((body (read-request-body request)))
              (match (handle server conn request body)
                ((response . body)
@@ -296,6 +299,15 @@ together may take at most the read timeout."
                                    response body)
                   (loop)))
                (#f #f)))))))))
+
+(define (expects-continue? request)
+  ;; curl, for one, waits a second for this before sending a large body.
+  (and (equal? (request-version request) '(1 . 1))
+       (assq-ref (request-headers request) 'expect)
+       (assq '100-continue (assq-ref (request-headers request) 'expect))
+       (let ((n (request-content-length request))) (and n (> n 0)))))
+
+(define continue-line (string->utf8 "HTTP/1.1 100 Continue\r\n\r\n"))
 
 (define (bad-request server conn port)
   (set-session-timeout! (connection-session conn) (server-write-timeout server))
@@ -350,7 +362,10 @@ gives back, or #f when the server closes first."
 ;;; The server-implementation procedures.  `read' and `write' run in
 ;;; run-server's thread and never raise.
 
-(define current-session #f)
+(define current-session
+  ;; Per thread: several servers may run in one process, each loop in a
+  ;; thread of its own.
+  (make-thread-local-fluid #f))
 
 (define (https-request-session)
   "Return the TLS session of the request the handler is answering, or #f
@@ -358,7 +373,7 @@ outside a handler of the @code{'https} server.  With it a handler can look
 at the client's certificate chain (@code{session-peer-certificate-chain}),
 the negotiated protocol or ALPN.  Call it from the handler's thread only,
 as the handler itself runs."
-  current-session)
+  (fluid-ref current-session))
 
 (define (https-read server)
   (match (with-mutex (server-mutex server)
@@ -377,12 +392,12 @@ as the handler itself runs."
                                                (+ (current-time) 1))
                       (wait)))))))
     ((conn request body)
-     (set! current-session (connection-session conn))
+     (fluid-set! current-session (connection-session conn))
      (values conn request body))
     (#f (values #f #f #f))))
 
 (define (https-write server conn response body)
-  (set! current-session #f)
+  (fluid-set! current-session #f)
   (with-mutex (server-mutex server)
     (set-connection-reply! conn (cons response body))
     (signal-condition-variable (connection-condition conn)))
