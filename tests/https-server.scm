@@ -248,6 +248,10 @@ of the stream (or a reset) rather than our own timeout."
         (let ((r (dropped-within? s 8)))
           (close-port s)
           r)))
+    (test-assert "curl with http:// is told, in plain HTTP, to use https"
+      (matches? "use an https:// URL"
+                (run-program "curl" "-sS" "--max-time" "20"
+                             (format #f "http://localhost:~a/plain" port))))
     (test-assert "and the server goes on" (fetch-ok? "/after-plain"))
 
     (test-assert "garbage on the TLS port: that connection is closed"

@@ -239,11 +239,49 @@ procedure's argument is the port number of."
         (unless (null? (server-alpn server))
           (set-session-alpn-protocols! session (server-alpn server)))
         (setsockopt (connection-socket conn) IPPROTO_TCP TCP_NODELAY 1)
-        (set-session-timeout! session (server-handshake-timeout server))
-        (handshake session)
-        (serve-requests server conn (session-record-port session))))
+        (let* ((limit (server-handshake-timeout server))
+               (deadline (and limit (+ (now) limit))))
+          (if (plain-http? (connection-socket conn) limit)
+              (refuse-plain-http (connection-socket conn))
+              (begin
+                (set-session-timeout! session
+                                      (and deadline (max 0 (- deadline (now)))))
+                (handshake session)
+                (serve-requests server conn
+                                (session-record-port session)))))))
     (lambda _ #f))
   (forget-connection server conn))
+
+(define (plain-http? sock timeout)
+  "Wait for the client's first byte, at most TIMEOUT seconds; true when it
+is a letter, as plain HTTP starts, rather than a TLS record."
+  (set-socket-timeout! sock 'read timeout)
+  (let ((bv (make-bytevector 1)))
+    (and (= 1 (recv! sock bv MSG_PEEK))
+         (let ((b (bytevector-u8-ref bv 0)))
+           (or (<= 65 b 90) (<= 97 b 122))))))
+
+(define plain-http-answer
+  (let ((text "This port speaks HTTPS: use an https:// URL.\n"))
+    (string->utf8
+     (string-append "HTTP/1.1 400 Bad Request\r\n"
+                    "Content-Type: text/plain\r\n"
+                    "Content-Length: " (number->string (string-length text))
+                    "\r\nConnection: close\r\n\r\n" text))))
+
+(define (refuse-plain-http sock)
+  "Tell a plain-HTTP client, in plain HTTP, that this is an HTTPS port."
+  (set-socket-timeout! sock 'write 5)
+  (send sock plain-http-answer)
+  ;; Read what it sent before closing, so that its unread request does
+  ;; not turn our close into a reset that loses the answer.
+  (shutdown sock 1)
+  (set-socket-timeout! sock 'read 1)
+  (let ((buf (make-bytevector 4096)))
+    (let drain ((total 0))
+      (when (< total 65536)
+        (let ((n (recv! sock buf)))
+          (when (> n 0) (drain (+ total n))))))))
 
 (define (request-head-reader server session record-port)
   "Return a binary input port reading RECORD-PORT, and a procedure to call
