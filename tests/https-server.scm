@@ -282,6 +282,30 @@ of the stream (or a reset) rather than our own timeout."
         #t))
     (test-assert "and the server goes on" (fetch-ok? "/after-abrupt")))
 
+  (test-group "#:max-connections"
+    (let* ((mport (start-https-server
+                   #:options '(#:max-connections 2 #:handshake-timeout 20)))
+           (connect-raw (lambda ()
+                          (let ((s (socket AF_INET SOCK_STREAM 0)))
+                            (connect s AF_INET INADDR_LOOPBACK mport)
+                            s)))
+           (a (connect-raw))
+           (b (connect-raw)))
+      (usleep 200000)
+      (let ((c (connect-raw)))
+        (test-assert "a connection above the limit is closed at once"
+          (let ((r (elapsed (lambda () (dropped-within? c 5)))))
+            (and (car r) (< (cdr r) 2))))
+        (close-port c))
+      (close-port a)
+      (close-port b)
+      (test-assert "once the others are gone, clients are served again"
+        (wait-until (lambda ()
+                      (matches? "hello /room"
+                                (curl (format #f "https://localhost:~a/room"
+                                              mport))))
+                    5))))
+
   (test-group "client certificates"
     (let* ((cport (start-https-server
                    #:options `(#:trusted-certificates ,ca
