@@ -199,7 +199,10 @@ procedure's argument is the port number of."
                           (usleep 10000))
                         #f))))
         (when client
-          (start-connection server client))
+          ;; Nothing about one connection may end this loop.
+          (catch #t
+            (lambda () (start-connection server client))
+            (lambda _ (false-if-exception (close-port client)))))
         (loop)))))
 
 (define (start-connection server sock)
