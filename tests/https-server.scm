@@ -14,6 +14,8 @@
              (net https)
              (web response)
              (web client)
+             (web uri)
+             (web request)
              (web server)
              (web server https)
              (ice-9 threads)
@@ -384,6 +386,57 @@ of the stream (or a reset) rather than our own timeout."
                      (lambda _ 'refused))))
             (close-port s)
             (eq? r 'refused))))))
+
+  (test-group "run-https-server: the handler in the connection's thread"
+    (let* ((rport #f)
+           (counter-handler
+            (lambda (request body count)
+              (let ((path (uri-path (request-uri request))))
+                (when (string=? path "/fail") (error "handler failed"))
+                (values '((content-type . (text/plain)))
+                        (format #f "~a ~a ~a\n" path count
+                                (session-protocol (https-request-session)))
+                        (+ count 1))))))
+      (call-with-new-thread
+       (lambda ()
+         (run-https-server counter-handler
+                           `(#:port 0
+                             #:certificate ,(cert-file "server")
+                             #:private-key ,(cert-file "key")
+                             #:ready ,(lambda (p) (set! rport p)))
+                           0)))
+      (wait-until (lambda () rport) 10)
+      (let ((rurl (lambda (path) (format #f "https://localhost:~a~a" rport path))))
+        (test-assert "serves, and threads the handler's state"
+          (let* ((a (curl (rurl "/a")))
+                 (b (curl (rurl "/b"))))
+            (and (matches? "^/a 0 TLS1.3" a) (matches? "^/b 1 TLS1.3" b))))
+        (test-assert "keep-alive"
+          (matches? "Re-using existing connection" (curl "-v" (rurl "/k1") (rurl "/k2"))))
+        (test-equal "a handler error is a 500, and the server goes on"
+          '(500 200)
+          (list (call-with-values
+                    (lambda () (https-get (rurl "/fail") #:ca-file ca))
+                  (lambda (r b) (response-code r)))
+                (call-with-values
+                    (lambda () (https-get (rurl "/ok") #:ca-file ca))
+                  (lambda (r b) (response-code r)))))
+        (test-equal "20 concurrent clients, each request counted once"
+          20
+          (let* ((before (call-with-values
+                             (lambda () (https-get (rurl "/n") #:ca-file ca))
+                           (lambda (r b) (string->number (cadr (string-split b #\space))))))
+                 (threads (map (lambda (i)
+                                 (call-with-new-thread
+                                  (lambda ()
+                                    (false-if-exception
+                                     (https-get (rurl "/c") #:ca-file ca)))))
+                               (iota 20))))
+            (for-each (lambda (t) (join-thread t (+ (current-time) 30))) threads)
+            (call-with-values
+                (lambda () (https-get (rurl "/n") #:ca-file ca))
+              (lambda (r b)
+                (- (string->number (cadr (string-split b #\space))) before 1))))))))
 
   (test-assert "after all that, the first server still serves"
     (fetch-ok? "/still-here"))

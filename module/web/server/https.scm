@@ -50,7 +50,8 @@
   #:use-module (srfi srfi-9)
   #:use-module (srfi srfi-11)
   #:export (https-request-session
-            https-server-port))
+            https-server-port
+            run-https-server))
 
 ;;; The server.
 
@@ -72,6 +73,9 @@
   (requests server-requests set-server-requests!)   ; (conn request body) ...
   (connections server-connections set-server-connections!) ; live conns
   (stopping? server-stopping? set-server-stopping!)
+  ;; run-https-server's handler, state and the lock that runs it alone
+  (direct server-direct set-server-direct!)     ; #f or (handler . mutex)
+  (state server-state set-server-state!)
   (accept-thread server-accept-thread set-server-accept-thread!))
 
 ;;; A connection: the loop's `client' object.  The connection thread waits
@@ -169,6 +173,11 @@
       (set-server-requests! server '())
       (set-server-connections! server '())
       (set-server-stopping! server #f)
+      (match (direct-handler)
+        ((handler . state)
+         (set-server-direct! server (cons handler (make-mutex)))
+         (set-server-state! server state))
+        (#f (set-server-direct! server #f)))
       (set-server-accept-thread!
        server (call-with-new-thread (lambda () (accept-loop server))))
       (when ready
@@ -334,7 +343,9 @@ together may take at most the read timeout."
              (put-bytevector record-port continue-line)
              (force-output record-port))
            (let ((body (read-request-body request)))
-             (match (handle server conn request body)
+             (match (if (server-direct server)
+                        (handle-here server conn request body)
+                        (handle server conn request body))
                ((response . body)
                 (when (write-reply server conn record-port request
                                    response body)
@@ -375,6 +386,36 @@ gives back, or #f when the server closes first."
                                       (+ (current-time) 1))
              (wait))))))
 
+(define sanitize-response
+  ;; What run-server applies to a handler's values (not exported).
+  (@@ (web server) sanitize-response))
+
+(define (handle-here server conn request body)
+  "Call run-https-server's handler in this thread, holding its lock, as
+run-server would; return (response . body)."
+  (match (server-direct server)
+    ((handler . mutex)
+     (with-mutex mutex
+       (fluid-set! current-session (connection-session conn))
+       (let ((reply
+              (catch #t
+                (lambda ()
+                  (call-with-values
+                      (lambda () (apply handler request body (server-state server)))
+                    (lambda (response body . state)
+                      (let-values (((response body)
+                                    (sanitize-response request response body)))
+                        (set-server-state! server state)
+                        (cons response body)))))
+                (lambda (key . args)
+                  (false-if-exception
+                   (print-exception (current-error-port) #f key args))
+                  (cons (build-response #:code 500
+                                        #:headers '((content-length . 0)))
+                        #f)))))
+         (fluid-set! current-session #f)
+         reply)))))
+
 (define (keep-alive? request response)
   (define (http/1.1? v) (equal? v '(1 . 1)))
   (and (or (< (response-code response) 400) (= (response-code response) 404))
@@ -407,6 +448,35 @@ gives back, or #f when the server closes first."
   ;; Per thread: several servers may run in one process, each loop in a
   ;; thread of its own.
   (make-thread-local-fluid #f))
+
+(define direct-handler
+  ;; Set by run-https-server while it opens the server.
+  (make-parameter #f))
+
+(define (run-https-server handler . options+state)
+  "Serve HTTPS like @code{(run-server handler 'https options . state)},
+with the same OPTIONS, but call HANDLER in the thread of each connection,
+holding a lock, rather than in this one: HANDLER still runs for one
+request at a time and threads STATE from call to call as
+@code{run-server} does, while requests no longer travel between threads,
+which makes small requests about twice as fast.  HANDLER may then not
+rely on running in this thread (thread-local fluids, parameters set
+here).  Return only if the server stops; Ctrl-C stops it."
+  (let* ((options (if (pair? options+state) (car options+state) '()))
+         (state (if (pair? options+state) (cdr options+state) '()))
+         (server (parameterize ((direct-handler (cons handler state)))
+                   (apply https-open options))))
+    (dynamic-wind
+      (lambda () #t)
+      (lambda ()
+        (let wait ()
+          ;; Until the server closes.  (Not join-thread with a time limit:
+          ;; in Guile 3.0.8 a second one after a timeout raises "mutex
+          ;; already locked".)
+          (unless (server-stopping? server)
+            (sleep 1)
+            (wait))))
+      (lambda () (https-close server)))))
 
 (define (https-request-session)
   "Return the TLS session of the request the handler is answering, or #f
@@ -451,7 +521,7 @@ as the handler itself runs."
                              (signal-condition-variable (connection-condition c)))
                            (server-connections server))
                  (server-connections server))))
-    (join-thread (server-accept-thread server) (+ (current-time) 5))
+    (join-thread (server-accept-thread server) (+ (current-time) 5))  ; once
     (close-port (server-listener server))
     ;; Wake connection threads waiting on their client; they close
     ;; their own sockets.
