@@ -34,6 +34,13 @@
 ;;; suspendable ports, because a TLS handshake on a blocking session is one
 ;;; C call that only a thread can wait in without stopping the rest, and
 ;;; because threads use both cores for the cryptography.
+;;;
+;;; The price is two thread switches per request, the request's way to the
+;;; loop and the response's way back, which caps small requests at about
+;;; a third of Guile's plain 'http server.  `run-https-server' avoids it:
+;;; each connection's thread calls the handler itself, holding a lock, so
+;;; the handler still runs one request at a time with its state threaded
+;;; from call to call.
 
 (define-module (web server https)
   #:use-module (web server)
