@@ -192,10 +192,10 @@
       server)))
 
 (define (https-server-port server)
-  "Return the TCP port number SERVER listens on: the one the kernel chose
+  "Return the TCP port number SERVER listens on, the one the kernel chose
 when it was opened with @code{#:port 0}.  SERVER is what
-@code{(open-server 'https ...)} returns, and what the @code{#:ready}
-procedure's argument is the port number of."
+@code{(open-server 'https ...)} returns.  (@code{run-server} never
+returns it: there, the @code{#:ready} option receives the port number.)"
   (sockaddr:port (getsockname (server-listener server))))
 
 ;;; Accepting.
