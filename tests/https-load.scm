@@ -9,6 +9,8 @@
              (tests https-common)
              (srfi srfi-64)
              (net socket)
+             (web server https)
+             (ice-9 threads)
              (ice-9 regex)
              (ice-9 textual-ports))
 
@@ -50,6 +52,32 @@
         ;; nothing to read yet, and not closed: select says not ready
         (null? (car (select (list stalled) '() '() 0)))))
     (close-port stalled))
+
+  (let* ((wrk? (program-available? "wrk"))
+         (rport #f)
+         (count 0))
+    (call-with-new-thread
+     (lambda ()
+       (run-https-server (lambda (request body)
+                           (set! count (+ count 1))   ; one at a time
+                           (values '((content-type . (text/plain))) "hello\n"))
+                         `(#:port 0
+                           #:certificate ,(cert-file "server")
+                           #:private-key ,(cert-file "key")
+                           #:ready ,(lambda (p) (set! rport p))))))
+    (wait-until (lambda () rport) 10)
+    (let ((out (if (and wrk? rport)
+                   (run-program "wrk" "-t2" "-c200" "-d3s" "--timeout" "10s"
+                                (format #f "https://127.0.0.1:~a/" rport))
+                   "")))
+      (format #t "~{# ~a~%~}" (string-split out #\newline))
+      (test-when wrk? "run-https-server: wrk with 200 connections, no errors"
+        (let ((m (string-match "([0-9]+) requests in" out)))
+          (and m (> (string->number (match:substring m 1)) 200)
+               (not (matches? "Socket errors" out))
+               (not (matches? "Non-2xx" out))
+               ;; every request reached the handler once
+               (>= count (string->number (match:substring m 1))))))))
 
   (let* ((testssl? (program-available? "testssl"))
          (json (string-append (cert-dir) "/testssl.json"))
