@@ -13,7 +13,7 @@ what=${1:-build}
 # Build tools and libraries, then the peers the tests talk to.
 packages="guile-3.0 guile-3.0-dev libgnutls28-dev check gnutls-bin
   autoconf automake libtool texinfo pkg-config make gcc
-  openssl curl python3 ca-certificates libnss-wrapper"
+  openssl curl python3 ca-certificates libnss-wrapper wrk testssl.sh"
 
 missing=""
 for p in $packages; do

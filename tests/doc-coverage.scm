@@ -21,6 +21,8 @@
 (define definition-line
   (make-regexp "^@def(fn|vr|tp)x?[ \t]+(\\{[^}]*\\}|[^ \t]+)[ \t]+([^ \t]+)"))
 
+(define include-line (make-regexp "^@include[ \t]+([^ \t]+\\.texi)[ \t]*$"))
+
 (define (manual-definitions file)
   "Return a hash table of the names FILE defines with @deffn(x) or
 @defvr(x); empty if FILE cannot be read."
@@ -31,16 +33,23 @@
           (let loop ()
             (let ((line (read-line port)))
               (unless (eof-object? line)
-                (let ((m (regexp-exec definition-line line)))
+                (let ((m (regexp-exec definition-line line))
+                      (inc (regexp-exec include-line line)))
                   (when m
-                    (hash-set! names (match:substring m 3) #t)))
+                    (hash-set! names (match:substring m 3) #t))
+                  ;; chapters kept in files of their own
+                  (when inc
+                    (hash-for-each (lambda (k v) (hash-set! names k v))
+                                   (manual-definitions
+                                    (string-append (dirname file) "/"
+                                                   (match:substring inc 1))))))
                 (loop)))))))
     names))
 
 (define documented (manual-definitions manual-file))
 
 (define modules
-  '((net socket) (net tcp) (net error)))
+  '((net socket) (net tcp) (net error) (net tls) (net https) (web server https)))
 
 (define exports
   ;; (MODULE NAME . VARIABLE) for every export, sorted by name per module.
