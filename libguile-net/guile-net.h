@@ -128,6 +128,9 @@ typedef struct
      waiter (suspendable ports): when an operation of each kind first
      found it would block, plus its timeout; 0 when not waiting.  */
   int64_t wait_deadline[GN_TIMEOUT_COUNT];
+  /* The deadline of a TLS operation waiting on this socket as its
+     transport, so a waiter asking the socket learns it; 0 when none.  */
+  int64_t lent_deadline;
   /* Times `port->fdes' handed the descriptor out; closing the port leaves
      a revealed descriptor open, as Guile's file ports do.  */
   int revealed;

@@ -106,6 +106,7 @@ gn_make_socket_port (int fd, int family, int type)
       s->timeouts[i] = -1;
       s->wait_deadline[i] = 0;
     }
+  s->lent_deadline = 0;
   s->revealed = 0;
   s->ends = NULL;
   return scm_c_make_port (gn_socket_port_type,
@@ -343,16 +344,21 @@ SCM_DEFINE (gn_socket_time_left, "socket-time-left", 2, 0, 0,
             "the operation of @var{kind} now waiting on non-blocking socket\n"
             "port @var{sock} has left before its timeout, or @code{#f} when it\n"
             "has no time limit.  When the waiter resumes the operation after\n"
-            "that time, the operation raises its @code{&net-timeout}.")
+            "that time, the operation raises its @code{&net-timeout}.  For\n"
+            "the transport of a TLS session, a waiting handshake or bye\n"
+            "counts too.")
 #define FUNC_NAME s_gn_socket_time_left
 {
   gn_socket *s = to_socket (sock, FUNC_NAME, 1);
   gn_timeout_kind k = to_timeout_kind (kind, FUNC_NAME, 2);
-  if (s->timeouts[k] < 0)
+  int64_t now = gn_now_ns (), deadline = GN_NO_DEADLINE;
+  if (s->timeouts[k] >= 0)
+    deadline = s->wait_deadline[k] ? s->wait_deadline[k] : now + s->timeouts[k];
+  if (s->lent_deadline != 0 && s->lent_deadline < deadline)
+    deadline = s->lent_deadline;
+  if (deadline == GN_NO_DEADLINE)
     return SCM_BOOL_F;
-  int64_t deadline = s->wait_deadline[k]
-    ? s->wait_deadline[k] : gn_now_ns () + s->timeouts[k];
-  int64_t left = deadline - gn_now_ns ();
+  int64_t left = deadline - now;
   return scm_from_double (left > 0 ? left / 1e9 : 0.0);
 }
 #undef FUNC_NAME

@@ -38,6 +38,21 @@ port_record (SCM port)
   return (record_port *) SCM_STREAM (port);
 }
 
+/* N bytes moved (< 0: would block, so Guile calls the waiter): keep the
+   session's wait clock, so timeouts hold under suspendable ports too.  */
+static size_t
+record_progress (SCM port, record_port *r, ssize_t n, const char *subr,
+                 const char *operation)
+{
+  if (n >= 0)
+    {
+      gn_tls_wait_end (r->t);
+      return (size_t) n;
+    }
+  gn_tls_wait_begin (r->session, r->t, subr, operation);
+  return (size_t) -1;
+}
+
 static size_t
 record_read (SCM port, SCM dst, size_t start, size_t count)
 {
@@ -50,7 +65,7 @@ record_read (SCM port, SCM dst, size_t start, size_t count)
   ssize_t n = gn_tls_recv (r->session, r->t,
                            (char *) SCM_BYTEVECTOR_CONTENTS (dst) + start,
                            count, 0, "tls-record-port-read");
-  return n < 0 ? (size_t) -1 : (size_t) n;
+  return record_progress (port, r, n, "tls-record-port-read", "read");
 }
 
 static size_t
@@ -60,7 +75,7 @@ record_write (SCM port, SCM src, size_t start, size_t count)
   ssize_t n = gn_tls_send (r->session, r->t,
                            (const char *) SCM_BYTEVECTOR_CONTENTS (src) + start,
                            count, 0, "tls-record-port-write");
-  return n < 0 ? (size_t) -1 : (size_t) n;
+  return record_progress (port, r, n, "tls-record-port-write", "write");
 }
 
 static int

@@ -317,6 +317,37 @@ gn_tls_wait (SCM session, gn_tls_session *t, int64_t deadline,
     gn_raise_timeout (subr, operation, session);
 }
 
+void
+gn_tls_wait_begin (SCM session, gn_tls_session *t, const char *subr,
+                   const char *operation)
+{
+  if (t->timeout_ns < 0)
+    return;
+  int64_t now = gn_now_ns ();
+  gn_socket *transport = gn_port_socket (t->transport);
+  if (t->wait_deadline == 0)
+    {
+      t->wait_deadline = now + t->timeout_ns;
+      /* A waiter is handed the transport socket: let it tell the time.  */
+      if (transport)
+        transport->lent_deadline = t->wait_deadline;
+    }
+  else if (now >= t->wait_deadline)
+    {
+      gn_tls_wait_end (t);
+      gn_raise_timeout (subr, operation, session);
+    }
+}
+
+void
+gn_tls_wait_end (gn_tls_session *t)
+{
+  gn_socket *transport = gn_port_socket (t->transport);
+  if (transport)
+    transport->lent_deadline = 0;
+  t->wait_deadline = 0;
+}
+
 static void
 check_usable (gn_tls_session *t, const char *subr)
 {
@@ -474,6 +505,7 @@ SCM_DEFINE (gn_make_session, "make-session", 1, 0, 1, (SCM end, SCM flags),
   t->is_server = (e == GNUTLS_SERVER);
   t->verify_peer = !t->is_server;
   t->timeout_ns = -1;
+  t->wait_deadline = 0;
   t->client_cert = GNUTLS_CERT_IGNORE;
   t->user_nonblock = (f & GNUTLS_NONBLOCK) != 0;
   /* Datagram sessions always run GnuTLS non-blocking, so that it never
@@ -1006,7 +1038,49 @@ retry_code (int rc)
   return rc == GNUTLS_E_INTERRUPTED || rc == GNUTLS_E_WARNING_ALERT_RECEIVED;
 }
 
-SCM_DEFINE (gn_handshake, "handshake", 1, 0, 0, (SCM session),
+SCM_DEFINE (gn_session_time_left, "session-time-left", 1, 0, 0,
+            (SCM session),
+            "For a scheduler's read or write waiter: return how many seconds\n"
+            "the operation now waiting on non-blocking @var{session} (or on\n"
+            "its record port) has left before its timeout, or @code{#f} when\n"
+            "it has no limit.  Resumed after that time, the operation raises\n"
+            "its @code{&net-timeout}.")
+#define FUNC_NAME s_gn_session_time_left
+{
+  gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
+  if (t->timeout_ns < 0)
+    return SCM_BOOL_F;
+  int64_t deadline = t->wait_deadline
+    ? t->wait_deadline : gn_now_ns () + t->timeout_ns;
+  int64_t left = deadline - gn_now_ns ();
+  return scm_from_double (left > 0 ? left / 1e9 : 0.0);
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_session_wait_x, "%session-wait!", 2, 0, 0,
+            (SCM session, SCM operation),
+            "Internal: @var{operation} (a symbol) on non-blocking\n"
+            "@var{session} is about to wait in a waiter, or with\n"
+            "@var{operation} @code{#f}, made progress.  Start or stop its\n"
+            "clock; raise its timeout if its time has run out.")
+#define FUNC_NAME s_gn_session_wait_x
+{
+  gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
+  if (scm_is_false (operation))
+    gn_tls_wait_end (t);
+  else
+    {
+      char *op = scm_to_utf8_string (scm_symbol_to_string (operation));
+      scm_dynwind_begin (0);
+      scm_dynwind_free (op);
+      gn_tls_wait_begin (session, t, op, op);
+      scm_dynwind_end ();
+    }
+  return SCM_UNSPECIFIED;
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_handshake, "%handshake", 1, 0, 0, (SCM session),
             "Perform the TLS handshake of @var{session}.  A client verifies\n"
             "the server unless told not to; a verification failure raises a\n"
             "@code{&tls-verification-error} saying why, and the session is\n"
@@ -1014,7 +1088,7 @@ SCM_DEFINE (gn_handshake, "handshake", 1, 0, 0, (SCM session),
             "TLS error @code{error/again} when the transport would block:\n"
             "wait in the direction @code{record-get-direction} gives, then\n"
             "call @code{handshake} again.")
-#define FUNC_NAME s_gn_handshake
+#define FUNC_NAME "handshake"   /* wrapped by (net tls) as handshake */
 {
   gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
   check_usable (t, FUNC_NAME);
@@ -1088,13 +1162,13 @@ gn_tls_bye (SCM session, gn_tls_session *t, int how, int64_t deadline,
     }
 }
 
-SCM_DEFINE (gn_bye, "bye", 2, 0, 0, (SCM session, SCM how),
+SCM_DEFINE (gn_bye, "%bye", 2, 0, 0, (SCM session, SCM how),
             "Close the TLS session: send what the record port buffered,\n"
             "then close_notify.  With\n"
             "@code{close-request/rdwr} also wait for the peer's\n"
             "close_notify; with @code{close-request/wr} only send ours.  The\n"
             "transport stays open.")
-#define FUNC_NAME s_gn_bye
+#define FUNC_NAME "bye"         /* wrapped by (net tls) as bye */
 {
   gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
   if (!scm_is_exact_integer (how))

@@ -79,6 +79,9 @@ typedef struct
   unsigned int verify_status;   /* ... with these status bits */
   int client_cert;              /* server: GNUTLS_CERT_IGNORE/REQUEST/... */
   int64_t timeout_ns;           /* per operation; -1 is none */
+  /* When an operation waiting in a suspendable-port waiter must end,
+     counted from its first "would block"; 0 when none is waiting.  */
+  int64_t wait_deadline;
 } gn_tls_session;
 extern SCM gn_tls_session_type;
 gn_tls_session *gn_to_tls_session (SCM obj, const char *subr, int pos);
@@ -92,6 +95,12 @@ SCM_NORETURN void gn_tls_fail (SCM session, gn_tls_session *t, int code,
                                const char *subr);
 /* Wait for the transport in the direction GnuTLS needs, or raise a
    timeout condition once DEADLINE passes.  */
+/* An operation on non-blocking session T would block and is to wait in a
+   waiter: start its clock, or raise a timeout naming OPERATION if its time
+   has run out.  gn_tls_wait_end stops the clock when it made progress.  */
+void gn_tls_wait_begin (SCM session, gn_tls_session *t, const char *subr,
+                        const char *operation);
+void gn_tls_wait_end (gn_tls_session *t);
 void gn_tls_wait (SCM session, gn_tls_session *t, int64_t deadline,
                   const char *subr, const char *operation);
 /* Send or receive one record's worth; loop on "again" while blocking.

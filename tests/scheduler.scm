@@ -10,6 +10,8 @@
 
 (define-module (tests scheduler)
   #:use-module (net socket)
+  #:use-module ((net tls) #:select (tls-record-port? record-port-session
+                                    session-time-left))
   #:use-module (ice-9 suspendable-ports)
   #:use-module (ice-9 q)
   #:use-module ((ice-9 ports internal) #:select (port-read-wait-fd port-write-wait-fd))
@@ -39,8 +41,10 @@
           (set! tasks (- tasks 1)))))
 
 (define (time-left port kind)
-  (and (socket-port? port) (not (port-closed? port))
-       (socket-time-left port kind)))
+  (cond ((port-closed? port) #f)
+        ((socket-port? port) (socket-time-left port kind))
+        ((tls-record-port? port) (session-time-left (record-port-session port)))
+        (else #f)))
 
 (define current-on-wait (make-parameter (lambda (port) #t)))
 

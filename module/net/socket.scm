@@ -41,6 +41,7 @@
   #:use-module (ice-9 match)
   #:use-module (ice-9 threads)
   #:export (socket-port?
+            suspendable-ports-installed?
             socket-time-left
             socket-timeout
             set-socket-timeout!
@@ -122,6 +123,7 @@
   (module-ref (resolve-module '(ice-9 suspendable-ports)) 'accept))
 
 (define (suspendable-ports-installed?)
+  "True once install-suspendable-ports! has run (and not been undone)."
   (eq? (module-ref (resolve-module '(guile)) 'accept) suspendable-accept))
 
 (define* (accept sock #:optional (flags 0))

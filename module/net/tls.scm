@@ -23,6 +23,8 @@
   #:use-module (net config)
   #:use-module (net error)
   #:use-module (net socket)
+  #:use-module ((ice-9 suspendable-ports)
+                #:select (current-read-waiter current-write-waiter))
   #:re-export (&tls-error tls-error? tls-error-code tls-error-name
                tls-error-message tls-error-alert tls-error-fatal?
                tls-premature-termination?
@@ -51,6 +53,7 @@
             set-session-timeout!
             set-session-alpn-protocols! session-alpn-protocol
             handshake bye close-request/rdwr close-request/wr
+            session-time-left
             record-send record-receive!
             record-check-pending record-get-direction
             session-record-port tls-record-port? record-port-session
@@ -98,6 +101,54 @@
 ;; Loaded at expansion time too, so the compiler sees the primitives.
 (eval-when (expand load eval)
   (load-guile-net-extension "scm_init_guile_net_tls"))
+
+;;; handshake and bye under suspendable ports.
+;;;
+;;; On a non-blocking session the C primitives raise the non-fatal
+;;; error/again when the transport would block, as guile-gnutls does.  Once
+;;; `install-suspendable-ports!' has run, they instead wait in the current
+;;; read or write waiter, in the direction GnuTLS gives
+;;; (record-get-direction), and try again: a scheduler such as fibers
+;;; suspends there.  As for accept and connect in (net socket), the wait
+;;; must be in Scheme: a waiter that suspends cannot resume through C.
+
+(define (again? e)
+  (and (tls-error? e) (= (tls-error-code e) error/again)))
+
+(define (call-waiting session operation thunk)
+  (let ((transport (session-transport-port session)))
+    (if (not (and transport (suspendable-ports-installed?)))
+        (thunk)
+        (let loop ()
+          (let* ((blocked (list 'blocked))
+                 (result (with-exception-handler
+                             (lambda (e) (if (again? e) blocked (raise-exception e)))
+                           thunk
+                           #:unwind? #t)))
+            (if (eq? result blocked)
+                (begin
+                  (%session-wait! session operation)
+                  (if (= 1 (record-get-direction session))
+                      ((current-write-waiter) transport)
+                      ((current-read-waiter) transport))
+                  (loop))
+                (begin
+                  (%session-wait! session #f)
+                  result)))))))
+
+(define (handshake session)
+  (call-waiting session 'handshake (lambda () (%handshake session))))
+
+(define (bye session how)
+  (call-waiting session 'bye (lambda () (%bye session how))))
+
+(set-procedure-property! handshake 'documentation
+                         (string-append (procedure-documentation %handshake) "
+Under suspendable ports, a session whose transport is a port waits in the
+current read or write waiter instead of raising error/again."))
+(set-procedure-property! bye 'documentation
+                         (string-append (procedure-documentation %bye) "
+Under suspendable ports, it waits in the waiters as handshake does."))
 
 (define (set-server-session-certificate-request! session request)
   "guile-gnutls's name for @code{set-session-client-certificate-request!}:
