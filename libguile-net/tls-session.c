@@ -1038,6 +1038,16 @@ retry_code (int rc)
   return rc == GNUTLS_E_INTERRUPTED || rc == GNUTLS_E_WARNING_ALERT_RECEIVED;
 }
 
+SCM_DEFINE (gn_session_side, "session-side", 1, 0, 0, (SCM session),
+            "Return the side of @var{session}: the symbol @code{client} or\n"
+            "@code{server}.")
+#define FUNC_NAME s_gn_session_side
+{
+  gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
+  return scm_from_utf8_symbol (t->is_server ? "server" : "client");
+}
+#undef FUNC_NAME
+
 SCM_DEFINE (gn_session_time_left, "session-time-left", 1, 0, 0,
             (SCM session),
             "For a scheduler's read or write waiter: return how many seconds\n"

@@ -39,6 +39,11 @@
       (force-output out)
       (test-equal "a verified exchange" "TWIN" (read-line in))
       (test-equal "ALPN" "x/1" (session-alpn-protocol (record-port-session in)))
+      (test-assert "a session prints its side, protocol, cipher and peer"
+        (let ((text (format #f "~a" (record-port-session in))))
+          (and (string-prefix? "#<session client TLS1." text)
+               (string-contains text "GCM")
+               (string-contains text "peer localhost"))))
       (test-equal "the server read it" "twin" (join-thread t))
       (close-port in))
     (tcp-close l))

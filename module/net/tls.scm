@@ -23,6 +23,7 @@
   #:use-module (net config)
   #:use-module (net error)
   #:use-module (net socket)
+  #:use-module (oop goops)
   #:use-module ((ice-9 suspendable-ports)
                 #:select (current-read-waiter current-write-waiter))
   #:re-export (&tls-error tls-error? tls-error-code tls-error-name
@@ -54,6 +55,7 @@
             set-session-alpn-protocols! session-alpn-protocol
             handshake bye close-request/rdwr close-request/wr
             session-time-left
+            session-side
             record-send record-receive!
             record-check-pending record-get-direction
             session-record-port tls-record-port? record-port-session
@@ -101,6 +103,25 @@
 ;; Loaded at expansion time too, so the compiler sees the primitives.
 (eval-when (expand load eval)
   (load-guile-net-extension "scm_init_guile_net_tls"))
+
+;;; How a session prints at the REPL: side, protocol, cipher, peer.
+
+(define (print-session session port)
+  (let ((protocol (false-if-exception (session-protocol session)))
+        (peer (false-if-exception (session-server-name session))))
+    (format port "#<session ~a ~a~a>"
+            (session-side session)
+            (if protocol
+                (format #f "~a ~a" protocol
+                        (false-if-exception (session-cipher session)))
+                "(no handshake yet)")
+            (if peer (string-append " peer " peer) ""))))
+
+(let ((<session> (class-of (make-session connection-end/client))))
+  (define-method (write (session <session>) port)
+    (print-session session port))
+  (define-method (display (session <session>) port)
+    (print-session session port)))
 
 ;;; handshake and bye under suspendable ports.
 ;;;
