@@ -19,6 +19,7 @@
 
 #include "tls.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -723,7 +724,12 @@ SCM_DEFINE (gn_set_session_server_name, "set-session-server-name!", 3, 0, 0,
       free (n);
       gn_out_of_range (FUNC_NAME, 3, name);
     }
-  int rc = gnutls_server_name_set (t->s, GNUTLS_NAME_DNS, n, len);
+  /* RFC 6066: SNI carries host names only.  A numeric address is still
+     what the certificate is checked against, but is not sent.  */
+  unsigned char addr[16];
+  int numeric = inet_pton (AF_INET, n, addr) == 1
+    || inet_pton (AF_INET6, n, addr) == 1;
+  int rc = numeric ? 0 : gnutls_server_name_set (t->s, GNUTLS_NAME_DNS, n, len);
   if (rc < 0)
     {
       free (n);

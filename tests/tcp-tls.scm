@@ -70,6 +70,24 @@
     (join-thread t)
     (tcp-close l))
 
+  (let* ((l (tcp-listen 0 10 "127.0.0.1"))
+         (t (call-with-new-thread
+             (lambda ()
+               (let-values (((in out) (tcp-accept/tls l (server-credentials))))
+                 (let ((requested (session-server-name (record-port-session in))))
+                   (read-line in)
+                   (close-port in)
+                   requested))))))
+    (let-values (((in out) (tcp-connect/tls "127.0.0.1" (tcp-listener-port l)
+                                            #:credentials (client-credentials)
+                                            #:server-name "127.0.0.1")))
+      (test-assert "a numeric server name is verified against the certificate"
+        (port? in))
+      (display "x\n" out) (force-output out)
+      (test-equal "but not sent as SNI (RFC 6066)" #f (join-thread t))
+      (close-port in))
+    (tcp-close l))
+
   (let ((l (tcp-listen 0 10 "127.0.0.1")))
     ;; A server that accepts TCP and never answers the handshake.
     (parameterize ((tcp-handshake-timeout 300))

@@ -73,7 +73,7 @@
                            " >/dev/null 2>&1"))
     (test-assert "encrypted PKCS #8 key with its password"
       (x509-private-key?
-       (pkcs8-import-x509-private-key (file-bytes enc) "sesame")))
+       (pkcs8-import-x509-private-key (file-bytes enc) x509-certificate-format/pem "sesame")))
     (test-equal "wrong password is a TLS error" 'gnutls-error
       (error-key (import-x509-private-key (file-bytes enc)
                                           x509-certificate-format/pem

@@ -186,9 +186,9 @@ REQUEST is one of the @code{certificate-request/} constants."
   "Return alert A's name, e.g. \"unknown-ca\"."
   (symbol->string a))
 
-(define* (pkcs8-import-x509-private-key data password
-                                       #:optional
-                                       (format x509-certificate-format/pem))
-  "guile-gnutls's name: import the PKCS #8 private key in bytevector DATA,
-decrypting it with PASSWORD (a string, or #f for a plain key)."
-  (import-x509-private-key data format password))
+(define* (pkcs8-import-x509-private-key data format #:optional password
+                                       (encrypted? (and password #t)))
+  "As in guile-gnutls: import the PKCS #8 private key in bytevector DATA,
+of FORMAT (x509-certificate-format/pem or /der), decrypting it with
+PASSWORD when ENCRYPTED? (by default, when a password is given)."
+  (import-x509-private-key data format (and encrypted? password)))
