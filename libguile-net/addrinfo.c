@@ -30,13 +30,7 @@ do_getaddrinfo (void *data)
 static int
 optional_int (SCM x, int dflt, const char *subr, int pos)
 {
-  if (SCM_UNBNDP (x))
-    return dflt;
-  if (!scm_is_exact_integer (x))
-    gn_wrong_type (subr, pos, x);
-  if (!scm_is_signed_integer (x, INT_MIN, INT_MAX))
-    gn_out_of_range (subr, pos, x);
-  return scm_to_int (x);
+  return SCM_UNBNDP (x) ? dflt : gn_to_int (x, subr, pos);
 }
 
 static char *

@@ -68,6 +68,16 @@ gn_wrong_type (const char *subr, int pos, SCM obj)
   scm_wrong_type_arg (subr, pos, obj);
 }
 
+int
+gn_to_int (SCM x, const char *subr, int pos)
+{
+  if (!scm_is_exact_integer (x))
+    gn_wrong_type (subr, pos, x);
+  if (!scm_is_signed_integer (x, INT_MIN, INT_MAX))
+    gn_out_of_range (subr, pos, x);
+  return scm_to_int (x);
+}
+
 static SCM raise_timeout_var = SCM_BOOL_F;
 
 void

@@ -38,6 +38,9 @@ SCM_NORETURN void gn_syserror (const char *subr);
 SCM_NORETURN void gn_syserror_errno (const char *subr, int err);
 SCM_NORETURN void gn_out_of_range (const char *subr, int pos, SCM obj);
 SCM_NORETURN void gn_wrong_type (const char *subr, int pos, SCM obj);
+/* Argument POS of SUBR as a C int: wrong-type-arg unless an exact
+   integer, out-of-range unless it fits.  */
+int gn_to_int (SCM x, const char *subr, int pos);
 SCM_NORETURN void gn_raise_getaddrinfo_error (int code, SCM name);
 SCM_NORETURN void gn_raise_timeout (const char *subr, const char *operation,
                                     SCM object);
@@ -49,6 +52,8 @@ void gn_init_error (void);
 int64_t gn_now_ns (void);
 int64_t gn_deadline_after_ns (int64_t ns);
 int64_t gn_deadline_from_scm (SCM seconds, const char *subr, int pos);
+/* A timeout argument: #f (none, -1) or non-negative seconds, in ns.  */
+int64_t gn_timeout_from_scm (SCM seconds, const char *subr, int pos);
 /* Wait until FD is ready for EVENTS (POLLIN, POLLOUT) or DEADLINE passes,
    without holding the Guile mode and running pending asyncs regularly, so
    other threads, the GC and interrupts all proceed.  Return 1 when FD is

@@ -74,16 +74,6 @@ gn_from_ipv6 (const uint8_t addr[16])
   return n;
 }
 
-static int
-to_family (SCM fam, const char *subr, int pos)
-{
-  if (!scm_is_exact_integer (fam))
-    gn_wrong_type (subr, pos, fam);
-  if (!scm_is_signed_integer (fam, INT_MIN, INT_MAX))
-    gn_out_of_range (subr, pos, fam);
-  return scm_to_int (fam);
-}
-
 /* Fill OUT for FAMILY from ADDRESS and the list ARGS; return what is left of
    ARGS.  Positions count from the family argument at POS.  */
 static SCM
@@ -166,7 +156,7 @@ gn_scm_to_sockaddr (SCM fam_or_sa, SCM address, SCM args, gn_sockaddr *out,
       size_t len = scm_c_vector_length (fam_or_sa);
       if (len < 2)
         gn_wrong_type (subr, pos, fam_or_sa);
-      int family = to_family (scm_c_vector_ref (fam_or_sa, 0), subr, pos);
+      int family = gn_to_int (scm_c_vector_ref (fam_or_sa, 0), subr, pos);
       SCM fields = SCM_EOL;
       for (size_t i = len; i > 2; i--)
         fields = scm_cons (scm_c_vector_ref (fam_or_sa, i - 1), fields);
@@ -190,7 +180,7 @@ gn_scm_to_sockaddr (SCM fam_or_sa, SCM address, SCM args, gn_sockaddr *out,
         scm_error_num_args_subr (subr);
       gn_wrong_type (subr, pos, fam_or_sa);
     }
-  return make_sockaddr (to_family (fam_or_sa, subr, pos), address,
+  return make_sockaddr (gn_to_int (fam_or_sa, subr, pos), address,
                         SCM_UNBNDP (args) ? SCM_EOL : args, out, subr, pos, 0);
 }
 
@@ -249,7 +239,7 @@ SCM_DEFINE (gn_make_socket_address, "make-socket-address", 2, 0, 1,
 #define FUNC_NAME s_gn_make_socket_address
 {
   gn_sockaddr sa;
-  SCM rest = make_sockaddr (to_family (family, FUNC_NAME, 1), address, args,
+  SCM rest = make_sockaddr (gn_to_int (family, FUNC_NAME, 1), address, args,
                             &sa, FUNC_NAME, 1, 0);
   if (!scm_is_null (rest))
     scm_error_num_args_subr (FUNC_NAME);
@@ -265,7 +255,7 @@ SCM_DEFINE (gn_inet_pton, "inet-pton", 2, 0, 0,
             "@lisp\n(inet-pton AF_INET \"127.0.0.1\") @result{} 2130706433\n@end lisp")
 #define FUNC_NAME s_gn_inet_pton
 {
-  int af = to_family (family, FUNC_NAME, 1);
+  int af = gn_to_int (family, FUNC_NAME, 1);
   if (af != AF_INET && af != AF_INET6)
     gn_out_of_range (FUNC_NAME, 1, family);
   if (!scm_is_string (address))
@@ -295,7 +285,7 @@ SCM_DEFINE (gn_inet_ntop, "inet-ntop", 2, 0, 0,
             "@lisp\n(inet-ntop AF_INET INADDR_LOOPBACK) @result{} \"127.0.0.1\"\n@end lisp")
 #define FUNC_NAME s_gn_inet_ntop
 {
-  int af = to_family (family, FUNC_NAME, 1);
+  int af = gn_to_int (family, FUNC_NAME, 1);
   uint8_t buf[16];
   char text[INET6_ADDRSTRLEN];
   if (af == AF_INET)

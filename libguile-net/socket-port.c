@@ -393,17 +393,7 @@ SCM_DEFINE (gn_set_socket_timeout_x, "set-socket-timeout!", 3, 0, 0,
 {
   gn_socket *s = to_socket (sock, FUNC_NAME, 1);
   gn_timeout_kind k = to_timeout_kind (kind, FUNC_NAME, 2);
-  if (scm_is_false (seconds))
-    s->timeouts[k] = -1;
-  else
-    {
-      if (!scm_is_real (seconds))
-        gn_wrong_type (FUNC_NAME, 3, seconds);
-      double d = scm_to_double (seconds);
-      if (!(d >= 0 && d <= 1e9))
-        gn_out_of_range (FUNC_NAME, 3, seconds);
-      s->timeouts[k] = (int64_t) (d * 1e9);
-    }
+  s->timeouts[k] = gn_timeout_from_scm (seconds, FUNC_NAME, 3);
   return SCM_UNSPECIFIED;
 }
 #undef FUNC_NAME
@@ -461,16 +451,6 @@ SCM_DEFINE (gn_socket_port_abandon_x, "socket-port-abandon!", 1, 0, 0,
 }
 #undef FUNC_NAME
 
-static int
-to_int_arg (SCM x, const char *subr, int pos)
-{
-  if (!scm_is_exact_integer (x))
-    gn_wrong_type (subr, pos, x);
-  if (!scm_is_signed_integer (x, INT_MIN, INT_MAX))
-    gn_out_of_range (subr, pos, x);
-  return scm_to_int (x);
-}
-
 SCM_DEFINE (gn_make_socket, "socket", 3, 0, 0,
             (SCM family, SCM style, SCM proto),
             "Return a new socket port of the type given by @var{family}\n"
@@ -482,9 +462,9 @@ SCM_DEFINE (gn_make_socket, "socket", 3, 0, 0,
             "it to a child process.")
 #define FUNC_NAME s_gn_make_socket
 {
-  int fam = to_int_arg (family, FUNC_NAME, 1);
-  int type = to_int_arg (style, FUNC_NAME, 2);
-  int prot = to_int_arg (proto, FUNC_NAME, 3);
+  int fam = gn_to_int (family, FUNC_NAME, 1);
+  int type = gn_to_int (style, FUNC_NAME, 2);
+  int prot = gn_to_int (proto, FUNC_NAME, 3);
   int fd = socket (fam, type | SOCK_CLOEXEC, prot);
   if (fd < 0)
     gn_syserror (FUNC_NAME);
@@ -499,9 +479,9 @@ SCM_DEFINE (gn_socketpair, "socketpair", 3, 0, 0,
             "@code{socket}.  Usually only @code{PF_UNIX} is supported.")
 #define FUNC_NAME s_gn_socketpair
 {
-  int fam = to_int_arg (family, FUNC_NAME, 1);
-  int type = to_int_arg (style, FUNC_NAME, 2);
-  int prot = to_int_arg (proto, FUNC_NAME, 3);
+  int fam = gn_to_int (family, FUNC_NAME, 1);
+  int type = gn_to_int (style, FUNC_NAME, 2);
+  int prot = gn_to_int (proto, FUNC_NAME, 3);
   int fds[2];
   if (socketpair (fam, type | SOCK_CLOEXEC, prot, fds) < 0)
     gn_syserror (FUNC_NAME);

@@ -14,19 +14,9 @@
 #include <unistd.h>
 
 static int
-to_int_arg (SCM x, const char *subr, int pos)
-{
-  if (!scm_is_exact_integer (x))
-    gn_wrong_type (subr, pos, x);
-  if (!scm_is_signed_integer (x, INT_MIN, INT_MAX))
-    gn_out_of_range (subr, pos, x);
-  return scm_to_int (x);
-}
-
-static int
 optional_flags (SCM flags, const char *subr, int pos)
 {
-  return SCM_UNBNDP (flags) ? 0 : to_int_arg (flags, subr, pos);
+  return SCM_UNBNDP (flags) ? 0 : gn_to_int (flags, subr, pos);
 }
 
 static SCM
@@ -141,7 +131,7 @@ SCM_DEFINE (gn_listen, "listen", 2, 0, 0, (SCM sock, SCM backlog),
 #define FUNC_NAME s_gn_listen
 {
   int fd = gn_port_fd (sock, FUNC_NAME, 1);
-  if (listen (fd, to_int_arg (backlog, FUNC_NAME, 2)) < 0)
+  if (listen (fd, gn_to_int (backlog, FUNC_NAME, 2)) < 0)
     gn_syserror (FUNC_NAME);
   return SCM_UNSPECIFIED;
 }
@@ -232,7 +222,7 @@ SCM_DEFINE (gn_shutdown, "shutdown", 2, 0, 0, (SCM sock, SCM how),
 #define FUNC_NAME s_gn_shutdown
 {
   int fd = gn_port_fd (sock, FUNC_NAME, 1);
-  int h = to_int_arg (how, FUNC_NAME, 2);
+  int h = gn_to_int (how, FUNC_NAME, 2);
   if (h < 0 || h > 2)
     gn_out_of_range (FUNC_NAME, 2, how);
   if (shutdown (fd, h) < 0)
@@ -478,7 +468,7 @@ SCM_DEFINE (gn_sendto, "sendto", 3, 1, 1,
       long given = 3 + (SCM_UNBNDP (address) ? 0 : 1)
                    + (SCM_UNBNDP (args_and_flags) ? 0 : scm_ilength (args_and_flags));
       long flags_pos = given - scm_ilength (rest) + 1;
-      m.flags = to_int_arg (SCM_CAR (rest), FUNC_NAME, (int) flags_pos);
+      m.flags = gn_to_int (SCM_CAR (rest), FUNC_NAME, (int) flags_pos);
       no_more_args (SCM_CDR (rest), FUNC_NAME);
     }
   return scm_from_size_t (transfer (sock, fd, POLLOUT, attempt_sendto, &m,

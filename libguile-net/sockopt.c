@@ -89,22 +89,12 @@ gn_option_name (int level, int name)
   return e ? e->symbol : NULL;
 }
 
-static int
-to_int (SCM value, const char *subr, int pos)
-{
-  if (!scm_is_exact_integer (value))
-    gn_wrong_type (subr, pos, value);
-  if (!scm_is_signed_integer (value, INT_MIN, INT_MAX))
-    gn_out_of_range (subr, pos, value);
-  return scm_to_int (value);
-}
-
 static gn_option_kind
 check_option (SCM level, SCM optname, int *ilevel, int *iname,
               const char *subr)
 {
-  *ilevel = to_int (level, subr, 2);
-  *iname = to_int (optname, subr, 3);
+  *ilevel = gn_to_int (level, subr, 2);
+  *iname = gn_to_int (optname, subr, 3);
   gn_option_kind kind = gn_option_lookup (*ilevel, *iname);
   if (kind == GN_OPT_UNKNOWN)
     gn_out_of_range (subr, 3, optname);
@@ -179,8 +169,8 @@ SCM_DEFINE (gn_setsockopt, "setsockopt", 4, 0, 0,
     case GN_OPT_LINGER:
       if (!scm_is_pair (value))
         gn_wrong_type (FUNC_NAME, 4, value);
-      v.l.l_onoff = to_int (SCM_CAR (value), FUNC_NAME, 4);
-      v.l.l_linger = to_int (SCM_CDR (value), FUNC_NAME, 4);
+      v.l.l_onoff = gn_to_int (SCM_CAR (value), FUNC_NAME, 4);
+      v.l.l_linger = gn_to_int (SCM_CDR (value), FUNC_NAME, 4);
       len = sizeof v.l;
       break;
     case GN_OPT_INADDR:
@@ -202,7 +192,7 @@ SCM_DEFINE (gn_setsockopt, "setsockopt", 4, 0, 0,
       gn_to_ipv6 (SCM_CAR (value), v.m6.ipv6mr_multiaddr.s6_addr,
                   FUNC_NAME, 4);
       {
-        int index = to_int (SCM_CDR (value), FUNC_NAME, 4);
+        int index = gn_to_int (SCM_CDR (value), FUNC_NAME, 4);
         if (index < 0)
           gn_out_of_range (FUNC_NAME, 4, value);
         v.m6.ipv6mr_interface = (unsigned) index;
@@ -212,7 +202,7 @@ SCM_DEFINE (gn_setsockopt, "setsockopt", 4, 0, 0,
     default:
       /* A boolean is taken as 1 or 0, for on/off options.  */
       v.i = scm_is_bool (value) ? scm_is_true (value)
-                                : to_int (value, FUNC_NAME, 4);
+                                : gn_to_int (value, FUNC_NAME, 4);
       len = sizeof v.i;
       break;
     }

@@ -862,17 +862,7 @@ SCM_DEFINE (gn_set_session_timeout, "set-session-timeout!", 2, 0, 0,
 #define FUNC_NAME s_gn_set_session_timeout
 {
   gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
-  if (scm_is_false (seconds))
-    t->timeout_ns = -1;
-  else
-    {
-      if (!scm_is_real (seconds))
-        gn_wrong_type (FUNC_NAME, 2, seconds);
-      double s = scm_to_double (seconds);
-      if (!(s >= 0))
-        gn_out_of_range (FUNC_NAME, 2, seconds);
-      t->timeout_ns = s > 1e9 ? -1 : (int64_t) (s * 1e9);
-    }
+  t->timeout_ns = gn_timeout_from_scm (seconds, FUNC_NAME, 2);
   return SCM_UNSPECIFIED;
 }
 #undef FUNC_NAME

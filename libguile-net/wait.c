@@ -34,20 +34,24 @@ gn_deadline_after_ns (int64_t ns)
   return ns > GN_NO_DEADLINE - now ? GN_NO_DEADLINE : now + ns;
 }
 
-/* SECONDS is #f (no deadline) or a non-negative real.  */
 int64_t
-gn_deadline_from_scm (SCM seconds, const char *subr, int pos)
+gn_timeout_from_scm (SCM seconds, const char *subr, int pos)
 {
   if (SCM_UNBNDP (seconds) || scm_is_false (seconds))
-    return GN_NO_DEADLINE;
+    return -1;
   if (!scm_is_real (seconds))
     gn_wrong_type (subr, pos, seconds);
   double s = scm_to_double (seconds);
   if (!(s >= 0))
     gn_out_of_range (subr, pos, seconds);
-  if (s > 1e9)
-    return GN_NO_DEADLINE;
-  return gn_deadline_after_ns ((int64_t) (s * 1e9));
+  return s > 1e9 ? -1 : (int64_t) (s * 1e9);   /* 30 years: no limit */
+}
+
+/* SECONDS is #f (no deadline) or a non-negative real.  */
+int64_t
+gn_deadline_from_scm (SCM seconds, const char *subr, int pos)
+{
+  return gn_deadline_after_ns (gn_timeout_from_scm (seconds, subr, pos));
 }
 
 struct poll_args

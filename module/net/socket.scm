@@ -49,6 +49,7 @@
             socket-port-abandon!
             connect-to-host
             connect-to-addresses
+            listen-on-addresses
             ;; Sagittarius's (net socket), in net/socket/options.scm
             socket-options? tls-socket-options? server-tls-socket-options?
             socket-options-builder tls-socket-options-builder
@@ -289,6 +290,31 @@ If none connects, raise the last failure (a timeout when time ran out)."
                (connect s address)
                s)
              #:unwind? #t)))))))
+
+;;; Listening: the first of several addresses that can be bound.
+
+(define* (listen-on-addresses addresses #:key (socktype SOCK_STREAM)
+                              (backlog 128) (dual-stack? #f))
+  "Return a socket bound to the first of the socket ADDRESSES that can be
+bound, listening with BACKLOG when SOCKTYPE is a stream.  With
+DUAL-STACK?, an IPv6 wildcard address takes IPv4 connections too.  If
+none can be bound, raise the last failure."
+  (let try ((addresses addresses) (last-error #f))
+    (match addresses
+      (() (raise-exception last-error))
+      ((address . rest)
+       (let ((s (socket (sockaddr:fam address) socktype 0)))
+         (with-exception-handler
+             (lambda (e) (close-port s) (try rest e))
+           (lambda ()
+             (setsockopt s SOL_SOCKET SO_REUSEADDR 1)
+             (when (and dual-stack? (= (sockaddr:fam address) AF_INET6))
+               (setsockopt s IPPROTO_IPV6 IPV6_V6ONLY 0))
+             (bind s address)
+             (when (= socktype SOCK_STREAM)
+               (listen s backlog))
+             s)
+           #:unwind? #t))))))
 
 ;;; Sagittarius's options builders and one-call constructors.
 

@@ -120,21 +120,8 @@ is given.  Return a listener."
              ;; machine has no IPv6.
              (list (make-socket-address AF_INET6 0 port)
                    (make-socket-address AF_INET INADDR_ANY port)))))
-    (let try ((addresses addresses) (last-error #f))
-      (match addresses
-        (() (raise-exception last-error))
-        ((address . rest)
-         (let ((s (socket (sockaddr:fam address) SOCK_STREAM 0)))
-           (with-exception-handler
-               (lambda (e) (close-port s) (try rest e))
-             (lambda ()
-               (setsockopt s SOL_SOCKET SO_REUSEADDR 1)
-               (when (and (not host) (= (sockaddr:fam address) AF_INET6))
-                 (setsockopt s IPPROTO_IPV6 IPV6_V6ONLY 0))
-               (bind s address)
-               (listen s backlog)
-               (make-tcp-listener s))
-             #:unwind? #t)))))))
+    (make-tcp-listener (listen-on-addresses addresses #:backlog backlog
+                                            #:dual-stack? (not host)))))
 
 (define (tcp-close listener)
   "Stop listening and release LISTENER's socket."

@@ -173,25 +173,12 @@ NODE is #f, on every address (IPv6 and IPv4)."
          (infos (if node infos
                     (append (filter (lambda (ai) (= (addrinfo:fam ai) AF_INET6)) infos)
                             (remove (lambda (ai) (= (addrinfo:fam ai) AF_INET6)) infos)))))
-    (let try ((infos infos) (last-error #f))
-      (match infos
-        (() (raise-exception last-error))
-        ((ai . rest)
-         (let ((s (socket (addrinfo:fam ai) (addrinfo:socktype ai)
-                          (addrinfo:protocol ai))))
-           (with-exception-handler
-               (lambda (e) (close-port s) (try rest e))
-             (lambda ()
-               (setsockopt s SOL_SOCKET SO_REUSEADDR 1)
-               (when (and (not node) (= (addrinfo:fam ai) AF_INET6))
-                 (setsockopt s IPPROTO_IPV6 IPV6_V6ONLY 0))
-               (bind s (addrinfo:addr ai))
-               (when (= (addrinfo:socktype ai) SOCK_STREAM)
-                 (listen s 128))
-               (set-socket-timeout! s 'accept
-                                    (micro->seconds (option options 'connection-timeout)))
-               s)
-             #:unwind? #t)))))))
+    (let ((s (listen-on-addresses (map addrinfo:addr infos)
+                                  #:socktype (option options 'ai-socktype)
+                                  #:dual-stack? (not node))))
+      (set-socket-timeout! s 'accept
+                           (micro->seconds (option options 'connection-timeout)))
+      s)))
 
 ;;; TLS.
 
