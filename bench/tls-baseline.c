@@ -4,7 +4,8 @@
    Every mode binds port 0 on 127.0.0.1 only and prints one line,
    "VALUE UNIT", on standard output.
 
-     bulk CERTDIR PRIORITY BYTES       TLS bulk one way, 16 KiB records: MiB/s
+     bulk CERTDIR PRIORITY BYTES       TLS bulk one way, 16 KiB records, from
+                                       a child process to this one: MiB/s
      handshakes CERTDIR PRIORITY SECONDS MAXCOUNT
                                        full handshakes (verified): per second
      udp COUNT                         64-byte datagrams sent and received: /s
@@ -24,12 +25,13 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -168,20 +170,59 @@ send_all (gnutls_session_t s, const char *buf, size_t n)
   return done;
 }
 
-/* Bulk: the server thread reads until close_notify.  */
+/* Bulk and handshakes run their server half in a child process, as the
+   Guile programs do (bench/tls.scm), so both sides are two processes on
+   two cores talking over loopback.  */
 
-struct bulk { int lsock; unsigned long long received; double end; };
-
-static void *
-bulk_server (void *arg)
+static pid_t
+fork_server (int lsock, void (*serve) (int))
 {
-  struct bulk *b = arg;
-  int fd = accept (b->lsock, NULL, NULL);
+  pid_t pid = fork ();
+  if (pid < 0)
+    die ("fork", 0);
+  if (pid == 0)
+    {
+      serve (lsock);
+      _exit (0);
+    }
+  close (lsock);
+  return pid;
+}
+
+/* Bulk: the server writes BYTES in 16 KiB records and says close_notify;
+   the client reads 16 KiB at a time and times it from the end of its
+   handshake.  */
+
+static unsigned long long bulk_bytes;
+
+static void
+bulk_server (int lsock)
+{
+  int fd = accept (lsock, NULL, NULL);
   if (fd < 0)
     die ("accept", 0);
   nodelay (fd);
   gnutls_session_t s = new_session (fd, 1);
   char *buf = malloc (CHUNK);
+  memset (buf, 'x', CHUNK);
+  for (unsigned long long sent = 0; sent < bulk_bytes; sent += CHUNK)
+    send_all (s, buf, CHUNK);
+  gnutls_bye (s, GNUTLS_SHUT_WR);
+  gnutls_deinit (s);
+  close (fd);
+}
+
+static int
+run_bulk (unsigned long long bytes)
+{
+  int port, lsock = listener (&port);
+  bulk_bytes = bytes;
+  pid_t pid = fork_server (lsock, bulk_server);
+  int fd = connect_loopback (port);
+  gnutls_session_t s = new_session (fd, 0);
+  char *buf = malloc (CHUNK);
+  unsigned long long received = 0;
+  double start = now ();
   for (;;)
     {
       ssize_t k = gnutls_record_recv (s, buf, CHUNK);
@@ -191,62 +232,33 @@ bulk_server (void *arg)
         die ("record_recv", k);
       if (k == 0)
         break;
-      b->received += k;
+      received += k;
     }
-  b->end = now ();
-  gnutls_deinit (s);
-  close (fd);
-  free (buf);
-  return NULL;
-}
-
-static int
-run_bulk (unsigned long long bytes)
-{
-  struct bulk b = { 0 };
-  int port;
-  pthread_t th;
-  b.lsock = listener (&port);
-  pthread_create (&th, NULL, bulk_server, &b);
-  int fd = connect_loopback (port);
-  gnutls_session_t s = new_session (fd, 0);
-  char *buf = malloc (CHUNK);
-  memset (buf, 'x', CHUNK);
-  double start = now ();
-  for (unsigned long long sent = 0; sent < bytes; sent += CHUNK)
-    send_all (s, buf, CHUNK);
-  gnutls_bye (s, GNUTLS_SHUT_WR);
-  pthread_join (th, NULL);
-  if (b.received != bytes)
+  double t = now () - start;
+  waitpid (pid, NULL, 0);
+  if (received != bytes)
     die ("short transfer", 0);
   fprintf (stderr, "cipher %s\n",
            gnutls_cipher_get_name (gnutls_cipher_get (s)));
-  printf ("%.1f MiB/s\n", bytes / 1048576.0 / (b.end - start));
+  printf ("%.1f MiB/s\n", bytes / 1048576.0 / t);
   gnutls_deinit (s);
   close (fd);
   return 0;
 }
 
-/* Handshakes: a server thread accepts, handshakes and sends one byte; the
-   client connects, handshakes, verifies, reads the byte and closes.  */
+/* Handshakes: the server accepts, handshakes and sends one byte, again
+   and again; the client connects, handshakes, verifies, reads the byte and
+   closes, for SECONDS or MAXCOUNT handshakes; then it ends the server.  */
 
-static volatile int hs_stop;
-
-static void *
-hs_server (void *arg)
+static void
+hs_server (int lsock)
 {
-  int lsock = *(int *) arg;
   for (;;)
     {
       int fd = accept (lsock, NULL, NULL);
       if (fd < 0)
         die ("accept", 0);
       nodelay (fd);
-      if (hs_stop)
-        {
-          close (fd);
-          return NULL;
-        }
       gnutls_session_t s = new_session (fd, 1);
       send_all (s, "!", 1);
       gnutls_deinit (s);
@@ -258,10 +270,9 @@ static int
 run_handshakes (double seconds, long maxcount)
 {
   int port, lsock = listener (&port);
-  pthread_t th;
   char c;
   long n = 0;
-  pthread_create (&th, NULL, hs_server, &lsock);
+  pid_t pid = fork_server (lsock, hs_server);
   double start = now (), end;
   do
     {
@@ -279,9 +290,8 @@ run_handshakes (double seconds, long maxcount)
       end = now ();
     }
   while (end - start < seconds && n < maxcount);
-  hs_stop = 1;
-  close (connect_loopback (port));
-  pthread_join (th, NULL);
+  kill (pid, SIGTERM);
+  waitpid (pid, NULL, 0);
   printf ("%.1f handshakes/s\n", n / (end - start));
   return 0;
 }
