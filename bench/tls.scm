@@ -24,6 +24,8 @@
 ;;;   idle PORT N      (client only) hold N verified connections, each with
 ;;;                    its record port, to the C idle server on PORT: KiB of
 ;;;                    resident memory per connection
+;;;   idle-bare PORT N the same without asking for the record ports (the
+;;;                    session and its socket only), to show what they cost
 ;;;
 ;;; Both ends of every connection set TCP_NODELAY, as the C baseline does.
 
@@ -166,13 +168,14 @@
 
 (define (client)
   (match mode
-    ('idle
+    ((or 'idle 'idle-bare)
      (let ((port (string->number (car rest)))
            (n (string->number (cadr rest))))
        (define (open-one)
          (let* ((s (connect-loopback port))
                 (session (tls-connection s connection-end/client)))
-           (list s session (record-port session))))
+           (list s session
+                 (and (eq? mode 'idle) (record-port session)))))
        (let ((first (open-one)))         ; warm-up, as in C
          (gc)
          (let* ((before (rss-kib))
