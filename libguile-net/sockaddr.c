@@ -157,6 +157,21 @@ gn_scm_to_sockaddr (SCM fam_or_sa, SCM address, SCM args, gn_sockaddr *out,
       if (len < 2)
         gn_wrong_type (subr, pos, fam_or_sa);
       int family = gn_to_int (scm_c_vector_ref (fam_or_sa, 0), subr, pos);
+      if (family == AF_INET && len == 3)
+        {
+          /* The common case, without building a list: sendto per datagram. */
+          struct sockaddr_in *in = (struct sockaddr_in *) &out->ss;
+          memset (out, 0, sizeof *out);
+          in->sin_family = AF_INET;
+          in->sin_addr.s_addr = htonl (gn_to_ipv4 (scm_c_vector_ref (fam_or_sa, 1),
+                                                   subr, pos));
+          in->sin_port = htons (gn_to_port_number (scm_c_vector_ref (fam_or_sa, 2),
+                                                   subr, pos));
+          out->len = sizeof *in;
+          if (SCM_UNBNDP (address))
+            return SCM_EOL;
+          return scm_cons (address, SCM_UNBNDP (args) ? SCM_EOL : args);
+        }
       SCM fields = SCM_EOL;
       for (size_t i = len; i > 2; i--)
         fields = scm_cons (scm_c_vector_ref (fam_or_sa, i - 1), fields);
@@ -189,21 +204,26 @@ gn_sockaddr_to_scm (const struct sockaddr *sa, socklen_t len, const char *subr)
 {
   switch (sa->sa_family)
     {
+    /* Built in place: recvfrom! makes one per datagram.  */
     case AF_INET:
       {
         const struct sockaddr_in *in = (const struct sockaddr_in *) sa;
-        return scm_vector (scm_list_3 (scm_from_int (AF_INET),
-                                       scm_from_uint32 (ntohl (in->sin_addr.s_addr)),
-                                       scm_from_uint16 (ntohs (in->sin_port))));
+        SCM v = scm_c_make_vector (3, SCM_BOOL_F);
+        SCM_SIMPLE_VECTOR_SET (v, 0, scm_from_int (AF_INET));
+        SCM_SIMPLE_VECTOR_SET (v, 1, scm_from_uint32 (ntohl (in->sin_addr.s_addr)));
+        SCM_SIMPLE_VECTOR_SET (v, 2, scm_from_uint16 (ntohs (in->sin_port)));
+        return v;
       }
     case AF_INET6:
       {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) sa;
-        return scm_vector (scm_list_5 (scm_from_int (AF_INET6),
-                                       gn_from_ipv6 (in6->sin6_addr.s6_addr),
-                                       scm_from_uint16 (ntohs (in6->sin6_port)),
-                                       scm_from_uint32 (ntohl (in6->sin6_flowinfo)),
-                                       scm_from_uint32 (in6->sin6_scope_id)));
+        SCM v = scm_c_make_vector (5, SCM_BOOL_F);
+        SCM_SIMPLE_VECTOR_SET (v, 0, scm_from_int (AF_INET6));
+        SCM_SIMPLE_VECTOR_SET (v, 1, gn_from_ipv6 (in6->sin6_addr.s6_addr));
+        SCM_SIMPLE_VECTOR_SET (v, 2, scm_from_uint16 (ntohs (in6->sin6_port)));
+        SCM_SIMPLE_VECTOR_SET (v, 3, scm_from_uint32 (ntohl (in6->sin6_flowinfo)));
+        SCM_SIMPLE_VECTOR_SET (v, 4, scm_from_uint32 (in6->sin6_scope_id));
+        return v;
       }
     case AF_UNIX:
       {

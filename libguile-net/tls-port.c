@@ -18,7 +18,12 @@
 
 #include <poll.h>
 
-#define RECORD_BUFFER_SIZE 16384
+/* The port's read and write buffers.  Just under 4 KiB so that each,
+   with its header, fits in one 4 KiB block of the GC heap: 16 KiB buffers
+   took five blocks each and doubled the memory of an idle connection
+   (bench/RESULTS.md), while bulk and line throughput did not change.
+   Writes larger than the buffer go to GnuTLS directly.  */
+#define RECORD_BUFFER_SIZE 4000
 /* How long closing a port may wait to send close_notify.  */
 #define CLOSE_TIMEOUT_NS ((int64_t) 2 * 1000000000)
 

@@ -117,7 +117,9 @@
                              (begin
                                (record-send s (make-bytevector 10000 65))
                                records))))))))
-      (test-assert "small writes made few records" (and (integer? s) (<= s 3)))
+      ;; 2,000 writes, 20,000 bytes, through a 4,000-byte buffer: about six
+      ;; records, where an unbuffered port (guile-gnutls) makes 2,000.
+      (test-assert "small writes made few records" (and (integer? s) (<= s 8)))
       (test-assert "a read returns a record's worth" (> (car c) 1000))
       (test-assert "tls-record-port?" (cadr c))))
 
