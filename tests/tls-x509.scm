@@ -126,4 +126,15 @@
       (x509-certificate-subject-alternative-names
        (import-x509-certificate cert x509-certificate-format/pem))))
 
+  (test-equal "load-x509-certificate reads a PEM file"
+    (x509-certificate-fingerprint
+     (import-x509-certificate (call-with-input-file (cert-file "server") get-bytevector-all
+                                #:binary #t)
+                              x509-certificate-format/pem))
+    (x509-certificate-fingerprint (load-x509-certificate (cert-file "server"))))
+  (test-assert "load-x509-private-key reads a PEM file"
+    (x509-private-key? (load-x509-private-key (cert-file "key"))))
+  (test-equal "a missing file is a system error" 'system-error
+    (error-key (load-x509-certificate "/nonexistent/cert.pem")))
+
   (remove-cert-dir))

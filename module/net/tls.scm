@@ -24,6 +24,7 @@
   #:use-module (net error)
   #:use-module (net socket)
   #:use-module (oop goops)
+  #:use-module ((ice-9 binary-ports) #:select (get-bytevector-all))
   #:use-module ((ice-9 suspendable-ports)
                 #:select (current-read-waiter current-write-waiter))
   #:re-export (&tls-error tls-error? tls-error-code tls-error-name
@@ -91,6 +92,7 @@
             import-x509-private-key pkcs8-import-x509-private-key
             x509-private-key?
             make-self-signed-certificate
+            load-x509-certificate load-x509-private-key
             ;; errors
             error->string
             error/again error/interrupted error/premature-termination
@@ -175,6 +177,22 @@ Under suspendable ports, it waits in the waiters as handshake does."))
   "guile-gnutls's name for @code{set-session-client-certificate-request!}:
 REQUEST is one of the @code{certificate-request/} constants."
   (set-session-client-certificate-request! session request))
+
+;;; X.509 from files.
+
+(define (file-bytevector file)
+  (call-with-input-file file get-bytevector-all #:binary #t))
+
+(define* (load-x509-certificate file #:optional
+                                (format x509-certificate-format/pem))
+  "Return the X.509 certificate in FILE, PEM by default or FORMAT."
+  (import-x509-certificate (file-bytevector file) format))
+
+(define* (load-x509-private-key file #:optional
+                                (format x509-certificate-format/pem) password)
+  "Return the private key in FILE, PEM by default or FORMAT; PASSWORD, a
+string, decrypts an encrypted PKCS #8 key."
+  (import-x509-private-key (file-bytevector file) format password))
 
 ;; Session information is symbols; these give guile-gnutls's
 ;; `protocol->string' and friends something to convert.
