@@ -1,8 +1,8 @@
 /* tls-port.c -- the record port of a TLS session.
 
-   A custom port type, buffered both ways with 16 KiB buffers (the largest
-   TLS record), so `display' and `write' of small pieces fill one record
-   instead of sending one record each, and a read takes what a record holds
+   A custom port type, buffered both ways (RECORD_BUFFER_SIZE below), so
+   `display' and `write' of small pieces fill one record instead of sending
+   one record each, and a read takes a buffer's worth of what GnuTLS holds
    instead of one byte.  `force-output' sends what is buffered, and so
    does reading (unless turned off), as request/reply code written for
    unbuffered record ports expects.
@@ -18,12 +18,13 @@
 
 #include <poll.h>
 
-/* The port's read and write buffers.  Just under 4 KiB so that each,
-   with its header, fits in one 4 KiB block of the GC heap: 16 KiB buffers
-   took five blocks each and doubled the memory of an idle connection
-   (bench/RESULTS.md), while bulk and line throughput did not change.
-   Writes larger than the buffer go to GnuTLS directly.  */
-#define RECORD_BUFFER_SIZE 4000
+/* The port's read and write buffers.  Under 2 KiB, so that the collector
+   packs them with other small objects: 16 KiB buffers took five 4 KiB heap
+   blocks each and doubled the memory of an idle connection; 4000 bytes
+   took a block each (1.55 times C's memory); 2000 bytes bring it to 1.34
+   (bench/RESULTS.md), while bulk, line and round-trip throughput stay
+   level.  Writes larger than the buffer go to GnuTLS directly.  */
+#define RECORD_BUFFER_SIZE 2000
 /* How long closing a port may wait to send close_notify.  */
 #define CLOSE_TIMEOUT_NS ((int64_t) 2 * 1000000000)
 

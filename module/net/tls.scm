@@ -10,7 +10,7 @@
 ;;;   &tls-verification-error that says why.  `set-session-verify-peer!'
 ;;;   turns that off, explicitly;
 ;;; - sessions start with secure priorities: TLS 1.2 and 1.3 only;
-;;; - the record port is buffered (16 KiB), suspendable on a non-blocking
+;;; - the record port is buffered (2,000 bytes), suspendable on a non-blocking
 ;;;   transport, and closing it sends close_notify;
 ;;; - session information is right under TLS 1.3 too, and returned as
 ;;;   symbols such as TLS1.3 or AES-256-GCM;
