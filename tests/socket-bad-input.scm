@@ -97,6 +97,17 @@
     ("accept unknown flag" ,(lambda () (accept listener 4096)) (out-of-range "accept" 2))
     ("family too big" ,(lambda () (socket (expt 2 40) SOCK_STREAM 0)) (out-of-range "socket" 1))
 
+    ;; Timeouts and split ports.
+    ("set-socket-timeout! non-socket" ,(lambda () (set-socket-timeout! 7 'read 1)) (wrong-type-arg "set-socket-timeout!" 1))
+    ("set-socket-timeout! kind type" ,(lambda () (set-socket-timeout! tcp "read" 1)) (wrong-type-arg "set-socket-timeout!" 2))
+    ("set-socket-timeout! unknown kind" ,(lambda () (set-socket-timeout! tcp 'sleep 1)) (out-of-range "set-socket-timeout!" 2))
+    ("set-socket-timeout! seconds type" ,(lambda () (set-socket-timeout! tcp 'read "1")) (wrong-type-arg "set-socket-timeout!" 3))
+    ("set-socket-timeout! negative" ,(lambda () (set-socket-timeout! tcp 'read -1)) (out-of-range "set-socket-timeout!" 3))
+    ("socket-timeout on a file port" ,(lambda () (socket-timeout (current-output-port) 'read)) (wrong-type-arg "socket-timeout" 1))
+    ("socket-time-left unknown kind" ,(lambda () (socket-time-left tcp 'later)) (out-of-range "socket-time-left" 2))
+    ("socket-port-split! closed" ,(lambda () (socket-port-split! closed)) (wrong-type-arg "socket-port-split!" 1))
+    ("socket-port-abandon! non-socket" ,(lambda () (socket-port-abandon! 'x)) (wrong-type-arg "socket-port-abandon!" 1))
+
     ;; Closed ports are errors, never crashes.
     ("recv! on closed port" ,(lambda () (recv! closed bv)) (wrong-type-arg "recv!" 1))
     ("send on closed port" ,(lambda () (send closed bv)) (wrong-type-arg "send" 1))

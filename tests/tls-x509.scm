@@ -134,6 +134,12 @@
     (x509-certificate-fingerprint (load-x509-certificate (cert-file "server"))))
   (test-assert "load-x509-private-key reads a PEM file"
     (x509-private-key? (load-x509-private-key (cert-file "key"))))
+  (test-equal "session-time-left of a non-session" 'wrong-type-arg
+    (error-key (session-time-left 5)))
+  (test-equal "session-side of a non-session" 'wrong-type-arg
+    (error-key (session-side "x")))
+  (test-equal "load-x509-certificate of a non-file" 'wrong-type-arg
+    (error-key (load-x509-certificate 42)))
   (test-equal "a missing file is a system error" 'system-error
     (error-key (load-x509-certificate "/nonexistent/cert.pem")))
 
