@@ -72,6 +72,15 @@ int gn_poll (struct pollfd *fds, nfds_t n, int64_t deadline);
 ssize_t gn_retry_io (int fd, short events, int nowait, int64_t deadline,
                      ssize_t (*attempt) (int fd, void *data), void *data,
                      const char *subr, const char *operation, SCM object);
+/* The wait clock of an operation left to a suspendable-port waiter (the
+   waiting then happens in Scheme, not in gn_wait_fd).  *CLOCK is 0 while
+   nothing waits; TIMEOUT is in ns, -1 for none.  gn_wait_clock_expired
+   starts the clock, or returns 1 (and stops it) once it has run out.  */
+int gn_wait_clock_expired (int64_t *clock, int64_t timeout);
+/* The deadline the waiting operation has, or GN_NO_DEADLINE.  */
+int64_t gn_wait_clock_deadline (int64_t clock, int64_t timeout);
+/* Seconds left until DEADLINE (0 when past), or #f for GN_NO_DEADLINE.  */
+SCM gn_seconds_left (int64_t deadline);
 /* Run FUNC (DATA) outside Guile mode; for system calls known not to block
    for long.  */
 void *gn_without_guile (void *(*func) (void *), void *data);
@@ -165,6 +174,10 @@ int64_t gn_socket_deadline (SCM port, gn_timeout_kind kind);
 void gn_socket_wait_begin (SCM port, gn_timeout_kind kind, const char *subr);
 /* The operation of KIND on PORT made progress: stop its clock.  */
 void gn_socket_wait_end (SCM port, gn_timeout_kind kind);
+/* Set by the TLS layer: the deadline of the operation waiting on PORT if
+   PORT is one of its record ports, else GN_NO_DEADLINE with *HANDLED 0.
+   Lets socket-time-left answer for every port a waiter is handed.  */
+extern int64_t (*gn_port_deadline_hook) (SCM port, int *handled);
 int gn_fd_is_nonblocking (int fd);
 void gn_init_socket_port (void);
 

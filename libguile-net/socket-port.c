@@ -67,17 +67,12 @@ void
 gn_socket_wait_begin (SCM port, gn_timeout_kind kind, const char *subr)
 {
   gn_socket *s = gn_port_socket (port);
-  if (s == NULL || s->timeouts[kind] < 0)
-    return;
-  int64_t now = gn_now_ns ();
-  if (s->wait_deadline[kind] == 0)
-    s->wait_deadline[kind] = now + s->timeouts[kind];
-  else if (now >= s->wait_deadline[kind])
-    {
-      s->wait_deadline[kind] = 0;
-      gn_raise_timeout (subr, timeout_names[kind], port);
-    }
+  if (s != NULL
+      && gn_wait_clock_expired (&s->wait_deadline[kind], s->timeouts[kind]))
+    gn_raise_timeout (subr, timeout_names[kind], port);
 }
+
+int64_t (*gn_port_deadline_hook) (SCM port, int *handled) = NULL;
 
 void
 gn_socket_wait_end (SCM port, gn_timeout_kind kind)
@@ -339,27 +334,33 @@ SCM_DEFINE (gn_socket_timeout, "socket-timeout", 2, 0, 0,
 #undef FUNC_NAME
 
 SCM_DEFINE (gn_socket_time_left, "socket-time-left", 2, 0, 0,
-            (SCM sock, SCM kind),
+            (SCM port, SCM kind),
             "For a scheduler's read or write waiter: return how many seconds\n"
-            "the operation of @var{kind} now waiting on non-blocking socket\n"
-            "port @var{sock} has left before its timeout, or @code{#f} when it\n"
-            "has no time limit.  When the waiter resumes the operation after\n"
-            "that time, the operation raises its @code{&net-timeout}.  For\n"
-            "the transport of a TLS session, a waiting handshake or bye\n"
-            "counts too.")
+            "the operation of @var{kind} now waiting on @var{port}, a\n"
+            "non-blocking socket port or a TLS record port, has left before\n"
+            "its timeout, or @code{#f} when it has no time limit (as for any\n"
+            "other kind of port).  When the\n"
+            "waiter resumes the operation after that time, the operation\n"
+            "raises its @code{&net-timeout}.  For the transport of a TLS\n"
+            "session, a waiting handshake or bye counts too.")
 #define FUNC_NAME s_gn_socket_time_left
 {
-  gn_socket *s = to_socket (sock, FUNC_NAME, 1);
   gn_timeout_kind k = to_timeout_kind (kind, FUNC_NAME, 2);
-  int64_t now = gn_now_ns (), deadline = GN_NO_DEADLINE;
-  if (s->timeouts[k] >= 0)
-    deadline = s->wait_deadline[k] ? s->wait_deadline[k] : now + s->timeouts[k];
+  gn_socket *s = gn_port_socket (port);
+  if (s == NULL)
+    {
+      if (!SCM_PORTP (port))
+        gn_wrong_type (FUNC_NAME, 1, port);
+      int handled = 0;
+      int64_t deadline = gn_port_deadline_hook
+        ? gn_port_deadline_hook (port, &handled) : GN_NO_DEADLINE;
+      return gn_seconds_left (deadline);
+    }
+  int64_t deadline = gn_wait_clock_deadline (s->wait_deadline[k],
+                                             s->timeouts[k]);
   if (s->lent_deadline != 0 && s->lent_deadline < deadline)
     deadline = s->lent_deadline;
-  if (deadline == GN_NO_DEADLINE)
-    return SCM_BOOL_F;
-  int64_t left = deadline - now;
-  return scm_from_double (left > 0 ? left / 1e9 : 0.0);
+  return gn_seconds_left (deadline);
 }
 #undef FUNC_NAME
 

@@ -194,9 +194,21 @@ SCM_DEFINE (gn_set_tls_record_port_auto_flush, "set-tls-record-port-auto-flush!"
 }
 #undef FUNC_NAME
 
+/* For socket-time-left: the deadline of what waits on a record port.  */
+static int64_t
+record_port_deadline (SCM port, int *handled)
+{
+  *handled = SCM_PORTP (port) && SCM_PORT_TYPE (port) == record_port_type;
+  if (!*handled)
+    return GN_NO_DEADLINE;
+  gn_tls_session *t = port_record (port)->t;
+  return gn_wait_clock_deadline (t->wait_deadline, t->timeout_ns);
+}
+
 void
 gn_init_tls_port (void)
 {
+  gn_port_deadline_hook = record_port_deadline;
   record_port_type = scm_make_port_type ("tls-record-port", record_read,
                                          record_write);
   scm_set_port_read_wait_fd (record_port_type, record_wait_fd);

@@ -322,22 +322,15 @@ void
 gn_tls_wait_begin (SCM session, gn_tls_session *t, const char *subr,
                    const char *operation)
 {
-  if (t->timeout_ns < 0)
-    return;
-  int64_t now = gn_now_ns ();
-  gn_socket *transport = gn_port_socket (t->transport);
-  if (t->wait_deadline == 0)
-    {
-      t->wait_deadline = now + t->timeout_ns;
-      /* A waiter is handed the transport socket: let it tell the time.  */
-      if (transport)
-        transport->lent_deadline = t->wait_deadline;
-    }
-  else if (now >= t->wait_deadline)
+  if (gn_wait_clock_expired (&t->wait_deadline, t->timeout_ns))
     {
       gn_tls_wait_end (t);
       gn_raise_timeout (subr, operation, session);
     }
+  /* A waiter is handed the transport socket: let it tell the time.  */
+  gn_socket *transport = gn_port_socket (t->transport);
+  if (transport)
+    transport->lent_deadline = t->wait_deadline;
 }
 
 void
@@ -1054,12 +1047,8 @@ SCM_DEFINE (gn_session_time_left, "session-time-left", 1, 0, 0,
 #define FUNC_NAME s_gn_session_time_left
 {
   gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
-  if (t->timeout_ns < 0)
-    return SCM_BOOL_F;
-  int64_t deadline = t->wait_deadline
-    ? t->wait_deadline : gn_now_ns () + t->timeout_ns;
-  int64_t left = deadline - gn_now_ns ();
-  return scm_from_double (left > 0 ? left / 1e9 : 0.0);
+  return gn_seconds_left (gn_wait_clock_deadline (t->wait_deadline,
+                                                  t->timeout_ns));
 }
 #undef FUNC_NAME
 

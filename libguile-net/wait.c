@@ -177,6 +177,40 @@ gn_init_wait (void)
 #endif
 }
 
+int
+gn_wait_clock_expired (int64_t *clock, int64_t timeout)
+{
+  if (timeout < 0)
+    return 0;
+  int64_t now = gn_now_ns ();
+  if (*clock == 0)
+    {
+      *clock = now + timeout;
+      return 0;
+    }
+  if (now < *clock)
+    return 0;
+  *clock = 0;
+  return 1;
+}
+
+int64_t
+gn_wait_clock_deadline (int64_t clock, int64_t timeout)
+{
+  if (timeout < 0)
+    return GN_NO_DEADLINE;
+  return clock ? clock : gn_deadline_after_ns (timeout);
+}
+
+SCM
+gn_seconds_left (int64_t deadline)
+{
+  if (deadline == GN_NO_DEADLINE)
+    return SCM_BOOL_F;
+  int64_t left = deadline - gn_now_ns ();
+  return scm_from_double (left > 0 ? left / 1e9 : 0.0);
+}
+
 void *
 gn_without_guile (void *(*func) (void *), void *data)
 {

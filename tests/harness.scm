@@ -102,3 +102,33 @@
   (let ((dir (string-append (or (getenv "TMPDIR") "/tmp")
                             "/guile-net-test-XXXXXX")))
     (mkdtemp dir)))
+
+(define-public (non-blocking! port)
+  "Make PORT's descriptor non-blocking; return PORT."
+  (fcntl port F_SETFL (logior O_NONBLOCK (fcntl port F_GETFL)))
+  port)
+
+(define*-public (non-blocking-listener #:optional (backlog 1024))
+  "A non-blocking listening stream socket on 127.0.0.1, port 0."
+  (non-blocking! (make-listener AF_INET backlog)))
+
+(define-public (full-backlog-listener)
+  "Return (LISTENER . HELD): a listener whose accept queue is full, so
+that one more connect to it hangs, and the connections that fill it."
+  (let ((l (make-listener AF_INET 0)))
+    (let fill ((n 0) (held '()))
+      (if (= n 4)
+          (cons l held)
+          (let ((c (socket AF_INET (logior SOCK_STREAM SOCK_NONBLOCK) 0)))
+            (connect c (getsockname l))
+            ;; Until it is queued; once the queue is full the kernel drops
+            ;; the connection's SYNs, so give up after 50 ms.
+            (select '() (list c) '() 0 50000)
+            (fill (+ n 1) (cons c held)))))))
+
+(define-public (raise-fd-limit! n)
+  "Raise the soft limit on open descriptors to at least N, if allowed."
+  (call-with-values (lambda () (getrlimit 'nofile))
+    (lambda (soft hard)
+      (when (and soft (< soft n))
+        (setrlimit 'nofile (if hard (min n hard) n) hard)))))

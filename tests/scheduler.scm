@@ -10,8 +10,6 @@
 
 (define-module (tests scheduler)
   #:use-module (net socket)
-  #:use-module ((net tls) #:select (tls-record-port? record-port-session
-                                    session-time-left))
   #:use-module (ice-9 suspendable-ports)
   #:use-module (ice-9 q)
   #:use-module ((ice-9 ports internal) #:select (port-read-wait-fd port-write-wait-fd))
@@ -41,10 +39,7 @@
           (set! tasks (- tasks 1)))))
 
 (define (time-left port kind)
-  (cond ((port-closed? port) #f)
-        ((socket-port? port) (socket-time-left port kind))
-        ((tls-record-port? port) (session-time-left (record-port-session port)))
-        (else #f)))
+  (and (not (port-closed? port)) (socket-time-left port kind)))
 
 (define current-on-wait (make-parameter (lambda (port) #t)))
 

@@ -105,6 +105,7 @@
     ("set-socket-timeout! negative" ,(lambda () (set-socket-timeout! tcp 'read -1)) (out-of-range "set-socket-timeout!" 3))
     ("socket-timeout on a file port" ,(lambda () (socket-timeout (current-output-port) 'read)) (wrong-type-arg "socket-timeout" 1))
     ("socket-time-left unknown kind" ,(lambda () (socket-time-left tcp 'later)) (out-of-range "socket-time-left" 2))
+    ("socket-time-left non-port" ,(lambda () (socket-time-left 'x 'read)) (wrong-type-arg "socket-time-left" 1))
     ("socket-port-split! closed" ,(lambda () (socket-port-split! closed)) (wrong-type-arg "socket-port-split!" 1))
     ("socket-port-abandon! non-socket" ,(lambda () (socket-port-abandon! 'x)) (wrong-type-arg "socket-port-abandon!" 1))
 

@@ -46,23 +46,6 @@ if the thread did not escape within 3 s."
                (format #t "# ~a: async ran after ~,1f ms~%" name (* 1000 latency))
                latency))))))
 
-(define (blocked-connect-target)
-  "A listener whose accept queue is full, so a further connect hangs."
-  (let ((l (make-listener AF_INET 0)))
-    (let fill ((n 0) (held '()))
-      (if (= n 4)
-          (cons l held)
-          (let ((c (socket AF_INET (logior SOCK_STREAM SOCK_NONBLOCK) 0)))
-            (connect c (getsockname l))
-            (usleep 20000)
-            (fill (+ n 1) (cons c held)))))))
-
-(define (raise-fd-limit! n)
-  (call-with-values (lambda () (getrlimit 'nofile))
-    (lambda (soft hard)
-      (when (and soft (< soft n))
-        (setrlimit 'nofile (if hard (min n hard) n) hard)))))
-
 (run-tests "socket-threads"
 
   (test-group "asyncs run while a call is blocked"
@@ -101,7 +84,7 @@ if the thread did not escape within 3 s."
         (< (interrupt-latency "recvfrom!" (lambda () (recvfrom! u (make-bytevector 8))))
            1.0))
       (close-port u))
-    (let* ((target (blocked-connect-target))
+    (let* ((target (full-backlog-listener))
            (c (socket AF_INET SOCK_STREAM 0)))
       (test-assert "connect to a full backlog"
         (< (interrupt-latency "connect" (lambda () (connect c (getsockname (car target)))))

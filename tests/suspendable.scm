@@ -15,16 +15,6 @@
 
 (install-suspendable-ports!)
 
-(define (non-blocking! port)
-  (fcntl port F_SETFL (logior O_NONBLOCK (fcntl port F_GETFL)))
-  port)
-
-(define (nb-listener)
-  (let ((l (socket AF_INET (logior SOCK_STREAM SOCK_NONBLOCK) 0)))
-    (bind l AF_INET INADDR_LOOPBACK 0)
-    (listen l 1024)
-    l))
-
 (define (nb-client address)
   (let ((c (socket AF_INET (logior SOCK_STREAM SOCK_NONBLOCK) 0)))
     (connect c address)                 ; waits in the write waiter
@@ -35,7 +25,7 @@
 
 (run-tests "suspendable"
   (test-group "many echo connections on one thread"
-    (let* ((l (nb-listener))
+    (let* ((l (non-blocking-listener))
            (address (getsockname l))
            (checked 0)
            (errors 0))
@@ -75,7 +65,7 @@
       (test-equal "no mismatch" 0 errors)))
 
   (test-group "a stalled peer times out while the others carry on"
-    (let* ((l (nb-listener))
+    (let* ((l (non-blocking-listener))
            (address (getsockname l))
            (outcome '()))
       (spawn (lambda ()
@@ -109,7 +99,7 @@
         (when stalled (close-port stalled)))))
 
   (test-group "accept and connect wait in the waiters"
-    (let* ((l (nb-listener))
+    (let* ((l (non-blocking-listener))
            (waits 0)
            (accepted #f))
       (parameterize ((current-read-waiter
@@ -131,7 +121,7 @@
       (close-port l)))
 
   (test-group "name resolution does not hold up the scheduler"
-    (let* ((l (nb-listener))
+    (let* ((l (non-blocking-listener))
            (port (sockaddr:port (getsockname l)))
            (pipe-waits 0)
            (ticks 0)
@@ -171,7 +161,7 @@
 
   (test-group "without suspendable ports, Guile's semantics"
     (uninstall-suspendable-ports!)
-    (let ((l (nb-listener)))
+    (let ((l (non-blocking-listener)))
       (test-equal "non-blocking accept returns #f" #f (accept l))
       (close-port l))
     (install-suspendable-ports!)))

@@ -623,14 +623,15 @@
                     #:server-body echo-line)
           (loop (+ i 1))))
       ;; Server threads hold Guile's per-thread wake-up pipes until they
-      ;; have fully exited: give them a moment.
-      (test-equal "as many descriptors open after 60 connections" before
+      ;; have fully exited: give them a moment.  (There may be fewer than
+      ;; before: ports of earlier groups get finalized meanwhile.)
+      (test-assert "no more descriptors open after 60 connections"
         (let wait ((n 0))
           (gc)
           (let ((now (open-fds)))
-            (if (or (<= now before) (> n 100))
-                now
-                (begin (usleep 20000) (wait (+ n 1)))))))))
+            (cond ((<= now before) #t)
+                  ((> n 100) (format #t "#   ~a open, ~a before~%" now before) #f)
+                  (else (usleep 20000) (wait (+ n 1))))))))))
 
   (test-group "waiting"
     (let-values (((c s)

@@ -17,24 +17,11 @@
 
 (install-suspendable-ports!)
 
-(call-with-values (lambda () (getrlimit 'nofile))
-  (lambda (soft hard)
-    (when (and soft (< soft 4096))
-      (setrlimit 'nofile (if hard (min 4096 hard) 4096) hard))))
+(raise-fd-limit! 4096)
 
 (cert-dir)
 (define server-cred (server-credentials))
 (define client-cred (client-credentials))
-
-(define (nb-listener)
-  (let ((l (socket AF_INET (logior SOCK_STREAM SOCK_NONBLOCK) 0)))
-    (bind l AF_INET INADDR_LOOPBACK 0)
-    (listen l 1024)
-    l))
-
-(define (non-blocking! port)
-  (fcntl port F_SETFL (logior O_NONBLOCK (fcntl port F_GETFL)))
-  port)
 
 (define* (server-session conn #:key (timeout #f))
   (let ((s (make-session connection-end/server)))
@@ -66,7 +53,7 @@
 
 (run-tests "tls-suspendable"
   (test-group "1,000 concurrent TLS echo clients on one thread"
-    (let* ((l (nb-listener))
+    (let* ((l (non-blocking-listener))
            (address (getsockname l))
            (good 0) (bad 0))
       (spawn (lambda ()
@@ -96,7 +83,7 @@
       (test-equal "no mismatch" 0 bad)))
 
   (test-group "several records, read a line at a time"
-    (let* ((l (nb-listener)) (address (getsockname l)) (lines '()))
+    (let* ((l (non-blocking-listener)) (address (getsockname l)) (lines '()))
       (spawn (lambda ()
                (let ((tls (server-session (car (accept l)))))
                  ;; Five records in one burst, then silence until the peer
@@ -122,7 +109,7 @@
         (reverse lines))))
 
   (test-group "who speaks first"
-    (let* ((l (nb-listener)) (address (getsockname l)) (got #f))
+    (let* ((l (non-blocking-listener)) (address (getsockname l)) (got #f))
       (spawn (lambda ()
                (let ((tls (server-session (car (accept l)))))
                  (display "220 server speaks first\n" tls) (force-output tls)
@@ -138,7 +125,7 @@
       (test-equal "the client read the server's greeting" "220 server speaks first" got)))
 
   (test-group "a stalled TLS peer times out while the others carry on"
-    (let* ((l (nb-listener)) (address (getsockname l)) (outcomes '()) (stalled #f))
+    (let* ((l (non-blocking-listener)) (address (getsockname l)) (outcomes '()) (stalled #f))
       (spawn (lambda ()
                (let loop ((n 0))
                  (when (< n 3)
@@ -175,5 +162,21 @@
         '("alpha" "beta" handshake)
         (sort outcomes (lambda (a b) (string<? (format #f "~a" a) (format #f "~a" b)))))
       (when stalled (close-port stalled))))
+
+  (test-group "socket-time-left answers for every port a waiter is handed"
+    (let ((p (pipe)))
+      (test-equal "a pipe: no limit" #f (socket-time-left (car p) 'read))
+      (close-port (car p)) (close-port (cdr p)))
+    (let* ((pair (socketpair AF_UNIX SOCK_STREAM 0))
+           (s (make-session connection-end/client)))
+      (set-session-transport-port! s (car pair))
+      (test-equal "a record port without a session timeout: no limit" #f
+        (socket-time-left (session-record-port s) 'read))
+      (set-session-timeout! s 5)
+      (test-assert "a record port: its session's timeout"
+        (let ((left (socket-time-left (session-record-port s) 'read)))
+          (and left (< 4 left) (<= left 5))))
+      (close-port (car pair))
+      (close-port (cdr pair))))
 
   (remove-cert-dir))
