@@ -631,7 +631,7 @@
           (let ((now (open-fds)))
             (cond ((<= now before) #t)
                   ((> n 100) (format #t "#   ~a open, ~a before~%" now before) #f)
-                  (else (usleep 20000) (wait (+ n 1))))))))))
+                  (else (usleep 20000) (wait (+ n 1)))))))))
 
   (test-group "waiting"
     (let-values (((c s)
