@@ -66,6 +66,9 @@ finalize_session (SCM obj)
   gn_tls_session *t = scm_foreign_object_ref (obj, 0);
   if (t == NULL || t->s == NULL)
     return;
+  if (t->held_packet)
+    gnutls_packet_deinit (t->held_packet);
+  t->held_packet = NULL;
   gnutls_deinit (t->s);
   t->s = NULL;
   for (struct gn_cred_link *l = t->creds; l != NULL;)
@@ -304,18 +307,33 @@ gn_tls_wait (SCM session, gn_tls_session *t, int64_t deadline,
   if (t->fd < 0)
     return;   /* port transports block in the port itself */
   short events = gnutls_record_get_direction (t->s) ? POLLOUT : POLLIN;
-  int64_t until = deadline;
-  if (t->init_flags & GNUTLS_DATAGRAM)
-    {
-      /* DTLS retransmits lost flights: wake up when GnuTLS's timer
-         expires and let the interrupted call resend.  */
-      int64_t timer = gn_deadline_after_ns
-        ((int64_t) gnutls_dtls_get_timeout (t->s) * 1000000);
-      if (timer < until)
-        until = timer;
-    }
+  /* DTLS retransmits lost flights: wake up when GnuTLS's timer expires
+     and let the interrupted call resend.  */
+  int64_t timer = gn_tls_retransmit_deadline (t);
+  int64_t until = timer < deadline ? timer : deadline;
   if (!gn_wait_fd (t->fd, events, until) && until == deadline)
     gn_raise_timeout (subr, operation, session);
+}
+
+int64_t
+gn_tls_retransmit_deadline (gn_tls_session *t)
+{
+  /* Only handshake flights are resent on a timer: GnuTLS answers a
+     retransmitted flight after the handshake by itself.  */
+  if (!(t->init_flags & GNUTLS_DATAGRAM) || t->s == NULL || t->handshake_done)
+    return GN_NO_DEADLINE;
+  return gn_deadline_after_ns
+    ((int64_t) gnutls_dtls_get_timeout (t->s) * 1000000);
+}
+
+/* The deadline a waiter should wake up at: the operation's own, or
+   earlier for a DTLS retransmission.  */
+static int64_t
+waiter_deadline (gn_tls_session *t)
+{
+  int64_t d = gn_wait_clock_deadline (t->wait_deadline, t->timeout_ns);
+  int64_t timer = gn_tls_retransmit_deadline (t);
+  return timer < d ? timer : d;
 }
 
 void
@@ -330,7 +348,7 @@ gn_tls_wait_begin (SCM session, gn_tls_session *t, const char *subr,
   /* A waiter is handed the transport socket: let it tell the time.  */
   gn_socket *transport = gn_port_socket (t->transport);
   if (transport)
-    transport->lent_deadline = t->wait_deadline;
+    transport->lent_deadline = waiter_deadline (t);
 }
 
 void
@@ -1047,8 +1065,7 @@ SCM_DEFINE (gn_session_time_left, "session-time-left", 1, 0, 0,
 #define FUNC_NAME s_gn_session_time_left
 {
   gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
-  return gn_seconds_left (gn_wait_clock_deadline (t->wait_deadline,
-                                                  t->timeout_ns));
+  return gn_seconds_left (waiter_deadline (t));
 }
 #undef FUNC_NAME
 
@@ -1118,6 +1135,26 @@ SCM_DEFINE (gn_handshake, "%handshake", 1, 0, 0, (SCM session),
   return SCM_UNSPECIFIED;
 }
 #undef FUNC_NAME
+
+int
+gn_tls_handshake_step (SCM session, gn_tls_session *t)
+{
+  prepare_handshake (session, t, "handshake");
+  for (;;)
+    {
+      int rc = gnutls_handshake (t->s);
+      t->pending = SCM_BOOL_F;
+      if (rc == 0)
+        t->handshake_done = 1;
+      if (rc == 0 || rc == GNUTLS_E_AGAIN)
+        return rc;
+      if (retry_code (rc))
+        continue;
+      t->failed = 1;
+      send_failure_alert (t, rc);
+      return rc;
+    }
+}
 
 /* Shared by `bye' and the record port's close: send close_notify, waiting
    until DEADLINE.  Return the GnuTLS result; raise nothing when QUIET.  */
@@ -1227,15 +1264,17 @@ gn_tls_send (SCM session, gn_tls_session *t, const char *data, size_t len,
     }
 }
 
-ssize_t
-gn_tls_recv (SCM session, gn_tls_session *t, char *data, size_t len,
-             int nowait, const char *subr)
+/* Into DATA, or as a whole record into *PACKET when PACKET is not NULL.  */
+static ssize_t
+recv_loop (SCM session, gn_tls_session *t, char *data, size_t len,
+           gnutls_packet_t *packet, int nowait, const char *subr)
 {
   check_handshaken (t, subr);
   int64_t deadline = op_deadline (t);
   for (;;)
     {
-      ssize_t rc = gnutls_record_recv (t->s, data, len);
+      ssize_t rc = packet ? gnutls_record_recv_packet (t->s, packet)
+        : gnutls_record_recv (t->s, data, len);
       gn_tls_rethrow_pending (t);
       if (rc >= 0)
         return rc;
@@ -1256,6 +1295,21 @@ gn_tls_recv (SCM session, gn_tls_session *t, char *data, size_t len,
         }
       gn_tls_fail (session, t, (int) rc, subr);
     }
+}
+
+ssize_t
+gn_tls_recv (SCM session, gn_tls_session *t, char *data, size_t len,
+             int nowait, const char *subr)
+{
+  return recv_loop (session, t, data, len, NULL, nowait, subr);
+}
+
+ssize_t
+gn_tls_recv_packet (SCM session, gn_tls_session *t, gnutls_packet_t *packet,
+                    int nowait, const char *subr)
+{
+  *packet = NULL;
+  return recv_loop (session, t, NULL, 0, packet, nowait, subr);
 }
 
 SCM_DEFINE (gn_record_send, "record-send", 2, 0, 0, (SCM session, SCM bv),
