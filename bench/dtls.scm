@@ -1,0 +1,207 @@
+;;; bench/dtls.scm -- the DTLS benchmarks on the Guile side, through
+;;; (net dtls); the same protocol as bench/dtls-baseline.c, so the two
+;;; figures compare.
+;;;
+;;;   guile bench/dtls.scm client MODE ARG...
+;;;
+;;; The client starts the server half as a child process (this script with
+;;; `server'), as the C program forks its server; each process can run on
+;;; its own core.  The server is make-dtls-server on 127.0.0.1 port 0 (the
+;;; cookie exchange, handshakes and retransmissions inside
+;;; dtls-server-receive!), answering with dtls-send; the client is
+;;; make-dtls-client, verifying the chain and the host name "localhost".
+;;; DTLS 1.2 with our default priority string, MTU 1200 on both sides.
+;;;
+;;; MODE and ARG:
+;;;   echo COUNT          COUNT round trips of one 1 KiB message, the server
+;;;                       echoing it, the client checking it byte for
+;;;                       byte: round-trips/s
+;;;   oneway COUNT WINDOW COUNT 1 KiB messages client to server in windows
+;;;                       of WINDOW, the last of each asking for an ack that
+;;;                       carries the number the server received; the client
+;;;                       waits for it before the next window: messages/s
+;;;                       (received by the server)
+;;;
+;;; Every message starts with an 8-byte little-endian sequence number and a
+;;; flag byte (0 data, 1 data + ack please, 2 ack); byte I >= 9 is
+;;; (I * 7 + 3) mod 256.  The client waits at most 1 s for a reply, then
+;;; sends again (at most 10 times); the server gives up after 30 s without
+;;; a message; `alarm' bounds both.
+
+(use-modules (bench common)
+             (net dtls)
+             (net tls)
+             (net error)
+             (net socket)
+             (rnrs bytevectors)
+             (ice-9 popen)
+             (ice-9 match)
+             (ice-9 exceptions)
+             (srfi srfi-11))
+
+(define args (cdr (command-line)))
+(define role (string->symbol (list-ref args 0)))
+(define mode (string->symbol (list-ref args 1)))
+(define rest (map string->number (list-tail args 2)))
+
+(define message-size 1024)
+(define mtu 1200)
+(define reply-timeout 1)                ; seconds
+(define resends 10)
+
+(define flag/data 0)
+(define flag/ack-please 1)
+(define flag/ack 2)
+
+(define (message-template)
+  (let ((m (make-bytevector message-size 0)))
+    (let loop ((i 9))
+      (when (< i message-size)
+        (bytevector-u8-set! m i (modulo (+ (* i 7) 3) 256))
+        (loop (+ i 1))))
+    m))
+
+(define (set-header! m seq flag)
+  (bytevector-u64-set! m 0 seq (endianness little))
+  (bytevector-u8-set! m 8 flag))
+
+(define (seq-of m) (bytevector-u64-ref m 0 (endianness little)))
+
+;;; The server half.
+
+(define (serve)
+  (let* ((creds (let ((c (make-certificate-credentials)))
+                  (set-certificate-credentials-x509-key-files!
+                   c (cert-file "server") (cert-file "key"))
+                  c))
+         (server (make-dtls-server "127.0.0.1" 0 #:credentials creds
+                                   #:mtu mtu #:timeout 30))
+         (buf (make-bytevector 2048))
+         (ack (make-bytevector 9 0))
+         (echo? (eq? mode 'echo)))
+    (server-ready (sockaddr:port (getsockname (dtls-server-socket server))))
+    (let loop ((received 0))
+      (let-values (((n session) (dtls-server-receive! server buf)))
+        (cond ((zero? n) #t)            ; the client closed
+              (echo?
+               (dtls-send session buf 0 n)
+               (loop received))
+              (else
+               (let ((received (+ received 1)))
+                 (when (and (> n 8)
+                            (= (bytevector-u8-ref buf 8) flag/ack-please))
+                   (set-header! ack received flag/ack)
+                   (dtls-send session ack))
+                 (loop received))))))
+    (close-dtls-server server)))
+
+;;; The client half.
+
+(define (connect port)
+  (let* ((creds (let ((c (make-certificate-credentials)))
+                  (set-certificate-credentials-x509-trust-file!
+                   c (cert-file "ca"))
+                  c))
+         (session (make-dtls-client "127.0.0.1" port #:credentials creds
+                                    #:server-name "localhost" #:mtu mtu
+                                    #:timeout 10)))
+    (unless (>= (session-dtls-data-mtu session) message-size)
+      (error "data MTU below the message size"
+             (session-dtls-data-mtu session)))
+    (set-session-timeout! session reply-timeout)
+    session))
+
+;; One message into BUF: its length, or #f after REPLY-TIMEOUT.
+(define (receive-message session buf)
+  (let ((n (with-exception-handler
+               (lambda (e)
+                 (if (net-timeout-error? e) #f (raise-exception e)))
+             (lambda () (dtls-receive! session buf))
+             #:unwind? #t)))
+    (when (eqv? n 0)
+      (error "the server closed"))
+    n))
+
+;; close_notify; the server ends on it.  If it was lost, end the server.
+(define (finish session pipe pid)
+  (close-dtls session)
+  (let ((ready (select (list pipe) '() '() 2)))
+    (when (null? (car ready))
+      (kill pid SIGTERM)))
+  (close-pipe pipe))
+
+(define (run-echo port count)
+  (let ((session (connect port))
+        (out (message-template))
+        (in (make-bytevector message-size))
+        (t0 (now)))
+    (let loop ((i 0) (resent 0))
+      (if (< i count)
+          (begin
+            (set-header! out i flag/data)
+            (dtls-send session out)
+            (let wait ((tries 0) (resent resent))
+              (let ((n (receive-message session in)))
+                (cond ((and (eqv? n message-size) (= (seq-of in) i))
+                       (unless (bytevector=? in out)
+                         (error "echo differs" i))
+                       (loop (+ i 1) resent))
+                      ((not n)          ; lost: send it again
+                       (when (>= tries resends) (error "no echo" i))
+                       (dtls-send session out)
+                       (wait (+ tries 1) (+ resent 1)))
+                      (else             ; a late echo of an earlier one
+                       (wait tries resent))))))
+          (values session (elapsed t0) resent)))))
+
+(define (run-oneway port count window)
+  (let ((session (connect port))
+        (out (message-template))
+        (in (make-bytevector message-size))
+        (window (max window 1))
+        (t0 (now)))
+    (let loop ((sent 0) (acked 0) (resent 0))
+      (if (< sent count)
+          (let ((end (min count (+ sent window))))
+            (let send ((i sent))
+              (when (< i end)
+                (set-header! out i (if (= i (- end 1)) flag/ack-please flag/data))
+                (dtls-send session out)
+                (send (+ i 1))))
+            (let wait ((tries 0) (resent resent))
+              (let ((n (receive-message session in)))
+                (cond ((and n (>= n 9) (= (bytevector-u8-ref in 8) flag/ack))
+                       (loop end (seq-of in) resent))
+                      ((not n)          ; the last one or its ack was lost
+                       (when (>= tries resends) (error "no ack" sent))
+                       (dtls-send session out)
+                       (wait (+ tries 1) (+ resent 1)))
+                      (else (wait tries resent))))))
+          (values session (elapsed t0) resent (min acked count))))))
+
+(define (client)
+  (let-values (((pipe port pid) (apply spawn-server "server"
+                                       (symbol->string mode)
+                                       (map number->string rest))))
+    (match mode
+      ('echo
+       (let ((count (car rest)))
+         (let-values (((session t resent) (run-echo port count)))
+           (finish session pipe pid)
+           (unless (zero? resent)
+             (format (current-error-port) "resends ~a~%" resent))
+           (report (/ count t) "round-trips/s"))))
+      ('oneway
+       (let ((count (car rest)) (window (cadr rest)))
+         (let-values (((session t resent acked)
+                       (run-oneway port count window)))
+           (finish session pipe pid)
+           (unless (and (zero? resent) (= acked count))
+             (format (current-error-port)
+                     "resends ~a, server received ~a of ~a~%"
+                     resent acked count))
+           (report (/ acked t) "messages/s")))))))
+
+(match role
+  ('server (serve))
+  ('client (client)))
