@@ -158,7 +158,7 @@ SCM_DEFINE (gn_dtls_send, "%dtls-send", 2, 2, 0,
             (SCM session, SCM bv, SCM start, SCM count),
             "Send @var{count} bytes of bytevector @var{bv} from @var{start}\n"
             "(by default all of it) as one message over DTLS @var{session}\n"
-            "and return @var{count}.  A message larger than\n"
+            "and return @var{count}, which must not be zero.  A message larger than\n"
             "@code{session-dtls-data-mtu} raises\n"
             "@code{&dtls-message-too-large}: datagrams are never cut.  On a\n"
             "non-blocking session that would block, raise the non-fatal\n"
@@ -168,6 +168,13 @@ SCM_DEFINE (gn_dtls_send, "%dtls-send", 2, 2, 0,
   gn_tls_session *t = to_dtls_session (session, FUNC_NAME, 1);
   size_t s, n;
   bytevector_range (bv, start, count, &s, &n, FUNC_NAME, 2);
+  /* GnuTLS sends no empty record, and a receiver reads 0 as "closed".  */
+  if (n == 0)
+    {
+      if (SCM_UNBNDP (count) || scm_is_false (count))
+        gn_out_of_range (FUNC_NAME, 2, bv);
+      gn_out_of_range (FUNC_NAME, 4, count);
+    }
   size_t limit = gnutls_dtls_get_data_mtu (t->s);
   if (n > limit)
     raise_too_large (FUNC_NAME, n, limit, session);
@@ -227,6 +234,7 @@ typedef struct gn_dtls_peer
   size_t inbox_len;
   int64_t handshake_deadline;   /* GN_NO_DEADLINE once done */
   int64_t last_seen;            /* for the idle timeout */
+  unsigned long sent;           /* datagrams sent to the peer */
 } gn_dtls_peer;
 
 enum
@@ -365,7 +373,9 @@ peer_vec_push (gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
   msg.msg_iov = (struct iovec *) iov;
   msg.msg_iovlen = iovcnt;
   ssize_t r = sendmsg (p->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-  if (r < 0)
+  if (r >= 0)
+    p->sent++;
+  else
     {
       int err = errno == EWOULDBLOCK ? EAGAIN : errno;
       if (err != EAGAIN && err != EINTR)
@@ -514,9 +524,13 @@ run_timers (gn_dtls_server *sv)
         }
       if (gnutls_dtls_get_timeout (t->s) == 0)
         {
-          sv->stats[STAT_RETRANSMISSIONS]++;
+          /* GnuTLS resends if the timer really ran out (see
+             gn_tls_retransmit_deadline).  */
+          unsigned long sent = t->dtls_peer->sent;
           if (advance_handshake (sv, session, t) || t->failed)
             continue;
+          if (t->dtls_peer->sent != sent)
+            sv->stats[STAT_RETRANSMISSIONS]++;
         }
       int64_t timer = gn_tls_retransmit_deadline (t);
       if (timer < next)

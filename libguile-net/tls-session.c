@@ -287,7 +287,11 @@ gn_tls_fail (SCM session, gn_tls_session *t, int code, const char *subr)
       && t->last_errno != 0)
     gn_syserror_errno (subr, t->last_errno);
   if (t->verify_failed)
-    gn_raise_tls_verification_error (subr, t->verify_status, NULL);
+    gn_raise_tls_verification_error (subr, t->verify_status,
+                                     t->is_server ? NULL : t->server_name);
+  /* DTLS: GnuTLS gave up waiting for the peer's flight.  */
+  if (code == GNUTLS_E_TIMEDOUT)
+    gn_raise_timeout (subr, subr, session);
   if (code == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR)
     gn_raise_tls_verification_error
       (subr, gnutls_session_get_verify_cert_status (t->s),
@@ -306,13 +310,24 @@ gn_tls_wait (SCM session, gn_tls_session *t, int64_t deadline,
 {
   if (t->fd < 0)
     return;   /* port transports block in the port itself */
-  short events = gnutls_record_get_direction (t->s) ? POLLOUT : POLLIN;
+  short events = gn_tls_direction (t) ? POLLOUT : POLLIN;
   /* DTLS retransmits lost flights: wake up when GnuTLS's timer expires
      and let the interrupted call resend.  */
   int64_t timer = gn_tls_retransmit_deadline (t);
   int64_t until = timer < deadline ? timer : deadline;
-  if (!gn_wait_fd (t->fd, events, until) && until == deadline)
+  if (!gn_wait_fd (t->fd, events, until) && gn_now_ns () >= deadline)
     gn_raise_timeout (subr, operation, session);
+}
+
+int
+gn_tls_direction (gn_tls_session *t)
+{
+  /* A DTLS handshake that sent its flight waits for the answer (or its
+     retransmission timer), though GnuTLS still says "write" then; a UDP
+     socket is nearly always writable, so waiting for that would spin.  */
+  if ((t->init_flags & GNUTLS_DATAGRAM) && !t->handshake_done)
+    return 0;
+  return gnutls_record_get_direction (t->s);
 }
 
 int64_t
@@ -322,8 +337,13 @@ gn_tls_retransmit_deadline (gn_tls_session *t)
      retransmitted flight after the handshake by itself.  */
   if (!(t->init_flags & GNUTLS_DATAGRAM) || t->s == NULL || t->handshake_done)
     return GN_NO_DEADLINE;
-  return gn_deadline_after_ns
-    ((int64_t) gnutls_dtls_get_timeout (t->s) * 1000000);
+  unsigned int ms = gnutls_dtls_get_timeout (t->s);
+  /* 0 means "due now", but GnuTLS also says 0 while a backed-off timer
+     still runs (it measures from the initial timeout): then looking again
+     shortly, not at once, keeps waits from spinning.  */
+  if (ms == 0)
+    ms = 20;
+  return gn_deadline_after_ns ((int64_t) ms * 1000000);
 }
 
 /* The deadline a waiter should wake up at: the operation's own, or
@@ -964,6 +984,30 @@ verify_client (gnutls_session_t s)
   return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
 }
 
+/* A DTLS client's check of the server, during the handshake.  With
+   gnutls_session_set_verify_cert2 the chain of a DTLS server is checked but
+   not its host name (seen with GnuTLS 3.7 after a HelloVerifyRequest), so
+   DTLS clients verify here, as TLS servers verify clients.  */
+static int
+verify_dtls_server (gnutls_session_t s)
+{
+  gn_tls_session *t = gnutls_session_get_ptr (s);
+  gnutls_typed_vdata_st data[2] = {
+    { GNUTLS_DT_DNS_HOSTNAME, (unsigned char *) t->server_name, 0 },
+    { GNUTLS_DT_KEY_PURPOSE_OID, (unsigned char *) GNUTLS_KP_TLS_WWW_SERVER,
+      0 }
+  };
+  unsigned int status = 0;
+  int rc = gnutls_certificate_verify_peers (s, data, 2, &status);
+  if (rc < 0)
+    status |= GNUTLS_CERT_INVALID;
+  if (status == 0)
+    return 0;
+  t->verify_status = status;
+  t->verify_failed = 1;
+  return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
+}
+
 /* Before a client's first handshake: default credentials, trust and the
    verification GnuTLS does during the handshake.  */
 static void
@@ -988,12 +1032,17 @@ prepare_handshake (SCM session, gn_tls_session *t, const char *subr)
                         "off explicitly with set-session-verify-peer!)",
                         SCM_EOL);
       gn_tls_cred_ensure_trust (c, subr);
-      gnutls_typed_vdata_st data[2] = {
-        { GNUTLS_DT_DNS_HOSTNAME, (unsigned char *) t->server_name, 0 },
-        { GNUTLS_DT_KEY_PURPOSE_OID, (unsigned char *) GNUTLS_KP_TLS_WWW_SERVER,
-          0 }
-      };
-      gnutls_session_set_verify_cert2 (t->s, data, 2, 0);
+      if (t->init_flags & GNUTLS_DATAGRAM)
+        gnutls_session_set_verify_function (t->s, verify_dtls_server);
+      else
+        {
+          gnutls_typed_vdata_st data[2] = {
+            { GNUTLS_DT_DNS_HOSTNAME, (unsigned char *) t->server_name, 0 },
+            { GNUTLS_DT_KEY_PURPOSE_OID,
+              (unsigned char *) GNUTLS_KP_TLS_WWW_SERVER, 0 }
+          };
+          gnutls_session_set_verify_cert2 (t->s, data, 2, 0);
+        }
     }
   else if (t->is_server && t->client_cert != GNUTLS_CERT_IGNORE)
     {
@@ -1370,11 +1419,13 @@ SCM_DEFINE (gn_record_get_direction, "record-get-direction", 1, 0, 0,
             (SCM session),
             "After an operation on @var{session} raised @code{error/again},\n"
             "return 0 if it was waiting to read from the transport and 1 if\n"
-            "it was waiting to write.")
+            "it was waiting to write.  During a DTLS handshake it is 0:\n"
+            "the handshake waits for the peer's flight, or until\n"
+            "@code{session-time-left} says a lost flight is to be resent.")
 #define FUNC_NAME s_gn_record_get_direction
 {
   gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
-  return scm_from_int (t->s ? gnutls_record_get_direction (t->s) : 0);
+  return scm_from_int (t->s ? gn_tls_direction (t) : 0);
 }
 #undef FUNC_NAME
 

@@ -126,6 +126,9 @@ ssize_t gn_tls_recv_packet (SCM session, gn_tls_session *t,
    done, GNUTLS_E_AGAIN to wait for the peer, or a fatal code after which
    the session is unusable (the peer was sent an alert).  */
 int gn_tls_handshake_step (SCM session, gn_tls_session *t);
+/* Which way an interrupted operation waits: 0 read, 1 write (GnuTLS's
+   record direction, corrected for DTLS handshakes).  */
+int gn_tls_direction (gn_tls_session *t);
 /* When a waiting DTLS operation must wake up for GnuTLS's retransmission
    timer, or GN_NO_DEADLINE (not DTLS).  */
 int64_t gn_tls_retransmit_deadline (gn_tls_session *t);
