@@ -768,6 +768,7 @@ SCM_DEFINE (gn_set_session_server_name, "set-session-server-name!", 3, 0, 0,
     }
   free (t->server_name);
   t->server_name = n;
+  t->verify_data[0].data = (unsigned char *) n;   /* GnuTLS may hold it */
   return SCM_UNSPECIFIED;
 }
 #undef FUNC_NAME
@@ -1036,12 +1037,14 @@ prepare_handshake (SCM session, gn_tls_session *t, const char *subr)
         gnutls_session_set_verify_function (t->s, verify_dtls_server);
       else
         {
-          gnutls_typed_vdata_st data[2] = {
-            { GNUTLS_DT_DNS_HOSTNAME, (unsigned char *) t->server_name, 0 },
+          /* In the session, not on this stack: GnuTLS keeps the pointer
+             and reads the data during the handshake, after we return.  */
+          t->verify_data[0] = (gnutls_typed_vdata_st)
+            { GNUTLS_DT_DNS_HOSTNAME, (unsigned char *) t->server_name, 0 };
+          t->verify_data[1] = (gnutls_typed_vdata_st)
             { GNUTLS_DT_KEY_PURPOSE_OID,
-              (unsigned char *) GNUTLS_KP_TLS_WWW_SERVER, 0 }
-          };
-          gnutls_session_set_verify_cert2 (t->s, data, 2, 0);
+              (unsigned char *) GNUTLS_KP_TLS_WWW_SERVER, 0 };
+          gnutls_session_set_verify_cert2 (t->s, t->verify_data, 2, 0);
         }
     }
   else if (t->is_server && t->client_cert != GNUTLS_CERT_IGNORE)
