@@ -71,6 +71,9 @@ typedef struct
   char *server_name;            /* client: what we sent (malloc) */
   int verify_peer;              /* client: verify during handshake */
   int verify_armed;             /* gnutls_session_set_verify_cert done */
+  /* The host name and key purpose a client checks; GnuTLS keeps a pointer
+     to this array (gnutls_session_set_verify_cert2), so it lives here.  */
+  gnutls_typed_vdata_st verify_data[2];
   int handshake_done;
   int failed;                   /* a fatal error made it unusable */
   int send_pending;             /* a record send was interrupted */
