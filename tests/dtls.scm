@@ -149,22 +149,26 @@ THREAD returns how many datagrams it dropped once STOP! is called."
     out))
 
 ;;; A client that sends a ClientHello, and perhaps answers the cookie, then
-;;; stops: a non-blocking session whose handshake is called STEPS times.
+;;; stops: a non-blocking session whose handshake the test advances one step
+;;; at a time, in turn with the server's receives (so the server's answer to
+;;; a step is never read within that step).
 
-(define (abandoned-client port steps)
+(define (stalled-client port)
   (let ((sock (socket AF_INET (logior SOCK_DGRAM SOCK_NONBLOCK) 0))
         (s (make-session connection-end/client connection-flag/datagram)))
     (connect sock AF_INET INADDR_LOOPBACK port)
     (set-session-transport-port! s sock)
     (set-session-credentials! s client-cred)
     (set-session-server-name! s server-name-type/dns "localhost")
-    (let loop ((k 0))
-      (when (< k steps)
-        (catch #t (lambda () (handshake s)) (lambda _ #f))
-        ;; wait (bounded) for the server's answer before the next step
-        (select (list sock) '() '() 2)
-        (loop (+ k 1))))
-    sock))
+    s))
+
+(define (client-step! s)
+  "One call of the handshake; it sends what it can and reports again."
+  (catch #t (lambda () (handshake s)) (lambda _ #f)))
+
+(define (receive-briefly server)
+  "Let SERVER handle what has arrived: a receive that times out."
+  (raised (lambda () (dtls-server-receive server))))
 
 (define fds-at-start (open-fd-count))
 
@@ -254,11 +258,11 @@ THREAD returns how many datagrams it dropped once STOP! is called."
 
   (test-group "cookies"
     (let* ((server (make-dtls-server "127.0.0.1" 0 #:credentials server-cred
-                                     #:timeout 0.5))
-           (sock (abandoned-client (server-port server) 1)))
-      (test-assert "nothing to receive" (net-timeout-error?
-                                         (raised (lambda ()
-                                                   (dtls-server-receive server)))))
+                                     #:timeout 0.3))
+           (client (stalled-client (server-port server))))
+      (client-step! client)                     ; ClientHello
+      (test-assert "nothing to receive"
+        (net-timeout-error? (receive-briefly server)))
       (test-equal "the ClientHello got a cookie" 1 (stat server 'cookies-sent))
       (test-equal "no session for a client that never answered" 0
         (stat server 'sessions-opened))
@@ -271,35 +275,36 @@ THREAD returns how many datagrams it dropped once STOP! is called."
                                    (server-port server))
                            s))
                        (iota 20))))
-        (catch #t (lambda () (dtls-server-receive server)) (lambda _ #f))
+        (receive-briefly server)
         (test-equal "garbage from 20 sources: no sessions" 0
           (stat server 'sessions-opened))
         (for-each close-port junk))
-      (close-port sock)
+      (close-port (session-transport-port client))
       (close-dtls-server server)))
 
   (test-group "handshake timeout"
     (let* ((server (make-dtls-server "127.0.0.1" 0 #:credentials server-cred
-                                     #:timeout 1 #:handshake-timeout 2.5))
-           (port (server-port server))
-           ;; answers the cookie, so the server makes a session; then stops
-           (t (call-with-new-thread (lambda () (abandoned-client port 2)))))
+                                     #:timeout 0.3 #:handshake-timeout 2.5))
+           (client (stalled-client (server-port server))))
+      (client-step! client)                     ; ClientHello
+      (receive-briefly server)                  ; cookie
+      (client-step! client)                     ; ClientHello with the cookie
       (test-assert "the receive times out"
-        (net-timeout-error? (raised (lambda () (dtls-server-receive server)))))
-      ;; Receive (each for a second) until the server gives up on the
-      ;; handshake, for at most 15 seconds.
-      (let loop ((k 0))
-        (when (and (< k 15) (zero? (stat server 'handshakes-timed-out)))
-          (raised (lambda () (dtls-server-receive server)))
-          (loop (+ k 1))))
+        (net-timeout-error? (receive-briefly server)))   ; the server's flight
       (test-equal "a session was made for the answered cookie" 1
         (stat server 'sessions-opened))
+      ;; The client never answers: receive until the server gives up on the
+      ;; handshake, for at most 15 seconds.
+      (let loop ((k 0))
+        (when (and (< k 50) (zero? (stat server 'handshakes-timed-out)))
+          (receive-briefly server)
+          (loop (+ k 1))))
       (test-assert "its flight was resent meanwhile"
         (> (stat server 'retransmissions) 0))
       (test-equal "the stalled handshake was dropped" 1
         (stat server 'handshakes-timed-out))
       (test-equal "nothing is kept" '() (dtls-server-sessions server))
-      (close-port (join t))
+      (close-port (session-transport-port client))
       (close-dtls-server server)))
 
   (test-group "idle clients are forgotten"
