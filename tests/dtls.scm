@@ -256,6 +256,34 @@ THREAD returns how many datagrams it dropped once STOP! is called."
       (join t)
       (close-dtls-server server)))
 
+  (test-group "a server's buffer too small"
+    (let* ((server (make-dtls-server "127.0.0.1" 0 #:credentials server-cred
+                                     #:timeout 10))
+           (t (call-with-new-thread
+               (lambda ()
+                 (let ((e (raised (lambda ()
+                                    (dtls-server-receive! server
+                                                          (make-bytevector 100)))))
+                       (buf (make-bytevector 1000)))
+                   (call-with-values (lambda () (dtls-server-receive! server buf))
+                     (lambda (n session)
+                       (list (dtls-message-too-large? e)
+                             (and (dtls-message-too-large? e)
+                                  (list (dtls-message-size e) (dtls-message-limit e)
+                                        (eq? session (dtls-message-session e))))
+                             n
+                             (equal? (message 9 500)
+                                     (bytevector-slice buf n)))))))))
+           (c (make-dtls-client "127.0.0.1" (server-port server)
+                                #:credentials client-cred
+                                #:server-name "localhost" #:timeout 10)))
+      (dtls-send c (message 9 500))
+      (test-equal "refused with size, room and session, then delivered whole"
+        '(#t (500 100 #t) 500 #t)
+        (join t))
+      (close-dtls c)
+      (close-dtls-server server)))
+
   (test-group "cookies"
     (let* ((server (make-dtls-server "127.0.0.1" 0 #:credentials server-cred
                                      #:timeout 0.3))
