@@ -870,6 +870,9 @@ SCM_DEFINE (gn_dtls_session_peer, "dtls-session-peer", 1, 0, 0,
   if (t->fd < 0)
     scm_misc_error (FUNC_NAME, "~S has no socket transport",
                     scm_list_1 (session));
+  /* Its descriptor may since have been reused for another socket.  */
+  if (!gn_tls_transport_open (t))
+    gn_syserror_errno (FUNC_NAME, EBADF);
   gn_sockaddr a;
   a.len = sizeof a.ss;
   if (getpeername (t->fd, (struct sockaddr *) &a.ss, &a.len) < 0)

@@ -768,7 +768,8 @@ SCM_DEFINE (gn_set_session_server_name, "set-session-server-name!", 3, 0, 0,
     }
   free (t->server_name);
   t->server_name = n;
-  t->verify_data[0].data = (unsigned char *) n;   /* GnuTLS may hold it */
+  if (t->verify_data[0].data != NULL)   /* GnuTLS holds this pointer */
+    t->verify_data[0].data = (unsigned char *) n;
   return SCM_UNSPECIFIED;
 }
 #undef FUNC_NAME
@@ -985,30 +986,6 @@ verify_client (gnutls_session_t s)
   return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
 }
 
-/* A DTLS client's check of the server, during the handshake.  With
-   gnutls_session_set_verify_cert2 the chain of a DTLS server is checked but
-   not its host name (seen with GnuTLS 3.7 after a HelloVerifyRequest), so
-   DTLS clients verify here, as TLS servers verify clients.  */
-static int
-verify_dtls_server (gnutls_session_t s)
-{
-  gn_tls_session *t = gnutls_session_get_ptr (s);
-  gnutls_typed_vdata_st data[2] = {
-    { GNUTLS_DT_DNS_HOSTNAME, (unsigned char *) t->server_name, 0 },
-    { GNUTLS_DT_KEY_PURPOSE_OID, (unsigned char *) GNUTLS_KP_TLS_WWW_SERVER,
-      0 }
-  };
-  unsigned int status = 0;
-  int rc = gnutls_certificate_verify_peers (s, data, 2, &status);
-  if (rc < 0)
-    status |= GNUTLS_CERT_INVALID;
-  if (status == 0)
-    return 0;
-  t->verify_status = status;
-  t->verify_failed = 1;
-  return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
-}
-
 /* Before a client's first handshake: default credentials, trust and the
    verification GnuTLS does during the handshake.  */
 static void
@@ -1033,19 +1010,15 @@ prepare_handshake (SCM session, gn_tls_session *t, const char *subr)
                         "off explicitly with set-session-verify-peer!)",
                         SCM_EOL);
       gn_tls_cred_ensure_trust (c, subr);
-      if (t->init_flags & GNUTLS_DATAGRAM)
-        gnutls_session_set_verify_function (t->s, verify_dtls_server);
-      else
-        {
-          /* In the session, not on this stack: GnuTLS keeps the pointer
-             and reads the data during the handshake, after we return.  */
-          t->verify_data[0] = (gnutls_typed_vdata_st)
-            { GNUTLS_DT_DNS_HOSTNAME, (unsigned char *) t->server_name, 0 };
-          t->verify_data[1] = (gnutls_typed_vdata_st)
-            { GNUTLS_DT_KEY_PURPOSE_OID,
-              (unsigned char *) GNUTLS_KP_TLS_WWW_SERVER, 0 };
-          gnutls_session_set_verify_cert2 (t->s, t->verify_data, 2, 0);
-        }
+      /* GnuTLS keeps a pointer to this array, not a copy, for the whole
+         session: it lives in the session.  */
+      t->verify_data[0].type = GNUTLS_DT_DNS_HOSTNAME;
+      t->verify_data[0].data = (unsigned char *) t->server_name;
+      t->verify_data[0].size = 0;
+      t->verify_data[1].type = GNUTLS_DT_KEY_PURPOSE_OID;
+      t->verify_data[1].data = (unsigned char *) GNUTLS_KP_TLS_WWW_SERVER;
+      t->verify_data[1].size = 0;
+      gnutls_session_set_verify_cert2 (t->s, t->verify_data, 2, 0);
     }
   else if (t->is_server && t->client_cert != GNUTLS_CERT_IGNORE)
     {

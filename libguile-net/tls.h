@@ -71,8 +71,8 @@ typedef struct
   char *server_name;            /* client: what we sent (malloc) */
   int verify_peer;              /* client: verify during handshake */
   int verify_armed;             /* gnutls_session_set_verify_cert done */
-  /* What gnutls_session_set_verify_cert2 checks the server against:
-     GnuTLS keeps this pointer, not a copy, for the session's lifetime.  */
+  /* The host name and key purpose a client checks; GnuTLS keeps a pointer
+     to this array (gnutls_session_set_verify_cert2), so it lives here.  */
   gnutls_typed_vdata_st verify_data[2];
   int handshake_done;
   int failed;                   /* a fatal error made it unusable */

@@ -149,22 +149,26 @@ THREAD returns how many datagrams it dropped once STOP! is called."
     out))
 
 ;;; A client that sends a ClientHello, and perhaps answers the cookie, then
-;;; stops: a non-blocking session whose handshake is called STEPS times.
+;;; stops: a non-blocking session whose handshake the test advances one step
+;;; at a time, in turn with the server's receives (so the server's answer to
+;;; a step is never read within that step).
 
-(define (abandoned-client port steps)
+(define (stalled-client port)
   (let ((sock (socket AF_INET (logior SOCK_DGRAM SOCK_NONBLOCK) 0))
         (s (make-session connection-end/client connection-flag/datagram)))
     (connect sock AF_INET INADDR_LOOPBACK port)
     (set-session-transport-port! s sock)
     (set-session-credentials! s client-cred)
     (set-session-server-name! s server-name-type/dns "localhost")
-    (let loop ((k 0))
-      (when (< k steps)
-        (catch #t (lambda () (handshake s)) (lambda _ #f))
-        ;; wait (bounded) for the server's answer before the next step
-        (select (list sock) '() '() 2)
-        (loop (+ k 1))))
-    sock))
+    s))
+
+(define (client-step! s)
+  "One call of the handshake; it sends what it can and reports again."
+  (catch #t (lambda () (handshake s)) (lambda _ #f)))
+
+(define (receive-briefly server)
+  "Let SERVER handle what has arrived: a receive that times out."
+  (raised (lambda () (dtls-server-receive server))))
 
 (define fds-at-start (open-fd-count))
 
@@ -252,13 +256,41 @@ THREAD returns how many datagrams it dropped once STOP! is called."
       (join t)
       (close-dtls-server server)))
 
+  (test-group "a server's buffer too small"
+    (let* ((server (make-dtls-server "127.0.0.1" 0 #:credentials server-cred
+                                     #:timeout 10))
+           (t (call-with-new-thread
+               (lambda ()
+                 (let ((e (raised (lambda ()
+                                    (dtls-server-receive! server
+                                                          (make-bytevector 100)))))
+                       (buf (make-bytevector 1000)))
+                   (call-with-values (lambda () (dtls-server-receive! server buf))
+                     (lambda (n session)
+                       (list (dtls-message-too-large? e)
+                             (and (dtls-message-too-large? e)
+                                  (list (dtls-message-size e) (dtls-message-limit e)
+                                        (eq? session (dtls-message-session e))))
+                             n
+                             (equal? (message 9 500)
+                                     (bytevector-slice buf n)))))))))
+           (c (make-dtls-client "127.0.0.1" (server-port server)
+                                #:credentials client-cred
+                                #:server-name "localhost" #:timeout 10)))
+      (dtls-send c (message 9 500))
+      (test-equal "refused with size, room and session, then delivered whole"
+        '(#t (500 100 #t) 500 #t)
+        (join t))
+      (close-dtls c)
+      (close-dtls-server server)))
+
   (test-group "cookies"
     (let* ((server (make-dtls-server "127.0.0.1" 0 #:credentials server-cred
-                                     #:timeout 0.5))
-           (sock (abandoned-client (server-port server) 1)))
-      (test-assert "nothing to receive" (net-timeout-error?
-                                         (raised (lambda ()
-                                                   (dtls-server-receive server)))))
+                                     #:timeout 0.3))
+           (client (stalled-client (server-port server))))
+      (client-step! client)                     ; ClientHello
+      (test-assert "nothing to receive"
+        (net-timeout-error? (receive-briefly server)))
       (test-equal "the ClientHello got a cookie" 1 (stat server 'cookies-sent))
       (test-equal "no session for a client that never answered" 0
         (stat server 'sessions-opened))
@@ -271,29 +303,36 @@ THREAD returns how many datagrams it dropped once STOP! is called."
                                    (server-port server))
                            s))
                        (iota 20))))
-        (catch #t (lambda () (dtls-server-receive server)) (lambda _ #f))
+        (receive-briefly server)
         (test-equal "garbage from 20 sources: no sessions" 0
           (stat server 'sessions-opened))
         (for-each close-port junk))
-      (close-port sock)
+      (close-port (session-transport-port client))
       (close-dtls-server server)))
 
   (test-group "handshake timeout"
     (let* ((server (make-dtls-server "127.0.0.1" 0 #:credentials server-cred
-                                     #:timeout 4 #:handshake-timeout 2.5))
-           (port (server-port server))
-           ;; answers the cookie, so the server makes a session; then stops
-           (t (call-with-new-thread (lambda () (abandoned-client port 2)))))
+                                     #:timeout 0.3 #:handshake-timeout 2.5))
+           (client (stalled-client (server-port server))))
+      (client-step! client)                     ; ClientHello
+      (receive-briefly server)                  ; cookie
+      (client-step! client)                     ; ClientHello with the cookie
       (test-assert "the receive times out"
-        (net-timeout-error? (raised (lambda () (dtls-server-receive server)))))
+        (net-timeout-error? (receive-briefly server)))   ; the server's flight
       (test-equal "a session was made for the answered cookie" 1
         (stat server 'sessions-opened))
+      ;; The client never answers: receive until the server gives up on the
+      ;; handshake, for at most 15 seconds.
+      (let loop ((k 0))
+        (when (and (< k 50) (zero? (stat server 'handshakes-timed-out)))
+          (receive-briefly server)
+          (loop (+ k 1))))
       (test-assert "its flight was resent meanwhile"
         (> (stat server 'retransmissions) 0))
       (test-equal "the stalled handshake was dropped" 1
         (stat server 'handshakes-timed-out))
       (test-equal "nothing is kept" '() (dtls-server-sessions server))
-      (close-port (join t))
+      (close-port (session-transport-port client))
       (close-dtls-server server)))
 
   (test-group "idle clients are forgotten"
