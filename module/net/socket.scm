@@ -123,9 +123,12 @@
 (define suspendable-accept      ; what install-suspendable-ports! installs
   (module-ref (resolve-module '(ice-9 suspendable-ports)) 'accept))
 
+(define the-guile-module (resolve-module '(guile)))
+
 (define (suspendable-ports-installed?)
   "True once install-suspendable-ports! has run (and not been undone)."
-  (eq? (module-ref (resolve-module '(guile)) 'accept) suspendable-accept))
+  ;; Asked on every DTLS message: resolve-module would cons each time.
+  (eq? (module-ref the-guile-module 'accept) suspendable-accept))
 
 (define* (accept sock #:optional (flags 0))
   (let loop ()
