@@ -27,8 +27,8 @@
 
    Every message starts with an 8-byte sequence number and a flag byte
    (0 data, 1 data + ack please, 2 ack); its remaining bytes are a fixed
-   pattern, byte I being (I * 7 + 3) mod 256 (bench/dtls.scm makes it once
-   and sets the header per message, as this program does).  Loss cannot hang a run: the client
+   pattern, byte I being (I * 7 + 3) mod 256, made once; only the header is
+   set per message (as bench/dtls.scm does).  Loss cannot hang a run: the client
    waits at most 1 s for a reply, then sends the message again (at most 10
    times), and the whole program is bounded by alarm (300).  It prints one
    line, "VALUE UNIT", on standard output; lost messages and resends on
@@ -102,12 +102,20 @@ make_credentials (void)
 
 /* Messages.  */
 
+/* The header: sequence number and flag.  */
 static void
-fill (unsigned char *m, uint64_t seq, int flag)
+set_header (unsigned char *m, uint64_t seq, int flag)
 {
   for (int i = 0; i < 8; i++)
     m[i] = seq >> (8 * i);
   m[8] = flag;
+}
+
+/* The pattern, once per buffer.  */
+static void
+fill (unsigned char *m)
+{
+  memset (m, 0, 9);
   for (int i = 9; i < MSG; i++)
     m[i] = (unsigned char) (i * 7 + 3);
 }
@@ -230,7 +238,7 @@ static void
 serve (int fd, int echo)
 {
   struct peer peer;
-  unsigned char buf[2048], ack[MSG];
+  unsigned char buf[2048], ack[9];
   uint64_t received = 0;
   gnutls_session_t s = accept_client (fd, &peer);
   gnutls_record_set_timeout (s, 30000);
@@ -250,8 +258,7 @@ serve (int fd, int echo)
           received++;
           if (k > 8 && buf[8] == DATA_ACK)
             {
-              memset (ack, 0, sizeof ack);
-              fill (ack, received, ACK);
+              set_header (ack, received, ACK);
               send_msg (s, ack, 9);
             }
         }
@@ -361,12 +368,13 @@ run_echo (long count)
   int port;
   unsigned char out[MSG], in[2048];
   long resends = 0;
+  fill (out);
   start_server (1, &port);
   gnutls_session_t s = connect_client (port);
   double start = now ();
   for (long i = 0; i < count; i++)
     {
-      fill (out, i, DATA);
+      set_header (out, i, DATA);
       send_msg (s, out, MSG);
       for (int tries = 0;;)
         {
@@ -404,6 +412,7 @@ run_oneway (long count, long window)
   long resends = 0;
   if (window < 1)
     window = 1;
+  fill (out);
   start_server (0, &port);
   gnutls_session_t s = connect_client (port);
   double start = now ();
@@ -412,7 +421,7 @@ run_oneway (long count, long window)
       long end = sent + window < count ? sent + window : count;
       for (; sent < end; sent++)
         {
-          fill (out, sent, sent == end - 1 ? DATA_ACK : DATA);
+          set_header (out, sent, sent == end - 1 ? DATA_ACK : DATA);
           send_msg (s, out, MSG);
         }
       for (int tries = 0;;)
