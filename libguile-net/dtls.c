@@ -261,6 +261,7 @@ typedef struct
   SCM sessions;                 /* hash table: peer key -> session */
   SCM handshaking;              /* sessions whose handshake is under way */
   SCM ready;                    /* a session GnuTLS holds messages for */
+  SCM last;                     /* the session of the last datagram, or #f */
   unsigned int mtu;             /* 0: GnuTLS's default */
   int64_t timeout_ns;           /* per receive; -1 none */
   int64_t handshake_timeout_ns;
@@ -408,6 +409,8 @@ forget_session (gn_dtls_server *sv, SCM session, int stat)
   sv->handshaking = scm_delq_x (session, sv->handshaking);
   if (scm_is_eq (sv->ready, session))
     sv->ready = SCM_BOOL_F;
+  if (scm_is_eq (sv->last, session))
+    sv->last = SCM_BOOL_F;
   sv->stats[stat]++;
 }
 
@@ -567,6 +570,30 @@ drop_idle (gn_dtls_server *sv)
     forget_session (sv, SCM_CAR (idle), STAT_SESSIONS_IDLE);
 }
 
+/* Whether A and B are the same peer: what peer_key compares.  */
+static int
+same_peer (const gn_sockaddr *a, const gn_sockaddr *b)
+{
+  if (a->ss.ss_family != b->ss.ss_family)
+    return 0;
+  if (a->ss.ss_family == AF_INET)
+    {
+      const struct sockaddr_in *x = (const struct sockaddr_in *) &a->ss;
+      const struct sockaddr_in *y = (const struct sockaddr_in *) &b->ss;
+      return x->sin_port == y->sin_port
+        && x->sin_addr.s_addr == y->sin_addr.s_addr;
+    }
+  if (a->ss.ss_family == AF_INET6)
+    {
+      const struct sockaddr_in6 *x = (const struct sockaddr_in6 *) &a->ss;
+      const struct sockaddr_in6 *y = (const struct sockaddr_in6 *) &b->ss;
+      return x->sin6_port == y->sin6_port
+        && x->sin6_scope_id == y->sin6_scope_id
+        && memcmp (&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+    }
+  return 0;
+}
+
 /* Hand datagram BUF (N bytes) from FROM to its session, making one if the
    datagram carries a valid cookie.  Return the session with a message for
    the caller (its length in *GOT), or #f.  */
@@ -574,10 +601,19 @@ static SCM
 dispatch (SCM server, gn_dtls_server *sv, const gn_sockaddr *from,
           size_t n, char *out, size_t room, ssize_t *got, const char *subr)
 {
-  SCM key = peer_key (from);
-  SCM session = scm_hash_ref (sv->sessions, key, SCM_BOOL_F);
+  /* Datagrams come in runs from one peer: try the last one's session
+     before making a key and looking it up.  */
+  SCM session = SCM_BOOL_F;
+  if (scm_is_true (sv->last)
+      && same_peer (&((gn_tls_session *)
+                      scm_foreign_object_ref (sv->last, 0))->dtls_peer->addr,
+                    from))
+    session = sv->last;
+  else
+    session = scm_hash_ref (sv->sessions, peer_key (from), SCM_BOOL_F);
   if (scm_is_false (session))
     {
+      SCM key = peer_key (from);
       gnutls_dtls_prestate_st prestate;
       memset (&prestate, 0, sizeof prestate);
       if (gnutls_dtls_cookie_verify (&sv->cookie_key, (void *) &from->ss,
@@ -594,6 +630,7 @@ dispatch (SCM server, gn_dtls_server *sv, const gn_sockaddr *from,
         }
       session = new_session (sv, from, key, &prestate);
     }
+  sv->last = session;
   gn_tls_session *t = scm_foreign_object_ref (session, 0);
   gn_dtls_peer *p = t->dtls_peer;
   p->inbox = sv->buf;
@@ -645,6 +682,7 @@ SCM_DEFINE (gn_make_dtls_server, "%make-dtls-server", 8, 0, 0,
   sv->client_cert = client_cert;
   sv->alpn = alpn;
   sv->ready = SCM_BOOL_F;
+  sv->last = SCM_BOOL_F;
   sv->handshaking = SCM_EOL;
   sv->mtu = m;
   sv->timeout_ns = gn_timeout_from_scm (timeout, FUNC_NAME, 4);
@@ -843,6 +881,7 @@ SCM_DEFINE (gn_close_dtls_server, "%close-dtls-server", 1, 0, 0,
   scm_hash_clear_x (sv->sessions);
   sv->handshaking = SCM_EOL;
   sv->ready = SCM_BOOL_F;
+  sv->last = SCM_BOOL_F;
   return SCM_UNSPECIFIED;
 }
 #undef FUNC_NAME
