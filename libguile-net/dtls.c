@@ -728,9 +728,11 @@ SCM_DEFINE (gn_dtls_server_receive, "%dtls-server-receive!", 5, 0, 0,
   size_t s, n;
   bytevector_range (bv, start, count, &s, &n, FUNC_NAME, 2);
   char *out = (char *) SCM_BYTEVECTOR_CONTENTS (bv) + s;
-  int nonblocking = gn_fd_is_nonblocking (sv->fd);
-  int64_t deadline = nonblocking ? GN_NO_DEADLINE
-    : gn_deadline_after_ns (sv->timeout_ns);
+  /* Whether the socket is non-blocking is asked (fcntl) only when it
+     would block, not for every message; the deadline of a blocking wait
+     still counts from here.  */
+  int nonblocking = -1;
+  int64_t deadline = gn_deadline_after_ns (sv->timeout_ns);
   gn_socket *sock = gn_port_socket (sv->socket);
   ssize_t got = -1;
   SCM session = SCM_BOOL_F;
@@ -773,6 +775,8 @@ SCM_DEFINE (gn_dtls_server_receive, "%dtls-server-receive!", 5, 0, 0,
         continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK)
         gn_syserror (FUNC_NAME);
+      if (nonblocking < 0)
+        nonblocking = gn_fd_is_nonblocking (sv->fd);
       if (nonblocking)
         {
           if (gn_wait_clock_expired (&sv->wait_deadline, sv->timeout_ns))
