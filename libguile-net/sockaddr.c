@@ -127,7 +127,12 @@ make_sockaddr (int family, SCM address, SCM args, gn_sockaddr *out,
           gn_wrong_type (subr, P(1), address);
         size_t n;
         char *path = scm_to_utf8_stringn (address, &n);
-        if (n >= sizeof un->sun_path)
+        /* A file name ends at its first NUL for the kernel: one inside
+           the path would bind or connect to a shorter name than given
+           (and getsockname would not give it back).  Only an abstract
+           name, which starts with NUL, may hold them.  */
+        if (n >= sizeof un->sun_path
+            || (n > 1 && path[0] != '\0' && memchr (path, '\0', n) != NULL))
           {
             free (path);
             gn_out_of_range (subr, P(1), address);
