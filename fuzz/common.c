@@ -149,9 +149,12 @@ register_gc_heap (void)
       if (sscanf (line, "%lx-%lx %7s %lx %31s %lu %n", &lo, &hi, perms,
                   &offset, dev, &inode, &end) < 6)
         continue;
-      /* Anonymous, readable and writable, not [stack] or [heap].  */
-      if (perms[0] != 'r' || perms[1] != 'w' || inode != 0
-          || (end > 0 && line[end] == '['))
+      /* Anonymous, not [stack] or [heap].  Whatever the permissions:
+         libgc unmaps free blocks by mapping them PROT_NONE and maps
+         them back without the heap growing, and LeakSanitizer skips
+         what is not readable when it scans.  */
+      (void) perms;
+      if (inode != 0 || (end > 0 && line[end] == '['))
         continue;
       if (hi - lo > (1UL << 30))
         continue;   /* sanitizer shadow and allocator spaces */
