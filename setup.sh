@@ -5,15 +5,19 @@
 #   ./setup.sh demo        install what is missing, build, run the demo
 #   ./setup.sh check       install what is missing, build, run every test
 #   ./setup.sh distcheck   ... and check the release tarball
+#   ./setup.sh fuzz        ... and run the fuzz harnesses (make check-fuzz)
 #   ./setup.sh build       install what is missing and build
 set -eu
 cd "$(dirname "$0")"
 what=${1:-build}
 
-# Build tools and libraries, then the peers the tests talk to.
+# Build tools and libraries, then the peers the tests talk to, then clang
+# with its sanitizer and libFuzzer runtimes (libclang-rt-dev, only
+# recommended by clang on Debian 12) for make check-fuzz.
 packages="guile-3.0 guile-3.0-dev libgnutls28-dev check gnutls-bin
   autoconf automake libtool texinfo pkg-config make gcc
-  openssl curl python3 ca-certificates libnss-wrapper wrk testssl.sh"
+  openssl curl python3 ca-certificates libnss-wrapper wrk testssl.sh
+  clang libclang-rt-dev"
 
 missing=""
 for p in $packages; do
@@ -37,6 +41,7 @@ case "$what" in
   demo)      exec ./pre-inst-env guile --no-auto-compile examples/tls-demo.scm ;;
   check)     exec make -j"$jobs" check ;;
   distcheck) exec make -j"$jobs" distcheck ;;
+  fuzz)      exec make -j"$jobs" check-fuzz ;;
   build)     ;;
-  *)         echo "usage: $0 [demo|check|distcheck|build]" >&2; exit 2 ;;
+  *)         echo "usage: $0 [demo|check|distcheck|fuzz|build]" >&2; exit 2 ;;
 esac
