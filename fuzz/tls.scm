@@ -138,3 +138,114 @@ START, at most CHUNK at a time, then end of file; writes vanish."
                (else #f)))))
     (set-session-transport-port! session port)
     (run-session session flags)))
+
+;;; The established-session harness (fuzz/tls-established.c).  A real
+;;; handshake cannot come from fuzz bytes (each side's randomness differs
+;;; every time), so here the peer is an honest session of ours in a thread,
+;;; over a socket pair, and the input is what it does once the handshake is
+;;; done: send records of any sizes, write through its record port, send
+;;; raw bytes into the connection, close_notify, cut the connection.  The
+;;; session under test (the client, or the server with bit 5 of the first
+;;; byte) reads everything, through a custom port wrapped around its end of
+;;; the pair so that port_pull and port_push run too.
+;;;
+;;; First byte: bits 0-2 transport read size, bit 3 record port, bit 4
+;;; ALPN, bit 5 the server is under test, bit 6 TLS 1.2 only, bit 7 read
+;;; the record port a byte at a time.  Then the peer's script, two bytes
+;;; per step: an operation and a size.
+
+(define (socket-wrapping-port sock chunk)
+  (make-custom-binary-input/output-port
+   "fuzz-socket"
+   (lambda (bv start count)
+     (let ((got (get-bytevector-some! sock bv start (min count chunk))))
+       (if (eof-object? got) 0 got)))
+   (lambda (bv start count)
+     (put-bytevector sock bv start count)
+     (force-output sock)
+     count)
+   #f #f (lambda () (close-port sock))))
+
+(define (peer-script session sock bv)
+  (let ((len (bytevector-length bv))
+        (rp (session-record-port session)))
+    (let loop ((pos 1))
+      (when (< (+ pos 1) len)
+        (let* ((op (bytevector-u8-ref bv pos))
+               (n (* (1+ (bytevector-u8-ref bv (+ pos 1)))
+                     (if (logtest op #x80) 97 1)))
+               (start (+ pos 2))
+               (n (min n (max 0 (- len start))))
+               (data (let ((d (make-bytevector n)))
+                       (bytevector-copy! bv start d 0 n)
+                       d)))
+          (case (modulo op 8)
+            ((0 1) (let send ((off 0))
+                     (when (< off n)
+                       (let* ((k (min (- n off) 16384))
+                              (piece (make-bytevector k)))
+                         (bytevector-copy! data off piece 0 k)
+                         (send (+ off (record-send session piece)))))))
+            ((2 3) (put-bytevector rp data) (force-output rp))
+            ((4) (put-bytevector rp data))     ; flushed later, or never
+            ((5) (put-bytevector sock data) (force-output sock)) ; raw bytes
+            ((6) (bye session close-request/wr))
+            ((7) (shutdown sock 1)))
+          (if (memv (modulo op 8) '(0 1 2 3 4))
+              (loop (+ start n))
+              (loop (+ pos 2))))))
+    (try (force-output rp))))
+
+(define (fuzz-tls-established bv)
+  (let* ((flags (if (zero? (bytevector-length bv)) 0 (bytevector-u8-ref bv 0)))
+         (server-tested? (logtest flags 32))
+         (pair (socketpair AF_UNIX SOCK_STREAM 0))
+         (client (make-session connection-end/client))
+         (server (make-session connection-end/server))
+         (tested (if server-tested? server client))
+         (peer (if server-tested? client server))
+         (tested-sock (car pair))
+         (peer-sock (cdr pair)))
+    (set-session-credentials! client fuzz-client-credentials)
+    (set-session-server-name! client server-name-type/dns "localhost")
+    (set-session-credentials! server fuzz-server-credentials)
+    (when (logtest flags 16)
+      (set-session-alpn-protocols! client '("h2" "http/1.1"))
+      (set-session-alpn-protocols! server '("http/1.1")))
+    (when (logtest flags 64)
+      (set-session-priorities! client
+                               "NORMAL:-VERS-ALL:+VERS-TLS1.2:%SERVER_PRECEDENCE"))
+    (for-each (lambda (s) (set-session-timeout! s 5)) (list client server))
+    (set-session-transport-port!
+     tested (socket-wrapping-port tested-sock
+                                  (vector-ref chunk-sizes (logand flags 7))))
+    (set-session-transport-port! peer peer-sock)
+    (let ((thread
+           (call-with-new-thread
+            (lambda ()
+              (try (handshake peer)
+                   (peer-script peer peer-sock bv))
+              ;; Then the connection ends, as cleanly as the script left it.
+              (try (shutdown peer-sock 2))))))
+      (try
+       (handshake tested)
+       (look-at tested)
+       (if (logtest flags 8)
+           (let ((port (session-record-port tested)))
+             (if (logtest flags 128)
+                 (let loop ()
+                   (unless (eof-object? (get-u8 port)) (loop)))
+                 (let loop ()
+                   (unless (eof-object? (get-bytevector-some port))
+                     (loop)))))
+           (let ((buf (make-bytevector (if (logtest flags 128) 7 4096))))
+             (let loop ()
+               (unless (zero? (record-receive! tested buf))
+                 (loop)))))
+       (bye tested close-request/wr))
+      (try (record-send tested (make-bytevector 10 66)))
+      (try (close-port (session-record-port tested)))
+      (try (shutdown tested-sock 2))
+      (join-thread thread)
+      (try (close-port peer-sock))
+      (try (close-port tested-sock)))))
