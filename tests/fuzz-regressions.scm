@@ -38,6 +38,32 @@
     (test-equal "an ordinary path still works" "/tmp/ab"
       (sockaddr:path (make-socket-address AF_UNIX "/tmp/ab"))))
 
+  (test-group "sockaddr: an AF_UNIX name that is not UTF-8"
+    ;; Found by fuzz/sockaddr.c: converting the kernel's address raised a
+    ;; decoding error, so recvfrom! (or accept) lost what it had taken.
+    ;; Python binds the sender to an abstract name ending in bytes FF FE.
+    (let* ((name (format #f "guile-net-fuzz-~a" (getpid)))
+           (s (socket AF_UNIX SOCK_DGRAM 0))
+           (buf (make-bytevector 10)))
+      (bind s AF_UNIX (string-append "\x00" name))
+      (if (zero? (status:exit-val
+                  (system* "python3" "-c"
+                           (string-append
+                            "import socket\n"
+                            "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
+                            "s.bind(b'\\x00" name "-from-\\xff\\xfe')\n"
+                            "s.sendto(b'hi', b'\\x00" name "')\n"))))
+          (let ((got (recvfrom! s buf)))
+            (test-equal "recvfrom! returns the datagram" 2 (car got))
+            (test-equal "with the name, bad bytes as question marks"
+              (string-append "\x00" name "-from-??")
+              (sockaddr:path (cdr got))))
+          (begin
+            (test-skip 2)
+            (test-assert "recvfrom! returns the datagram (no python3)" #f)
+            (test-assert "with the name (no python3)" #f)))
+      (close-port s)))
+
   (test-group "x509: a subject that is not UTF-8"
     ;; Found by fuzz/x509.c: the decoding error leaked the GnuTLS buffer
     ;; holding the name.  The input is an operation byte and a password
