@@ -3,8 +3,8 @@
 # run the demo or the test suite.
 #
 #   ./setup.sh demo        install what is missing, build, run the demo
-#   ./setup.sh check       install what is missing, build, run every test:
-#                          make check, then each target in $check_targets
+#   ./setup.sh check       install what is missing, build, run every test
+#                          suite: each make target in $check_targets below
 #   ./setup.sh distcheck   ... and check the release tarball
 #   ./setup.sh build       install what is missing and build
 set -eu
