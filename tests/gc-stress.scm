@@ -9,7 +9,10 @@
 ;;; with a record port made (a cycle: session -> record port -> session),
 ;;; socket ports closed by hand and socket ports left to their finalizer,
 ;;; and now and then a real handshake and a record exchanged over a
-;;; socketpair, after which everything is dropped unclosed.
+;;; socketpair, after which everything is dropped unclosed.  DTLS too:
+;;; servers (socket, cookie key, session table) dropped unclosed, client
+;;; sessions on UDP sockets, and now and then a DTLS exchange whose server
+;;; keeps its client's session in its table when both are dropped.
 ;;;
 ;;; GUILE_NET_GC_STRESS_SCALE (a real, default 1) scales the number of
 ;;; objects, for slow machines or instrumented builds; nothing sets it by
@@ -19,6 +22,8 @@
              (tests tls-common)
              (net socket)
              (net tls)
+             (net dtls)
+             (rnrs bytevectors)
              (srfi srfi-1)
              (srfi srfi-64)
              (ice-9 rdelim)
@@ -81,10 +86,35 @@ read; leave every object unclosed for the collector."
     (join-thread server (+ (current-time) 15) 'timed-out)
     client))
 
+(define (dtls-exchange)
+  "A DTLS server and a client on loopback UDP: one message echoed; return
+it as a string, and drop the server (with its client's session in its
+table) and the client unclosed."
+  (let* ((server (make-dtls-server "127.0.0.1" 0 #:credentials server-creds
+                                   #:timeout 5))
+         (port (sockaddr:port (getsockname (dtls-server-socket server))))
+         (echo (call-with-new-thread
+                (lambda ()
+                  (capture
+                   (lambda ()
+                     (call-with-values (lambda () (dtls-server-receive server))
+                       (lambda (m session) (dtls-send session m)))))))))
+    (let ((reply (capture
+                  (lambda ()
+                    (let ((c (make-dtls-client "127.0.0.1" port
+                                               #:credentials client-creds
+                                               #:server-name "localhost"
+                                               #:timeout 5)))
+                      (dtls-send c (string->utf8 "re: hello"))
+                      (utf8->string (dtls-receive c)))))))
+      (join-thread echo (+ (current-time) 15) 'timed-out)
+      reply)))
+
 ;; One kind of churn per iteration; each makes at least one session or
 ;; socket and drops something.
+(define kinds 10)
 (define (churn i shared)
-  (case (modulo i 8)
+  (case (modulo i kinds)
     ;; A client session with the shared credentials.
     ((0) (let ((s (make-session connection-end/client)))
            (set-session-credentials! s shared)
@@ -131,7 +161,18 @@ read; leave every object unclosed for the collector."
            (let ((p (session-record-port s)))
              (close-port (car pair))
              (close-port (cdr pair))
-             p)))))
+             p)))
+    ;; A DTLS server, dropped unclosed: its socket, cookie key and buffer
+    ;; are the finalizers' to free.
+    ((8) (make-dtls-server "127.0.0.1" 0 #:credentials shared))
+    ;; A DTLS client session on a connected UDP socket, never handshaken.
+    ((9) (let ((u (socket AF_INET SOCK_DGRAM 0))
+               (s (make-session connection-end/client
+                                connection-flag/datagram)))
+           (connect u AF_INET INADDR_LOOPBACK 9)
+           (set-session-transport-port! s u)
+           (set-session-dtls-mtu! s 1000)
+           s))))
 
 ;; Make TOTAL objects, keeping the last RING-SIZE alive; return (MADE
 ;; . HANDSHAKE-RESULTS).
@@ -151,7 +192,10 @@ read; leave every object unclosed for the collector."
                       (make-certificate-credentials)
                       shared)
                   (if (zero? (modulo (+ i 1) handshake-every))
-                      (cons (handshake-over-socketpair) handshakes)
+                      (cons (if (even? (quotient i handshake-every))
+                                (handshake-over-socketpair)
+                                (dtls-exchange))
+                            handshakes)
                       handshakes)))))))
 
 (run-tests "gc-stress"
@@ -197,7 +241,7 @@ read; leave every object unclosed for the collector."
     ;; library's data can keep one dropped socket alive (seen about one run
     ;; in three under ASan, whose frames differ).  So allow a handful.  A
     ;; socket kind whose finalizer failed to close it would leave
-    ;; thousands open (each kind is an eighth of TOTAL).
+    ;; thousands open (each kind is a tenth of TOTAL).
     (let ((fds-after (open-fd-count)))
       (note "descriptors: ~a before, ~a after" fds-before fds-after)
       (test-assert "no descriptor is left open after collections (at most 3 strays)"
