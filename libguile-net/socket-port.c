@@ -393,6 +393,10 @@ SCM_DEFINE (gn_set_socket_timeout_x, "set-socket-timeout!", 3, 0, 0,
 #define FUNC_NAME s_gn_set_socket_timeout_x
 {
   gn_socket *s = to_socket (sock, FUNC_NAME, 1);
+  /* A closed socket is a wrong-type-arg, as for every other procedure
+     that changes a socket: setting a limit on it used to pass silently.  */
+  if (!SCM_OPPORTP (sock))
+    gn_wrong_type (FUNC_NAME, 1, sock);
   gn_timeout_kind k = to_timeout_kind (kind, FUNC_NAME, 2);
   s->timeouts[k] = gn_timeout_from_scm (seconds, FUNC_NAME, 3);
   return SCM_UNSPECIFIED;
