@@ -25,6 +25,7 @@ check_targets="
   check
   check-sanitizers
   check-valgrind
+  check-soak
 "
 
 missing=""

@@ -6,8 +6,8 @@
 ;;; open.
 ;;;
 ;;; The first part of the table is generated from the export lists of
-;;; (net socket), (net tcp), (net tls), (net https), (net error) and
-;;; (web server https): every exported procedure is called with arguments
+;;; (net socket), (net tcp), (net tls), (net dtls), (net https),
+;;; (net error) and (web server https): every exported procedure is called with arguments
 ;;; of a type none of them takes (a character), as many as it accepts.
 ;;; Predicates must answer #f; the few procedures that legitimately take
 ;;; anything are listed below with the reason.  The second part is written
@@ -34,6 +34,7 @@
              (net socket)
              (net tcp)
              (net tls)
+             (net dtls)
              (net https)
              (net error)
              (web server)
@@ -91,6 +92,14 @@
 
 ;;; Still alive afterwards?
 
+(define (dtls-alive?)
+  "A fresh DTLS handshake with the rows' echo server, and a message echoed."
+  (let ((c ((module-ref (current-module) 'dtls-client))))
+    (dtls-send c (string->utf8 "alive"))
+    (let ((r (dtls-receive c)))
+      (close-dtls c)
+      (equal? r (string->utf8 "alive")))))
+
 (define alive-listener (make-listener AF_INET 64))
 
 (define (plain-alive?)
@@ -138,7 +147,7 @@
 ;;; Part 1: wrong types for every exported procedure.
 
 (define modules
-  '((net socket) (net tcp) (net tls) (net https) (net error)
+  '((net socket) (net tcp) (net tls) (net dtls) (net https) (net error)
     (web server https)))
 
 (define garbage #\x)   ; a character: no exported procedure takes one
@@ -151,7 +160,8 @@
     tls-record-port?
     net-error? net-timeout-error? host-not-found-error?
     connection-refused-error? connection-reset-error?
-    tls-error? tls-verification-error? tls-premature-termination?))
+    tls-error? tls-verification-error? tls-premature-termination?
+    dtls-server? dtls-message-too-large?))
 
 ;; Condition accessors: Guile's define-exception-type makes them, and
 ;; given anything else they raise Guile's misc-error, as documented in
@@ -160,13 +170,16 @@
   '(net-timeout-operation net-timeout-object host-not-found-name
     tls-error-code tls-error-name tls-error-message tls-error-alert
     tls-error-fatal? tls-verification-reasons tls-verification-words
-    tls-verification-host tls-verification-status))
+    tls-verification-host tls-verification-status
+    dtls-message-size dtls-message-limit dtls-message-session))
 
 ;; The procedures that legitimately accept anything, and why.
 (define accept-anything
   `((make-net-timeout-error "a condition constructor: its fields hold any value" ,returns-anything)
     (make-tls-error "a condition constructor: its fields hold any value" ,returns-anything)
     (make-tls-verification-error "a condition constructor: its fields hold any value" ,returns-anything)
+    (make-dtls-message-too-large-error "a condition constructor: its fields hold any value" ,returns-anything)
+    (%raise-dtls-message-too-large "internal: raises a &dtls-message-too-large for whatever it is given" ,(raises-condition dtls-message-too-large?))
     (net-error-errno "documented: the errno of a system error, #f for anything else" ,(returns not))
     (%raise-timeout "internal: raises a &net-timeout for whatever it is given" ,(raises-condition net-timeout-error?))
     (%raise-tls-error "internal: raises a TLS condition for whatever it is given" ,(raises-condition tls-error?))
@@ -817,6 +830,121 @@ the seconds that took, or #f if it did neither within 6 s."
            (close-port in) (close-port out) (close-port in) (close-port out)
            (tcp-close l)))))
 
+;; DTLS.  One echo server for all the rows, on a thread until the end.
+(define dtls-creds (server-credentials))
+(define dtls-stop #f)
+(define dtls-server
+  (make-dtls-server "127.0.0.1" 0 #:credentials dtls-creds #:timeout 0.2))
+(define dtls-port (sockaddr:port (getsockname (dtls-server-socket dtls-server))))
+(define dtls-echo-thread
+  (call-with-new-thread
+   (lambda ()
+     (let ((buf (make-bytevector 2000)))
+       (let loop ()
+         (unless dtls-stop
+           (outcome
+            (lambda ()
+              (call-with-values (lambda () (dtls-server-receive! dtls-server buf))
+                (lambda (n session)
+                  (unless (zero? n) (dtls-send session buf 0 n))))))
+           (loop)))))))
+
+(define (dtls-client)
+  (make-dtls-client "127.0.0.1" dtls-port #:credentials (client-credentials)
+                    #:server-name "localhost" #:timeout 5))
+
+(define-syntax-rule (with-dtls-client (c) body ...)
+  (let ((c (dtls-client)))
+    (dynamic-wind (lambda () #t)
+                  (lambda () body ...)
+                  (lambda () (close-dtls c)))))
+
+(row "DTLS: a message over the data MTU: &dtls-message-too-large"
+     (raises-condition dtls-message-too-large?) 'dtls
+     (with-dtls-client (c)
+       (dtls-send c (make-bytevector (+ 1 (session-dtls-data-mtu c)) 1))))
+(row "DTLS: an empty message: out-of-range" (raises 'out-of-range) 'dtls
+     (with-dtls-client (c) (dtls-send c (make-bytevector 0))))
+(row "DTLS: send range past the end: out-of-range" (raises 'out-of-range) 'dtls
+     (with-dtls-client (c) (dtls-send c (make-bytevector 10 1) 8 5)))
+(row "DTLS: receive into a buffer too small: refused, then whole"
+     (returns (lambda (r) (equal? r '(#t 400)))) 'dtls
+     (with-dtls-client (c)
+       (dtls-send c (make-bytevector 400 3))
+       (let ((e (outcome (lambda () (dtls-receive! c (make-bytevector 10))))))
+         (list (and (raised-exception e)
+                    (dtls-message-too-large? (raised-exception e)))
+               (dtls-receive! c (make-bytevector 1000))))))
+(row "DTLS: MTU 100: out-of-range" (raises 'out-of-range) 'dtls
+     (with-dtls-client (c) (set-session-dtls-mtu! c 100)))
+(row "DTLS: send after bye: error/invalid-session"
+     (raises-condition (tls-code error/invalid-session)) 'dtls
+     (with-dtls-client (c)
+       (bye c close-request/wr)
+       (dtls-send c (make-bytevector 1 1))))
+(row "DTLS: receive after close-dtls: EBADF, its socket is closed"
+     (raises-errno EBADF) 'dtls
+     (let ((c (dtls-client)))
+       (close-dtls c)
+       (dtls-receive c)))
+(row "DTLS: close-dtls twice: harmless" returns-anything 'dtls
+     (let ((c (dtls-client)))
+       (close-dtls c)
+       (close-dtls c)))
+(row "DTLS: dtls-session-peer after close: EBADF" (raises-errno EBADF) 'dtls
+     (let ((c (dtls-client)))
+       (close-dtls c)
+       (dtls-session-peer c)))
+(row "DTLS: a server's session receiving by itself: misc-error"
+     (raises 'misc-error) 'dtls
+     (let* ((server (make-dtls-server "127.0.0.1" 0 #:credentials dtls-creds
+                                      #:timeout 5))
+            (port (sockaddr:port (getsockname (dtls-server-socket server))))
+            (t (call-with-new-thread
+                (lambda ()
+                  (call-with-values (lambda () (dtls-server-receive server))
+                    (lambda (m session) session)))))
+            (c (make-dtls-client "127.0.0.1" port #:credentials (client-credentials)
+                                 #:server-name "localhost" #:timeout 5)))
+       (dtls-send c (make-bytevector 1 1))
+       (let ((session (join-thread t (+ (current-time) 10))))
+         (close-dtls c)
+         (dynamic-wind (lambda () #t)
+                       (lambda () (dtls-receive! session (make-bytevector 10)))
+                       (lambda () (close-dtls-server server))))))
+(row "DTLS: receive on a closed server: misc-error" (raises 'misc-error) 'dtls
+     (let ((server (make-dtls-server "127.0.0.1" 0 #:credentials dtls-creds)))
+       (close-dtls-server server)
+       (close-dtls-server server)     ; twice: harmless
+       (dtls-server-receive server)))
+(row "DTLS: a stream socket for a server: misc-error" (raises 'misc-error) 'dtls
+     (let ((s (socket AF_INET SOCK_STREAM 0)))
+       (dynamic-wind (lambda () #t)
+                     (lambda () (socket->dtls-server s #:credentials dtls-creds))
+                     (lambda () (close-port s)))))
+(row "DTLS: garbage datagrams and a plain-text UDP client: no session kept"
+     (returns (lambda (n) (= n 0))) 'dtls
+     (let ((opened (assq-ref (dtls-server-statistics dtls-server) 'sessions-opened))
+           (u (socket AF_INET SOCK_DGRAM 0)))
+       (for-each (lambda (text)
+                   (sendto u (string->utf8 text) AF_INET INADDR_LOOPBACK dtls-port))
+                 '("GET / HTTP/1.0\r\n\r\n" "\x16\xfe\xfd garbage" "hello"))
+       (usleep 300000)              ; let the server read them
+       (close-port u)
+       (- (assq-ref (dtls-server-statistics dtls-server) 'sessions-opened)
+          opened)))
+(row "DTLS: a server that never answers: handshake &net-timeout"
+     (raises-condition (timeout-of 'handshake)) 'dtls
+     (let ((silent (socket AF_INET SOCK_DGRAM 0)))
+       (bind silent AF_INET INADDR_LOOPBACK 0)
+       (dynamic-wind
+         (lambda () #t)
+         (lambda ()
+           (make-dtls-client "127.0.0.1" (sockaddr:port (getsockname silent))
+                             #:credentials (client-credentials)
+                             #:server-name "localhost" #:timeout 1))
+         (lambda () (close-port silent)))))
+
 (set! explicit-rows (reverse explicit-rows))
 
 ;;; The run.
@@ -840,7 +968,10 @@ the seconds that took, or #f if it did neither within 6 s."
         (let* ((fds (open-fd-count))
                (o (outcome thunk))
                (ok (expectation o))
-               (still ((if (eq? alive 'tls) tls-alive? plain-alive?))))
+               (still ((case alive
+                         ((tls) tls-alive?)
+                         ((dtls) dtls-alive?)
+                         (else plain-alive?)))))
           (unless ok (format #t "#   got ~s~%" (describe o)))
           (unless still (format #t "#   no new connection afterwards~%"))
           ;; Leaks show in the last test; this says which row made them.
@@ -860,4 +991,7 @@ the seconds that took, or #f if it did neither within 6 s."
             n
             (begin (usleep 100000) (loop (+ i 1)))))))
   (close-port alive-listener)
+  (set! dtls-stop #t)
+  (join-thread dtls-echo-thread (+ (current-time) 5))
+  (close-dtls-server dtls-server)
   (remove-cert-dir))
