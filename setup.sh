@@ -4,6 +4,7 @@
 #
 #   ./setup.sh demo        install what is missing, build, run the demo
 #   ./setup.sh check       install what is missing, build, run every test
+#                          suite: each make target in $check_targets below
 #   ./setup.sh distcheck   ... and check the release tarball
 #   ./setup.sh fuzz        ... and run the fuzz harnesses (make check-fuzz)
 #   ./setup.sh build       install what is missing and build
@@ -17,7 +18,19 @@ what=${1:-build}
 packages="guile-3.0 guile-3.0-dev libgnutls28-dev check gnutls-bin
   autoconf automake libtool texinfo pkg-config make gcc
   openssl curl python3 ca-certificates libnss-wrapper wrk testssl.sh
-  clang libclang-rt-dev"
+  valgrind clang libclang-rt-dev"
+
+# What `./setup.sh check' runs, in this order, each a make target that ends
+# with automake's summary ("# PASS:  N" ...), which .ci/run adds up.  A
+# failing target does not stop the next; the exit status is 1 if any
+# failed.  A new suite is one more line here.
+check_targets="
+  check
+  check-sanitizers
+  check-valgrind
+  check-fuzz-short
+  check-soak
+"
 
 missing=""
 for p in $packages; do
@@ -39,7 +52,15 @@ make -j"$jobs"
 
 case "$what" in
   demo)      exec ./pre-inst-env guile --no-auto-compile examples/tls-demo.scm ;;
-  check)     exec make -j"$jobs" check ;;
+  check)
+    status=0
+    for target in $check_targets; do
+      echo "setup.sh: make $target"
+      start=$(date +%s)
+      make -j"$jobs" "$target" || { status=1; echo "setup.sh: make $target FAILED"; }
+      echo "setup.sh: make $target took $(( $(date +%s) - start )) s"
+    done
+    exit $status ;;
   distcheck) exec make -j"$jobs" distcheck ;;
   fuzz)      exec make -j"$jobs" check-fuzz ;;
   build)     ;;

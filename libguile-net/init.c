@@ -43,3 +43,13 @@ scm_init_guile_net_tls (void)
   gn_init_tls_port ();
   gn_init_tls_x509 ();
 }
+
+/* Called by (net dtls), whose module it defines the DTLS primitives in.  */
+void scm_init_guile_net_dtls (void);
+void gn_init_dtls (void);
+
+void
+scm_init_guile_net_dtls (void)
+{
+  gn_init_dtls ();
+}

@@ -66,6 +66,9 @@ finalize_session (SCM obj)
   gn_tls_session *t = scm_foreign_object_ref (obj, 0);
   if (t == NULL || t->s == NULL)
     return;
+  if (t->held_packet)
+    gnutls_packet_deinit (t->held_packet);
+  t->held_packet = NULL;
   gnutls_deinit (t->s);
   t->s = NULL;
   for (struct gn_cred_link *l = t->creds; l != NULL;)
@@ -284,7 +287,11 @@ gn_tls_fail (SCM session, gn_tls_session *t, int code, const char *subr)
       && t->last_errno != 0)
     gn_syserror_errno (subr, t->last_errno);
   if (t->verify_failed)
-    gn_raise_tls_verification_error (subr, t->verify_status, NULL);
+    gn_raise_tls_verification_error (subr, t->verify_status,
+                                     t->is_server ? NULL : t->server_name);
+  /* DTLS: GnuTLS gave up waiting for the peer's flight.  */
+  if (code == GNUTLS_E_TIMEDOUT)
+    gn_raise_timeout (subr, subr, session);
   if (code == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR)
     gn_raise_tls_verification_error
       (subr, gnutls_session_get_verify_cert_status (t->s),
@@ -303,19 +310,50 @@ gn_tls_wait (SCM session, gn_tls_session *t, int64_t deadline,
 {
   if (t->fd < 0)
     return;   /* port transports block in the port itself */
-  short events = gnutls_record_get_direction (t->s) ? POLLOUT : POLLIN;
-  int64_t until = deadline;
-  if (t->init_flags & GNUTLS_DATAGRAM)
-    {
-      /* DTLS retransmits lost flights: wake up when GnuTLS's timer
-         expires and let the interrupted call resend.  */
-      int64_t timer = gn_deadline_after_ns
-        ((int64_t) gnutls_dtls_get_timeout (t->s) * 1000000);
-      if (timer < until)
-        until = timer;
-    }
-  if (!gn_wait_fd (t->fd, events, until) && until == deadline)
+  short events = gn_tls_direction (t) ? POLLOUT : POLLIN;
+  /* DTLS retransmits lost flights: wake up when GnuTLS's timer expires
+     and let the interrupted call resend.  */
+  int64_t timer = gn_tls_retransmit_deadline (t);
+  int64_t until = timer < deadline ? timer : deadline;
+  if (!gn_wait_fd (t->fd, events, until) && gn_now_ns () >= deadline)
     gn_raise_timeout (subr, operation, session);
+}
+
+int
+gn_tls_direction (gn_tls_session *t)
+{
+  /* A DTLS handshake that sent its flight waits for the answer (or its
+     retransmission timer), though GnuTLS still says "write" then; a UDP
+     socket is nearly always writable, so waiting for that would spin.  */
+  if ((t->init_flags & GNUTLS_DATAGRAM) && !t->handshake_done)
+    return 0;
+  return gnutls_record_get_direction (t->s);
+}
+
+int64_t
+gn_tls_retransmit_deadline (gn_tls_session *t)
+{
+  /* Only handshake flights are resent on a timer: GnuTLS answers a
+     retransmitted flight after the handshake by itself.  */
+  if (!(t->init_flags & GNUTLS_DATAGRAM) || t->s == NULL || t->handshake_done)
+    return GN_NO_DEADLINE;
+  unsigned int ms = gnutls_dtls_get_timeout (t->s);
+  /* 0 means "due now", but GnuTLS also says 0 while a backed-off timer
+     still runs (it measures from the initial timeout): then looking again
+     shortly, not at once, keeps waits from spinning.  */
+  if (ms == 0)
+    ms = 20;
+  return gn_deadline_after_ns ((int64_t) ms * 1000000);
+}
+
+/* The deadline a waiter should wake up at: the operation's own, or
+   earlier for a DTLS retransmission.  */
+static int64_t
+waiter_deadline (gn_tls_session *t)
+{
+  int64_t d = gn_wait_clock_deadline (t->wait_deadline, t->timeout_ns);
+  int64_t timer = gn_tls_retransmit_deadline (t);
+  return timer < d ? timer : d;
 }
 
 void
@@ -330,7 +368,7 @@ gn_tls_wait_begin (SCM session, gn_tls_session *t, const char *subr,
   /* A waiter is handed the transport socket: let it tell the time.  */
   gn_socket *transport = gn_port_socket (t->transport);
   if (transport)
-    transport->lent_deadline = t->wait_deadline;
+    transport->lent_deadline = waiter_deadline (t);
 }
 
 void
@@ -730,6 +768,8 @@ SCM_DEFINE (gn_set_session_server_name, "set-session-server-name!", 3, 0, 0,
     }
   free (t->server_name);
   t->server_name = n;
+  if (t->verify_data[0].data != NULL)   /* GnuTLS holds this pointer */
+    t->verify_data[0].data = (unsigned char *) n;
   return SCM_UNSPECIFIED;
 }
 #undef FUNC_NAME
@@ -970,12 +1010,15 @@ prepare_handshake (SCM session, gn_tls_session *t, const char *subr)
                         "off explicitly with set-session-verify-peer!)",
                         SCM_EOL);
       gn_tls_cred_ensure_trust (c, subr);
-      gnutls_typed_vdata_st data[2] = {
-        { GNUTLS_DT_DNS_HOSTNAME, (unsigned char *) t->server_name, 0 },
-        { GNUTLS_DT_KEY_PURPOSE_OID, (unsigned char *) GNUTLS_KP_TLS_WWW_SERVER,
-          0 }
-      };
-      gnutls_session_set_verify_cert2 (t->s, data, 2, 0);
+      /* GnuTLS keeps a pointer to this array, not a copy, for the whole
+         session: it lives in the session.  */
+      t->verify_data[0].type = GNUTLS_DT_DNS_HOSTNAME;
+      t->verify_data[0].data = (unsigned char *) t->server_name;
+      t->verify_data[0].size = 0;
+      t->verify_data[1].type = GNUTLS_DT_KEY_PURPOSE_OID;
+      t->verify_data[1].data = (unsigned char *) GNUTLS_KP_TLS_WWW_SERVER;
+      t->verify_data[1].size = 0;
+      gnutls_session_set_verify_cert2 (t->s, t->verify_data, 2, 0);
     }
   else if (t->is_server && t->client_cert != GNUTLS_CERT_IGNORE)
     {
@@ -1047,8 +1090,7 @@ SCM_DEFINE (gn_session_time_left, "session-time-left", 1, 0, 0,
 #define FUNC_NAME s_gn_session_time_left
 {
   gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
-  return gn_seconds_left (gn_wait_clock_deadline (t->wait_deadline,
-                                                  t->timeout_ns));
+  return gn_seconds_left (waiter_deadline (t));
 }
 #undef FUNC_NAME
 
@@ -1118,6 +1160,26 @@ SCM_DEFINE (gn_handshake, "%handshake", 1, 0, 0, (SCM session),
   return SCM_UNSPECIFIED;
 }
 #undef FUNC_NAME
+
+int
+gn_tls_handshake_step (SCM session, gn_tls_session *t)
+{
+  prepare_handshake (session, t, "handshake");
+  for (;;)
+    {
+      int rc = gnutls_handshake (t->s);
+      t->pending = SCM_BOOL_F;
+      if (rc == 0)
+        t->handshake_done = 1;
+      if (rc == 0 || rc == GNUTLS_E_AGAIN)
+        return rc;
+      if (retry_code (rc))
+        continue;
+      t->failed = 1;
+      send_failure_alert (t, rc);
+      return rc;
+    }
+}
 
 /* Shared by `bye' and the record port's close: send close_notify, waiting
    until DEADLINE.  Return the GnuTLS result; raise nothing when QUIET.  */
@@ -1227,15 +1289,17 @@ gn_tls_send (SCM session, gn_tls_session *t, const char *data, size_t len,
     }
 }
 
-ssize_t
-gn_tls_recv (SCM session, gn_tls_session *t, char *data, size_t len,
-             int nowait, const char *subr)
+/* Into DATA, or as a whole record into *PACKET when PACKET is not NULL.  */
+static ssize_t
+recv_loop (SCM session, gn_tls_session *t, char *data, size_t len,
+           gnutls_packet_t *packet, int nowait, const char *subr)
 {
   check_handshaken (t, subr);
   int64_t deadline = op_deadline (t);
   for (;;)
     {
-      ssize_t rc = gnutls_record_recv (t->s, data, len);
+      ssize_t rc = packet ? gnutls_record_recv_packet (t->s, packet)
+        : gnutls_record_recv (t->s, data, len);
       gn_tls_rethrow_pending (t);
       if (rc >= 0)
         return rc;
@@ -1258,6 +1322,21 @@ gn_tls_recv (SCM session, gn_tls_session *t, char *data, size_t len,
     }
 }
 
+ssize_t
+gn_tls_recv (SCM session, gn_tls_session *t, char *data, size_t len,
+             int nowait, const char *subr)
+{
+  return recv_loop (session, t, data, len, NULL, nowait, subr);
+}
+
+ssize_t
+gn_tls_recv_packet (SCM session, gn_tls_session *t, gnutls_packet_t *packet,
+                    int nowait, const char *subr)
+{
+  *packet = NULL;
+  return recv_loop (session, t, NULL, 0, packet, nowait, subr);
+}
+
 SCM_DEFINE (gn_record_send, "record-send", 2, 0, 0, (SCM session, SCM bv),
             "Send the contents of bytevector @var{bv} over @var{session}\n"
             "and return the number of bytes sent (at most one record, 16\n"
@@ -1268,6 +1347,10 @@ SCM_DEFINE (gn_record_send, "record-send", 2, 0, 0, (SCM session, SCM bv),
   gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
   if (!scm_is_bytevector (bv))
     gn_wrong_type (FUNC_NAME, 2, bv);
+  /* Nothing to send: GnuTLS would answer GNUTLS_E_INVALID_REQUEST, a
+     fatal error that invalidates the whole session.  */
+  if (SCM_BYTEVECTOR_LENGTH (bv) == 0)
+    return scm_from_int (0);
   ssize_t n = gn_tls_send (session, t,
                            (const char *) SCM_BYTEVECTOR_CONTENTS (bv),
                            SCM_BYTEVECTOR_LENGTH (bv), 0, FUNC_NAME);
@@ -1291,6 +1374,11 @@ SCM_DEFINE (gn_record_receive, "record-receive!", 2, 0, 0,
   gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
   if (!scm_is_bytevector (bv))
     gn_wrong_type (FUNC_NAME, 2, bv);
+  /* Nothing to receive into: return 0 without touching the session, as
+     read (2) does with a count of 0 (GnuTLS would fail and invalidate
+     the session).  */
+  if (SCM_BYTEVECTOR_LENGTH (bv) == 0)
+    return scm_from_int (0);
   ssize_t n = gn_tls_recv (session, t, (char *) SCM_BYTEVECTOR_CONTENTS (bv),
                            SCM_BYTEVECTOR_LENGTH (bv), 0, FUNC_NAME);
   if (n < 0)
@@ -1316,11 +1404,13 @@ SCM_DEFINE (gn_record_get_direction, "record-get-direction", 1, 0, 0,
             (SCM session),
             "After an operation on @var{session} raised @code{error/again},\n"
             "return 0 if it was waiting to read from the transport and 1 if\n"
-            "it was waiting to write.")
+            "it was waiting to write.  During a DTLS handshake it is 0:\n"
+            "the handshake waits for the peer's flight, or until\n"
+            "@code{session-time-left} says a lost flight is to be resent.")
 #define FUNC_NAME s_gn_record_get_direction
 {
   gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
-  return scm_from_int (t->s ? gnutls_record_get_direction (t->s) : 0);
+  return scm_from_int (t->s ? gn_tls_direction (t) : 0);
 }
 #undef FUNC_NAME
 

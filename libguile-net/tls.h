@@ -71,6 +71,9 @@ typedef struct
   char *server_name;            /* client: what we sent (malloc) */
   int verify_peer;              /* client: verify during handshake */
   int verify_armed;             /* gnutls_session_set_verify_cert done */
+  /* The host name and key purpose a client checks; GnuTLS keeps a pointer
+     to this array (gnutls_session_set_verify_cert2), so it lives here.  */
+  gnutls_typed_vdata_st verify_data[2];
   int handshake_done;
   int failed;                   /* a fatal error made it unusable */
   int send_pending;             /* a record send was interrupted */
@@ -82,6 +85,9 @@ typedef struct
   /* When an operation waiting in a suspendable-port waiter must end,
      counted from its first "would block"; 0 when none is waiting.  */
   int64_t wait_deadline;
+  /* DTLS (dtls.c).  */
+  struct gn_dtls_peer *dtls_peer; /* a dtls-server's session: its peer */
+  gnutls_packet_t held_packet;  /* a message too large for the last buffer */
 } gn_tls_session;
 extern SCM gn_tls_session_type;
 gn_tls_session *gn_to_tls_session (SCM obj, const char *subr, int pos);
@@ -114,11 +120,35 @@ ssize_t gn_tls_recv (SCM session, gn_tls_session *t, char *data, size_t len,
    QUIET, return the GnuTLS result instead of raising.  */
 int gn_tls_bye (SCM session, gn_tls_session *t, int how, int64_t deadline,
                 int quiet, const char *subr);
+/* Receive one whole record as a packet (DTLS: one message), with the same
+   waiting as gn_tls_recv; *PACKET is NULL when the peer closed.  */
+ssize_t gn_tls_recv_packet (SCM session, gn_tls_session *t,
+                            gnutls_packet_t *packet, int nowait,
+                            const char *subr);
+/* One non-blocking step of a server's handshake, never raising: 0 when
+   done, GNUTLS_E_AGAIN to wait for the peer, or a fatal code after which
+   the session is unusable (the peer was sent an alert).  */
+int gn_tls_handshake_step (SCM session, gn_tls_session *t);
+/* Which way an interrupted operation waits: 0 read, 1 write (GnuTLS's
+   record direction, corrected for DTLS handshakes).  */
+int gn_tls_direction (gn_tls_session *t);
+/* When a waiting DTLS operation must wake up for GnuTLS's retransmission
+   timer, or GN_NO_DEADLINE (not DTLS).  */
+int64_t gn_tls_retransmit_deadline (gn_tls_session *t);
 /* True unless the session's transport port was closed.  */
 int gn_tls_transport_open (gn_tls_session *t);
 /* Re-raise an exception a callback caught, if any.  */
 void gn_tls_rethrow_pending (gn_tls_session *t);
 void gn_init_tls_session (void);
+/* Primitives dtls.c builds server sessions with.  */
+SCM gn_make_session (SCM end, SCM flags);
+SCM gn_set_session_credentials (SCM session, SCM cred);
+SCM gn_set_session_client_certificate_request (SCM session, SCM request);
+SCM gn_set_session_alpn_protocols (SCM session, SCM protocols);
+SCM gn_set_session_timeout (SCM session, SCM seconds);
+
+/* dtls.c.  */
+void gn_init_dtls (void);
 
 /* tls-port.c.  */
 SCM gn_tls_make_record_port (SCM session, SCM close);

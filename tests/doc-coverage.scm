@@ -49,7 +49,8 @@
 (define documented (manual-definitions manual-file))
 
 (define modules
-  '((net socket) (net tcp) (net error) (net tls) (net https) (web server https)))
+  '((net socket) (net tcp) (net error) (net tls) (net dtls) (net https)
+    (web server https)))
 
 (define exports
   ;; (MODULE NAME . VARIABLE) for every export, sorted by name per module.

@@ -35,6 +35,11 @@
       (and (string-contains out "certificate verified")
            (string-contains out "server answered: \"HELLO OVER TLS\""))))
 
+  (test-assert "dtls-echo: messages over DTLS, one cookie, one session"
+    (let ((out (run-example "dtls-echo.scm")))
+      (and (string-contains out "sent \"datagram\", got back \"DATAGRAM\"")
+           (string-contains out "(cookies-sent . 1) (sessions-opened . 1) (sessions-closed . 1)"))))
+
   (test-assert "tcp-echo"
     (string-contains (run-example "tcp-echo.scm") "got \"echo: hello\""))
 

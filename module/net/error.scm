@@ -8,6 +8,8 @@
 ;;;     &connection-refused           nothing listens there (ECONNREFUSED)
 ;;;     &connection-reset             the peer went away (ECONNRESET, EPIPE,
 ;;;                                   ECONNABORTED)
+;;;     &tls-error                    TLS failed (below, for (net tls))
+;;;     &dtls-message-too-large       a datagram would have been cut
 ;;;
 ;;; Each is a Guile exception type, so `guard' and `with-exception-handler'
 ;;; see them.  Failed system calls stay Guile `system-error's carrying errno,
@@ -223,3 +225,37 @@ REASONS.  Called from C."
  tls-verification-words "Why verification failed: a list of English sentences."
  tls-verification-host "The host name the certificate was checked against, or #f."
  tls-verification-status "GnuTLS's verification status bits.")
+
+;;; ---- DTLS (for (net dtls)) ------------------------------------------------
+;;;
+;;; Datagrams are never cut: a message larger than a DTLS session can send
+;;; in one datagram, or than the buffer given to receive it, is refused with
+;;; this condition (a received one is kept for the next call).
+
+(export &dtls-message-too-large make-dtls-message-too-large-error
+        dtls-message-too-large? dtls-message-size dtls-message-limit
+        dtls-message-session
+        %raise-dtls-message-too-large)
+
+(define-exception-type &dtls-message-too-large &net-error
+  make-dtls-message-too-large-error dtls-message-too-large?
+  (size dtls-message-size)        ; bytes in the message
+  (limit dtls-message-limit)      ; bytes that fit
+  (session dtls-message-session)) ; the DTLS session
+
+(define (%raise-dtls-message-too-large who size limit session)
+  "Raise a &dtls-message-too-large condition.  Called from C."
+  (raise-exception
+   (make-exception (make-dtls-message-too-large-error size limit session)
+                   (make-exception-with-origin who)
+                   (make-exception-with-message
+                    (format #f "a message of ~a bytes does not fit in ~a bytes"
+                            size limit))
+                   (make-exception-with-irritants (list size limit)))))
+
+(document!
+ make-dtls-message-too-large-error "Make a DTLS message-too-large condition: SIZE LIMIT SESSION."
+ dtls-message-too-large? "Return #t if OBJ says a DTLS message was too large to send or receive."
+ dtls-message-size "The size of the DTLS message refused, in bytes."
+ dtls-message-limit "How many bytes would have fit: the data MTU, or the room in the buffer."
+ dtls-message-session "The DTLS session the message was for.")
