@@ -18,6 +18,7 @@ extern void __lsan_register_root_region (const void *p, size_t size)
 
 void scm_init_guile_net_socket (void);
 void scm_init_guile_net_tls (void);
+void scm_init_guile_net_dtls (void);
 
 static void
 init_socket (void *unused)
@@ -29,6 +30,12 @@ static void
 init_tls (void *unused)
 {
   scm_init_guile_net_tls ();
+}
+
+static void
+init_dtls (void *unused)
+{
+  scm_init_guile_net_dtls ();
 }
 
 static SCM harness_module = SCM_BOOL_F;
@@ -66,6 +73,8 @@ fuzz_init (void)
   scm_c_register_extension (NULL, "scm_init_guile_net_socket", init_socket,
                             NULL);
   scm_c_register_extension (NULL, "scm_init_guile_net_tls", init_tls, NULL);
+  scm_c_register_extension (NULL, "scm_init_guile_net_dtls", init_dtls,
+                            NULL);
   harness_module = scm_c_eval_string
     ("(begin (define-module (guile-net fuzz harness)"
      "         #:use-module (net socket) #:use-module (net tls)"

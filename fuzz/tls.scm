@@ -249,3 +249,90 @@ START, at most CHUNK at a time, then end of file; writes vanish."
       (join-thread thread)
       (try (close-port peer-sock))
       (try (close-port tested-sock)))))
+
+(use-modules (net dtls) (ice-9 threads))
+
+;;; The DTLS server harness (fuzz/dtls-server.c).  One DTLS server on
+;;; 127.0.0.1 for the whole run, and a client of ours whose session with it
+;;; is established (made again whenever the server has forgotten it).  The
+;;; input is a list of datagrams: a byte choosing the sender (even: the
+;;; established client's socket, so the bytes reach its session on the
+;;; server; odd: one of three fresh sockets, unknown peers), two bytes of
+;;; length, then the bytes.  The server then reads until nothing is left.
+;;; Besides the sanitizers' checks, one property: a datagram without a
+;;; valid cookie never makes the server keep anything, so the server never
+;;; holds more than the one established client's session.
+
+(define fuzz-dtls-server-object
+  (make-dtls-server "127.0.0.1" 0 #:credentials fuzz-server-credentials
+                    #:timeout 0))
+(define fuzz-dtls-port
+  (sockaddr:port (getsockname (dtls-server-socket fuzz-dtls-server-object))))
+(define fuzz-dtls-client #f)
+
+(define (fuzz-dtls-drain)
+  "Let the server handle what has arrived (it echoes messages back)."
+  (let loop ((k 0))
+    (when (and (< k 64)
+               (try (call-with-values
+                        (lambda () (dtls-server-receive fuzz-dtls-server-object))
+                      (lambda (message session)
+                        (unless (eof-object? message)
+                          (try (dtls-send session message)))
+                        #t))))
+      (loop (+ k 1)))))
+
+(define (fuzz-dtls-establish!)
+  "A client session established with the server, the server's side run
+by a thread until the handshake is done."
+  (when fuzz-dtls-client
+    (try (close-port (session-transport-port fuzz-dtls-client))))
+  (let* ((done #f)
+         (thread (call-with-new-thread
+                  (lambda ()
+                    (let loop ((k 0))
+                      (unless (or done (> k 5000))    ; at most ~5 s
+                        (fuzz-dtls-drain)
+                        (usleep 1000)
+                        (loop (+ k 1))))))))
+    (set! fuzz-dtls-client
+          (try (make-dtls-client "127.0.0.1" fuzz-dtls-port
+                                 #:credentials fuzz-client-credentials
+                                 #:server-name "localhost" #:timeout 5)))
+    (set! done #t)
+    (join-thread thread)))
+
+(define (fuzz-dtls-wait-readable)
+  (select (list (dtls-server-socket fuzz-dtls-server-object)) '() '() 0 20000))
+
+(define (fuzz-dtls-server bv)
+  (when (or (not fuzz-dtls-client)
+            (null? (dtls-server-sessions fuzz-dtls-server-object)))
+    (fuzz-dtls-establish!))
+  (let ((strangers (map (lambda (i)
+                          (let ((s (socket AF_INET SOCK_DGRAM 0)))
+                            (connect s AF_INET INADDR_LOOPBACK fuzz-dtls-port)
+                            s))
+                        (iota 3)))
+        (len (bytevector-length bv)))
+    (let loop ((pos 0))
+      (when (< (+ pos 2) len)
+        (let* ((who (bytevector-u8-ref bv pos))
+               (n (min (bytevector-u16-ref bv (+ pos 1) (endianness big))
+                       (- len pos 3)))
+               (data (let ((d (make-bytevector n)))
+                       (bytevector-copy! bv (+ pos 3) d 0 n)
+                       d))
+               (sock (if (and (even? who) fuzz-dtls-client)
+                         (session-transport-port fuzz-dtls-client)
+                         (list-ref strangers (modulo who 3)))))
+          (try (send sock data))
+          (loop (+ pos 3 n)))))
+    (fuzz-dtls-wait-readable)
+    (fuzz-dtls-drain)
+    (for-each close-port strangers)
+    ;; The property: no state for anyone who did not answer a cookie.
+    (when (> (length (dtls-server-sessions fuzz-dtls-server-object)) 1)
+      (format (current-error-port) "DTLS server keeps ~a sessions~%"
+              (length (dtls-server-sessions fuzz-dtls-server-object)))
+      (primitive-exit 3))))
