@@ -4,16 +4,33 @@
 #
 #   ./setup.sh demo        install what is missing, build, run the demo
 #   ./setup.sh check       install what is missing, build, run every test
+#                          suite: each make target in $check_targets below
 #   ./setup.sh distcheck   ... and check the release tarball
+#   ./setup.sh fuzz        ... and run the fuzz harnesses (make check-fuzz)
 #   ./setup.sh build       install what is missing and build
 set -eu
 cd "$(dirname "$0")"
 what=${1:-build}
 
-# Build tools and libraries, then the peers the tests talk to.
+# Build tools and libraries, then the peers the tests talk to, then clang
+# with its sanitizer and libFuzzer runtimes (libclang-rt-dev, only
+# recommended by clang on Debian 12) for make check-fuzz.
 packages="guile-3.0 guile-3.0-dev libgnutls28-dev check gnutls-bin
   autoconf automake libtool texinfo pkg-config make gcc
-  openssl curl python3 ca-certificates libnss-wrapper wrk testssl.sh"
+  openssl curl python3 ca-certificates libnss-wrapper wrk testssl.sh
+  valgrind clang libclang-rt-dev"
+
+# What `./setup.sh check' runs, in this order, each a make target that ends
+# with automake's summary ("# PASS:  N" ...), which .ci/run adds up.  A
+# failing target does not stop the next; the exit status is 1 if any
+# failed.  A new suite is one more line here.
+check_targets="
+  check
+  check-sanitizers
+  check-valgrind
+  check-fuzz-short
+  check-soak
+"
 
 missing=""
 for p in $packages; do
@@ -35,8 +52,17 @@ make -j"$jobs"
 
 case "$what" in
   demo)      exec ./pre-inst-env guile --no-auto-compile examples/tls-demo.scm ;;
-  check)     exec make -j"$jobs" check ;;
+  check)
+    status=0
+    for target in $check_targets; do
+      echo "setup.sh: make $target"
+      start=$(date +%s)
+      make -j"$jobs" "$target" || { status=1; echo "setup.sh: make $target FAILED"; }
+      echo "setup.sh: make $target took $(( $(date +%s) - start )) s"
+    done
+    exit $status ;;
   distcheck) exec make -j"$jobs" distcheck ;;
+  fuzz)      exec make -j"$jobs" check-fuzz ;;
   build)     ;;
-  *)         echo "usage: $0 [demo|check|distcheck|build]" >&2; exit 2 ;;
+  *)         echo "usage: $0 [demo|check|distcheck|fuzz|build]" >&2; exit 2 ;;
 esac

@@ -161,6 +161,9 @@ struct gn_socket_ends
 };
 extern scm_t_port_type *gn_socket_port_type;
 SCM gn_make_socket_port (int fd, int family, int type);
+/* Clear PORT's stream-start mark, so reads never look for a byte-order
+   mark; return PORT.  */
+SCM gn_port_no_bom (SCM port);
 /* The descriptor of open socket port (ours, or a file port such as Guile's
    own sockets).  A closed port or a non-port is a wrong-type-arg.  */
 int gn_port_fd (SCM port, const char *subr, int pos);

@@ -127,7 +127,12 @@ make_sockaddr (int family, SCM address, SCM args, gn_sockaddr *out,
           gn_wrong_type (subr, P(1), address);
         size_t n;
         char *path = scm_to_utf8_stringn (address, &n);
-        if (n >= sizeof un->sun_path)
+        /* A file name ends at its first NUL for the kernel: one inside
+           the path would bind or connect to a shorter name than given
+           (and getsockname would not give it back).  Only an abstract
+           name, which starts with NUL, may hold them.  */
+        if (n >= sizeof un->sun_path
+            || (n > 1 && path[0] != '\0' && memchr (path, '\0', n) != NULL))
           {
             free (path);
             gn_out_of_range (subr, P(1), address);
@@ -199,6 +204,21 @@ gn_scm_to_sockaddr (SCM fam_or_sa, SCM address, SCM args, gn_sockaddr *out,
                         SCM_UNBNDP (args) ? SCM_EOL : args, out, subr, pos, 0);
 }
 
+/* The name of an AF_UNIX socket as the kernel gives it: bytes a peer
+   chose, not necessarily UTF-8.  Decoding must not raise (accept, after
+   taking the connection, or recvfrom!, after taking the datagram, would
+   then lose it), so a byte sequence that is not UTF-8 reads as question
+   marks, as Guile's own sockets do.  Found by fuzz/sockaddr.c.  */
+static SCM
+path_to_string (const char *bytes, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char) bytes[i] >= 0x80)
+      return scm_from_stringn (bytes, n, "UTF-8",
+                               SCM_FAILED_CONVERSION_QUESTION_MARK);
+  return scm_from_latin1_stringn (bytes, n);   /* ASCII: the fast way */
+}
+
 SCM
 gn_sockaddr_to_scm (const struct sockaddr *sa, socklen_t len, const char *subr)
 {
@@ -233,9 +253,11 @@ gn_sockaddr_to_scm (const struct sockaddr *sa, socklen_t len, const char *subr)
         if (len > off)
           {
             size_t n = len - off;
+            if (n > sizeof un->sun_path)
+              n = sizeof un->sun_path;
             if (un->sun_path[0] != '\0')
               n = strnlen (un->sun_path, n);
-            path = scm_from_utf8_stringn (un->sun_path, n);
+            path = path_to_string (un->sun_path, n);
           }
         return scm_vector (scm_list_2 (scm_from_int (AF_UNIX), path));
       }

@@ -89,6 +89,26 @@ gn_fd_is_nonblocking (int fd)
   return flags >= 0 && (flags & O_NONBLOCK);
 }
 
+/* Guile 3.0 (3.0.8 at least) runs its text-mode byte-order-mark check
+   on the first read of a port even for get-u8 and get-bytevector-n: when
+   the first byte is 0xEF it waits for two more to see whether they are a
+   UTF-8 BOM.  On a request-response protocol those bytes never come, so
+   a server reading a one-byte request 0xEF waited until its timeout (or
+   forever), and EF BB BF at the start of binary data was dropped.  A
+   socket or TLS stream is a byte stream, never a text file: clear the
+   stream-start mark so that no read ever looks for a BOM.  */
+SCM
+gn_port_no_bom (SCM port)
+{
+  static SCM clear = SCM_BOOL_F;
+  if (scm_is_false (clear))
+    clear = scm_gc_protect_object
+      (scm_c_private_ref ("ice-9 ports",
+                          "port-clear-stream-start-for-bom-read"));
+  scm_call_1 (clear, port);
+  return port;
+}
+
 SCM
 gn_make_socket_port (int fd, int family, int type)
 {
@@ -104,8 +124,9 @@ gn_make_socket_port (int fd, int family, int type)
   s->lent_deadline = 0;
   s->revealed = 0;
   s->ends = NULL;
-  return scm_c_make_port (gn_socket_port_type,
-                          SCM_RDNG | SCM_WRTNG | SCM_BUF0, (scm_t_bits) s);
+  return gn_port_no_bom (scm_c_make_port (gn_socket_port_type,
+                                          SCM_RDNG | SCM_WRTNG | SCM_BUF0,
+                                          (scm_t_bits) s));
 }
 
 struct transfer
@@ -393,6 +414,10 @@ SCM_DEFINE (gn_set_socket_timeout_x, "set-socket-timeout!", 3, 0, 0,
 #define FUNC_NAME s_gn_set_socket_timeout_x
 {
   gn_socket *s = to_socket (sock, FUNC_NAME, 1);
+  /* A closed socket is a wrong-type-arg, as for every other procedure
+     that changes a socket: setting a limit on it used to pass silently.  */
+  if (!SCM_OPPORTP (sock))
+    gn_wrong_type (FUNC_NAME, 1, sock);
   gn_timeout_kind k = to_timeout_kind (kind, FUNC_NAME, 2);
   s->timeouts[k] = gn_timeout_from_scm (seconds, FUNC_NAME, 3);
   return SCM_UNSPECIFIED;
@@ -407,8 +432,8 @@ make_one_way_port (gn_socket *from, struct gn_socket_ends *ends,
   *s = *from;
   s->revealed = 0;
   s->ends = ends;
-  return scm_c_make_port (gn_socket_port_type, mode | SCM_BUF0,
-                          (scm_t_bits) s);
+  return gn_port_no_bom (scm_c_make_port (gn_socket_port_type,
+                                          mode | SCM_BUF0, (scm_t_bits) s));
 }
 
 SCM_DEFINE (gn_socket_port_split_x, "socket-port-split!", 1, 0, 0,

@@ -391,6 +391,13 @@ SCM_DEFINE (gn_recv, "recv!", 2, 1, 0, (SCM sock, SCM buf, SCM flags),
   bytevector_range (buf, SCM_UNDEFINED, SCM_UNDEFINED, 2, &m.buf, &m.len,
                     FUNC_NAME);
   m.flags = optional_flags (flags, FUNC_NAME, 3);
+  /* An empty buffer on a stream has nothing to receive into: return 0 at
+     once, as read (2) with a count of 0 does.  Otherwise Linux's recv
+     says EAGAIN while no data is queued and this would wait for data it
+     cannot take (forever without a read timeout).  A datagram socket
+     still waits, since a zero-length receive consumes a datagram.  */
+  if (m.len == 0 && is_stream (sock, fd))
+    return scm_from_size_t (0);
   int all = (m.flags & MSG_WAITALL) != 0;
   return scm_from_size_t (transfer (sock, fd, POLLIN, attempt_recv, &m, all,
                                     FUNC_NAME));

@@ -2,14 +2,19 @@
    presents and the certificates and CRLs it trusts.
 
    A credentials object is a Guile foreign object pointing to a gn_tls_cred
-   allocated by the GC.  Sessions keep a reference count on it as well as a
+   allocated with malloc.  Sessions keep a reference count on it as well as a
    Scheme reference: Guile runs finalizers in no particular order, so the
-   GnuTLS credentials are freed only when the object and every session that
-   used them are gone.  */
+   GnuTLS credentials and the gn_tls_cred itself are freed only when the
+   object and every session that used them are gone.  The gn_tls_cred must
+   not be GC memory: a session that replaced its credentials holds the old
+   ones only through its (malloc'd, unscanned) list of links, so the GC
+   would free the block while that session still counts on it.  */
 
 #include "tls.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 SCM gn_tls_credentials_type = SCM_BOOL_F;
@@ -29,6 +34,7 @@ gn_tls_cred_unref (gn_tls_cred *c)
     {
       gnutls_certificate_free_credentials (c->cred);
       c->cred = NULL;
+      free (c);
     }
 }
 
@@ -65,11 +71,15 @@ gn_tls_to_format (SCM fmt, const char *subr, int pos)
 static SCM
 make_credentials (const char *subr)
 {
-  gn_tls_cred *c = scm_gc_malloc_pointerless (sizeof *c, "tls-credentials");
-  memset (c, 0, sizeof *c);
+  gn_tls_cred *c = calloc (1, sizeof *c);
+  if (c == NULL)
+    gn_syserror_errno (subr, ENOMEM);
   int rc = gnutls_certificate_allocate_credentials (&c->cred);
   if (rc < 0)
-    gn_raise_tls_error (subr, rc, -1);
+    {
+      free (c);
+      gn_raise_tls_error (subr, rc, -1);
+    }
   c->refs = 1;
   return scm_make_foreign_object_1 (gn_tls_credentials_type, c);
 }

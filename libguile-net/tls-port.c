@@ -147,8 +147,10 @@ gn_tls_make_record_port (SCM session, SCM close)
   r->t = t;
   r->close = close;
   r->auto_flush = 1;
-  SCM port = scm_c_make_port (record_port_type, SCM_RDNG | SCM_WRTNG,
-                              (scm_t_bits) r);
+  /* A byte stream: no BOM check (see gn_port_no_bom).  */
+  SCM port = gn_port_no_bom (scm_c_make_port (record_port_type,
+                                              SCM_RDNG | SCM_WRTNG,
+                                              (scm_t_bits) r));
   scm_setvbuf (port, scm_from_utf8_symbol ("block"),
                scm_from_int (RECORD_BUFFER_SIZE));
   return port;

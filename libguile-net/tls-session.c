@@ -1347,6 +1347,10 @@ SCM_DEFINE (gn_record_send, "record-send", 2, 0, 0, (SCM session, SCM bv),
   gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
   if (!scm_is_bytevector (bv))
     gn_wrong_type (FUNC_NAME, 2, bv);
+  /* Nothing to send: GnuTLS would answer GNUTLS_E_INVALID_REQUEST, a
+     fatal error that invalidates the whole session.  */
+  if (SCM_BYTEVECTOR_LENGTH (bv) == 0)
+    return scm_from_int (0);
   ssize_t n = gn_tls_send (session, t,
                            (const char *) SCM_BYTEVECTOR_CONTENTS (bv),
                            SCM_BYTEVECTOR_LENGTH (bv), 0, FUNC_NAME);
@@ -1370,6 +1374,11 @@ SCM_DEFINE (gn_record_receive, "record-receive!", 2, 0, 0,
   gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
   if (!scm_is_bytevector (bv))
     gn_wrong_type (FUNC_NAME, 2, bv);
+  /* Nothing to receive into: return 0 without touching the session, as
+     read (2) does with a count of 0 (GnuTLS would fail and invalidate
+     the session).  */
+  if (SCM_BYTEVECTOR_LENGTH (bv) == 0)
+    return scm_from_int (0);
   ssize_t n = gn_tls_recv (session, t, (char *) SCM_BYTEVECTOR_CONTENTS (bv),
                            SCM_BYTEVECTOR_LENGTH (bv), 0, FUNC_NAME);
   if (n < 0)

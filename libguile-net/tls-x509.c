@@ -66,11 +66,32 @@ datum_to_bytevector (gnutls_datum_t *d)
   return bv;
 }
 
+/* Text from a certificate is whatever bytes its issuer put there, not
+   necessarily UTF-8: decoding must not throw, so a byte sequence that is
+   not UTF-8 reads as question marks.  (Before, the decoding error of a
+   distinguished name also leaked the GnuTLS buffer holding it; found by
+   fuzz/x509.c.)  */
+static SCM
+text_to_string (const char *text, size_t len)
+{
+  return scm_from_stringn (text, len, "UTF-8",
+                           SCM_FAILED_CONVERSION_QUESTION_MARK);
+}
+
+static void
+free_gnutls_data (void *data)
+{
+  gnutls_free (data);
+}
+
 static SCM
 datum_to_string (gnutls_datum_t *d)
 {
-  SCM s = scm_from_utf8_stringn ((const char *) d->data, d->size);
-  gnutls_free (d->data);
+  scm_dynwind_begin (0);
+  scm_dynwind_unwind_handler (free_gnutls_data, d->data,
+                              SCM_F_WIND_EXPLICITLY);
+  SCM s = text_to_string ((const char *) d->data, d->size);
+  scm_dynwind_end ();
   d->data = NULL;
   return s;
 }
@@ -134,7 +155,8 @@ SCM_DEFINE (gn_export_x509_certificate, "export-x509-certificate", 1, 1, 0,
 SCM_DEFINE (gn_x509_certificate_dn, "x509-certificate-dn", 1, 0, 0,
             (SCM cert),
             "Return the subject of @var{cert} as an RFC 4514 string, e.g.\n"
-            "@code{\"CN=localhost\"}.")
+            "@code{\"CN=localhost\"}.  Bytes that are not UTF-8 read as\n"
+            "question marks.")
 #define FUNC_NAME s_gn_x509_certificate_dn
 {
   gnutls_x509_crt_t crt = to_certificate (cert, FUNC_NAME, 1);
@@ -146,7 +168,8 @@ SCM_DEFINE (gn_x509_certificate_dn, "x509-certificate-dn", 1, 0, 0,
 
 SCM_DEFINE (gn_x509_certificate_issuer_dn, "x509-certificate-issuer-dn",
             1, 0, 0, (SCM cert),
-            "Return the issuer of @var{cert} as an RFC 4514 string.")
+            "Return the issuer of @var{cert} as an RFC 4514 string (bytes\n"
+            "that are not UTF-8 read as question marks).")
 #define FUNC_NAME s_gn_x509_certificate_issuer_dn
 {
   gnutls_x509_crt_t crt = to_certificate (cert, FUNC_NAME, 1);
@@ -161,7 +184,8 @@ SCM_DEFINE (gn_x509_certificate_san, "x509-certificate-subject-alternative-names
             "Return the subject alternative names of @var{cert} as a list of\n"
             "pairs @code{(@var{type} . @var{string})}, @var{type} being\n"
             "@code{dns}, @code{ip}, @code{email}, @code{uri} or\n"
-            "@code{other}.")
+            "@code{other}.  Bytes that are not UTF-8 read as question\n"
+            "marks.")
 #define FUNC_NAME s_gn_x509_certificate_san
 {
   gnutls_x509_crt_t crt = to_certificate (cert, FUNC_NAME, 1);
@@ -194,7 +218,7 @@ SCM_DEFINE (gn_x509_certificate_san, "x509-certificate-subject-alternative-names
           value = scm_from_utf8_string (text);
         }
       else
-        value = scm_from_utf8_stringn (buf, strnlen (buf, size));
+        value = text_to_string (buf, strnlen (buf, size));
       result = scm_cons (scm_cons (scm_from_utf8_symbol (kind), value),
                          result);
     }

@@ -523,26 +523,61 @@ THREAD returns how many datagrams it dropped once STOP! is called."
     (test-assert "the process can still make DTLS sessions" (can-still-talk?)))
 
   (test-group "200 clients on one thread"
+    ;; UDP may drop datagrams when the server's socket buffer fills (200
+    ;; handshakes at once, and a slow instrumented build): DTLS resends
+    ;; handshake flights, but application messages and close_notify are
+    ;; the application's to resend.  So each client resends its message
+    ;; until the echo comes (skipping late echoes of its earlier ones), and
+    ;; the server stops once every client is done.
     (install-suspendable-ports!)
     (let* ((clients 200)
            (messages 3)
            (server (make-dtls-server "127.0.0.1" 0 #:credentials server-cred
-                                     #:timeout 60 #:handshake-timeout 60))
+                                     #:timeout 2 #:handshake-timeout 60))
            (port (server-port server))
-           (good 0) (bad 0) (served 0))
+           (good 0) (bad 0) (served 0) (resent 0) (done 0))
+      (setsockopt (dtls-server-socket server) SOL_SOCKET SO_RCVBUF (* 1024 1024))
       (non-blocking! (dtls-server-socket server))
+      (define (echo c m earlier)
+        (let try ((attempt 0))
+          (dtls-send c m)
+          (let wait ()
+            (let ((r (with-exception-handler
+                         (lambda (e)
+                           (if (net-timeout-error? e) 'timeout (raise-exception e)))
+                       (lambda () (dtls-receive c))
+                       #:unwind? #t)))
+              (cond
+               ((equal? r m) #t)
+               ((member r earlier) (wait))             ; a late duplicate
+               ((and (eq? r 'timeout) (< attempt 10))
+                (set! resent (+ resent 1))
+                (try (+ attempt 1)))
+               (else #f))))))
       (spawn (lambda ()
                (let ((buf (make-bytevector 2000)))
                  (let loop ((closed 0))
-                   (when (< closed clients)
-                     (call-with-values (lambda () (dtls-server-receive! server buf))
+                   (unless (or (= closed clients)
+                               (and (= done clients)
+                                    (null? (dtls-server-sessions server))))
+                     (call-with-values
+                         (lambda ()
+                           (with-exception-handler
+                               (lambda (e)
+                                 (if (net-timeout-error? e)
+                                     (values #f #f)
+                                     (raise-exception e)))
+                             (lambda () (dtls-server-receive! server buf))
+                             #:unwind? #t))
                        (lambda (n session)
-                         (if (zero? n)
-                             (loop (+ closed 1))
-                             (begin
-                               (dtls-send session buf 0 n)
-                               (set! served (+ served 1))
-                               (loop closed))))))))))
+                         (cond
+                          ((not n)                      ; a quiet moment
+                           (unless (= done clients) (loop closed)))
+                          ((zero? n) (loop (+ closed 1)))
+                          (else
+                           (dtls-send session buf 0 n)
+                           (set! served (+ served 1))
+                           (loop closed))))))))))
       (for-each
        (lambda (i)
          (spawn (lambda ()
@@ -551,23 +586,28 @@ THREAD returns how many datagrams it dropped once STOP! is called."
                     (let ((c (socket->dtls-client sock #:credentials client-cred
                                                   #:server-name "localhost"
                                                   #:timeout 60)))
-                      (let loop ((k 0))
+                      (set-session-timeout! c 3)
+                      (let loop ((k 0) (earlier '()))
                         (when (< k messages)
                           (let ((m (message (+ i (* 1000 k)) (+ 50 i))))
-                            (dtls-send c m)
-                            (if (equal? (dtls-receive c) m)
+                            (if (echo c m earlier)
                                 (set! good (+ good 1))
-                                (set! bad (+ bad 1))))
-                          (loop (+ k 1))))
-                      (close-dtls c))))))
+                                (set! bad (+ bad 1)))
+                            (loop (+ k 1) (cons m earlier)))))
+                      (close-dtls c)
+                      (set! done (+ done 1)))))))
        (iota clients))
-      (test-assert "the scheduler finished in time" (run-scheduler #:limit 120))
+      (test-assert "the scheduler finished in time" (run-scheduler #:limit 200))
       (uninstall-suspendable-ports!)
+      (format #t "# ~a messages resent after a loss; ~a of ~a closes seen~%"
+              resent (stat server 'sessions-closed) clients)
       (test-equal "every message echoed intact" (* clients messages) good)
-      (test-equal "no message wrong" 0 bad)
-      (test-equal "the server served them all" (* clients messages) served)
+      (test-equal "no message lost or wrong" 0 bad)
+      (test-assert "the server served them all" (>= served (* clients messages)))
       (test-equal "one session per client" clients (stat server 'sessions-opened))
-      (test-equal "all closed" '() (dtls-server-sessions server))
+      (test-equal "every session closed, or kept only for a lost close_notify"
+        clients (+ (stat server 'sessions-closed)
+                   (length (dtls-server-sessions server))))
       (close-dtls-server server)))
 
   (test-group "descriptors"

@@ -14,7 +14,12 @@
       (call-with-output-file hosts
         (lambda (port)
           (display "::1 dualhost.test\n127.0.0.1 dualhost.test\n" port)))
-      (setenv "LD_PRELOAD" nss-wrapper)
+      ;; After what is preloaded already: under --enable-sanitizers the
+      ;; ASan runtime must stay first.
+      (setenv "LD_PRELOAD" (let ((old (getenv "LD_PRELOAD")))
+                             (if (and old (not (string-null? old)))
+                                 (string-append old ":" nss-wrapper)
+                                 nss-wrapper)))
       (setenv "NSS_WRAPPER_PASSWD" "/etc/passwd")
       (setenv "NSS_WRAPPER_GROUP" "/etc/group")
       (setenv "NSS_WRAPPER_HOSTS" hosts)

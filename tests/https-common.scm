@@ -16,7 +16,7 @@
   #:use-module (ice-9 textual-ports)
   #:export (start-https-server
             hello-handler
-            run-program
+            run-program run-program/seconds
             run-with-input
             wait-until
             seen-sessions))
@@ -78,8 +78,12 @@ port 0 with the test certificates and OPTIONS; return the port number."
 (define (run-program program . args)
   "Run PROGRAM with ARGS, stdin from /dev/null; return its output (stdout
 and stderr) once it exits, at most 30 s."
+  (apply run-program/seconds 30 program args))
+
+(define (run-program/seconds seconds program . args)
+  "Like run-program, but wait at most SECONDS."
   (let ((peer (apply spawn-peer program args)))
-    (unless (peer-wait-exit peer 30)
+    (unless (peer-wait-exit peer seconds)
       (kill-peer peer))
     (peer-output peer)))
 

@@ -82,7 +82,9 @@
   (let* ((testssl? (program-available? "testssl"))
          (json (string-append (cert-dir) "/testssl.json"))
          (out (if testssl?
-                  (run-program "testssl" "--quiet" "--color" "0"
+                  ;; 30 s were too few once, under sanitizers on a busy
+                  ;; machine (load 7 on 2 cores): give the scan 120.
+                  (run-program/seconds 120 "testssl" "--quiet" "--color" "0"
                                "--warnings" "batch" "-p" "-s" "-U"
                                "--ip" "127.0.0.1" "--jsonfile" json
                                (format #f "127.0.0.1:~a" port))

@@ -266,6 +266,15 @@ suspended and may take seconds)."
            (getaddrinfo host service flags family socktype protocol))
           ((key . args) (apply throw key args))))))
 
+;; Without this check, anything but a non-empty list fell through `match'
+;; as a match-error, and the empty list raised #f (no failure to re-raise).
+(define (check-addresses who addresses)
+  (unless (and (pair? addresses) (list? addresses))
+    (scm-error 'wrong-type-arg (symbol->string who)
+               "Wrong type argument in position ~A (expecting ~A): ~S"
+               (list 1 "non-empty list of socket addresses" addresses)
+               (list addresses))))
+
 (define* (connect-to-addresses addresses #:key (timeout #f)
                                (socktype SOCK_STREAM))
   "Return a socket connected to the first of the socket ADDRESSES that
@@ -277,6 +286,7 @@ If none connects, raise the last failure (a timeout when time ran out)."
       (and deadline
            (max 0 (/ (- deadline (get-internal-real-time))
                      internal-time-units-per-second 1.))))
+    (check-addresses 'connect-to-addresses addresses)
     (let try ((addresses addresses) (last-error #f))
       (match addresses
         (() (raise-exception last-error))
@@ -302,6 +312,7 @@ If none connects, raise the last failure (a timeout when time ran out)."
 bound, listening with BACKLOG when SOCKTYPE is a stream.  With
 DUAL-STACK?, an IPv6 wildcard address takes IPv4 connections too.  If
 none can be bound, raise the last failure."
+  (check-addresses 'listen-on-addresses addresses)
   (let try ((addresses addresses) (last-error #f))
     (match addresses
       (() (raise-exception last-error))

@@ -55,6 +55,13 @@
                          (scm-error 'wrong-type-arg 'tcp-buffer-size
                                     "Wrong type argument (expecting positive integer or #f): ~S"
                                     (list n) (list n)))
+                       ;; setvbuf takes a C int: a bigger size used to pass
+                       ;; here and fail later, in tcp-connect, after the
+                       ;; connection was made.
+                       (when (and n (> n (- (expt 2 31) 1)))
+                         (scm-error 'out-of-range 'tcp-buffer-size
+                                    "Value out of range (at most 2^31-1 bytes): ~S"
+                                    (list n) (list n)))
                        n)))
 (define tcp-read-timeout (make-parameter 60000 (timeout-guard 'tcp-read-timeout)))
 (define tcp-write-timeout (make-parameter 60000 (timeout-guard 'tcp-write-timeout)))
@@ -153,12 +160,18 @@ is given.  Return a listener."
 (define (connection-ports sock)
   "Prepare SOCK, then split it into the input and output ports CHICKEN
 gives."
-  (call-with-values (lambda () (socket-port-split! (prepare-connection! sock)))
-    (lambda (in out)
-      (setvbuf in 'block 4096)
-      (when (tcp-buffer-size)
-        (setvbuf out 'block (tcp-buffer-size)))
-      (values in out))))
+  ;; Close SOCK if preparing it fails (setsockopt, setvbuf's allocation):
+  ;; the caller never sees it, so it would leak until the GC.
+  (with-exception-handler
+      (lambda (e) (close-port sock) (raise-exception e))
+    (lambda ()
+      (call-with-values
+          (lambda () (socket-port-split! (prepare-connection! sock)))
+        (lambda (in out)
+          (setvbuf in 'block 4096)
+          (when (tcp-buffer-size)
+            (setvbuf out 'block (tcp-buffer-size)))
+          (values in out))))))
 
 (define (tcp-accept listener)
   "Wait for a connection on LISTENER, at most `tcp-accept-timeout'

@@ -469,6 +469,12 @@ request at a time and threads STATE from call to call as
 which makes small requests about twice as fast.  HANDLER may then not
 rely on running in this thread (thread-local fluids, parameters set
 here).  Return only if the server stops; Ctrl-C stops it."
+  ;; Checked here: otherwise a non-procedure was only found out when the
+  ;; first request came, by every connection thread in turn.
+  (unless (procedure? handler)
+    (scm-error 'wrong-type-arg "run-https-server"
+               "Wrong type argument in position ~A (expecting ~A): ~S"
+               (list 1 "procedure" handler) (list handler)))
   (let* ((options (if (pair? options+state) (car options+state) '()))
          (state (if (pair? options+state) (cdr options+state) '()))
          (server (parameterize ((direct-handler (cons handler state)))
