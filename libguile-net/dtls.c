@@ -415,8 +415,8 @@ forget_session (gn_dtls_server *sv, SCM session, int stat)
 }
 
 static SCM
-new_session (gn_dtls_server *sv, const gn_sockaddr *from, SCM key,
-             gnutls_dtls_prestate_st *prestate)
+new_session (SCM server, gn_dtls_server *sv, const gn_sockaddr *from,
+             SCM key, gnutls_dtls_prestate_st *prestate)
 {
   SCM session = gn_make_session (scm_from_int (GNUTLS_SERVER),
                                  scm_list_1 (scm_from_uint (GNUTLS_DATAGRAM)));
@@ -435,6 +435,7 @@ new_session (gn_dtls_server *sv, const gn_sockaddr *from, SCM key,
   p->handshake_deadline = gn_deadline_after_ns (sv->handshake_timeout_ns);
   p->last_seen = gn_now_ns ();
   t->dtls_peer = p;
+  t->dtls_server = server;
   t->fd = sv->fd;
   t->transport = sv->socket;
   gnutls_transport_set_ptr (t->s, t);
@@ -628,7 +629,7 @@ dispatch (SCM server, gn_dtls_server *sv, const gn_sockaddr *from,
             sv->stats[STAT_COOKIES_SENT]++;
           return SCM_BOOL_F;
         }
-      session = new_session (sv, from, key, &prestate);
+      session = new_session (server, sv, from, key, &prestate);
     }
   sv->last = session;
   gn_tls_session *t = scm_foreign_object_ref (session, 0);
@@ -890,13 +891,13 @@ SCM_DEFINE (gn_close_dtls_server, "%close-dtls-server", 1, 0, 0,
 }
 #undef FUNC_NAME
 
-SCM_DEFINE (gn_dtls_served_session_p, "%dtls-served-session?", 1, 0, 0,
+SCM_DEFINE (gn_dtls_session_server, "%dtls-session-server", 1, 0, 0,
             (SCM session),
-            "Internal: whether @var{session} belongs to a DTLS server.")
-#define FUNC_NAME s_gn_dtls_served_session_p
+            "Internal: the DTLS server @var{session} belongs to, or\n"
+            "@code{#f}.")
+#define FUNC_NAME s_gn_dtls_session_server
 {
-  return scm_from_bool (gn_to_tls_session (session, FUNC_NAME, 1)->dtls_peer
-                        != NULL);
+  return gn_to_tls_session (session, FUNC_NAME, 1)->dtls_server;
 }
 #undef FUNC_NAME
 

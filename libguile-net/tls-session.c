@@ -534,6 +534,7 @@ SCM_DEFINE (gn_make_session, "make-session", 1, 0, 1, (SCM end, SCM flags),
   t->server_name_handler = SCM_BOOL_F;
   t->pending = SCM_BOOL_F;
   t->record_port = SCM_BOOL_F;
+  t->dtls_server = SCM_BOOL_F;
   t->is_server = (e == GNUTLS_SERVER);
   t->verify_peer = !t->is_server;
   t->timeout_ns = -1;

@@ -87,6 +87,7 @@ typedef struct
   int64_t wait_deadline;
   /* DTLS (dtls.c).  */
   struct gn_dtls_peer *dtls_peer; /* a dtls-server's session: its peer */
+  SCM dtls_server;              /* ... and its server, or #f */
   gnutls_packet_t held_packet;  /* a message too large for the last buffer */
 } gn_tls_session;
 extern SCM gn_tls_session_type;

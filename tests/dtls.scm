@@ -284,6 +284,26 @@ THREAD returns how many datagrams it dropped once STOP! is called."
       (close-dtls c)
       (close-dtls-server server)))
 
+  (test-group "a server closing a client's session"
+    (let* ((server (make-dtls-server "127.0.0.1" 0 #:credentials server-cred
+                                     #:timeout 10))
+           (t (call-with-new-thread
+               (lambda ()
+                 (call-with-values (lambda () (dtls-server-receive server))
+                   (lambda (m session) session)))))
+           (c (make-dtls-client "127.0.0.1" (server-port server)
+                                #:credentials client-cred
+                                #:server-name "localhost" #:timeout 10)))
+      (dtls-send c (message 1 10))
+      (let ((session (join t)))
+        (close-dtls session)
+        (test-equal "the server forgot it" '() (dtls-server-sessions server))
+        (test-equal "... counted as closed" 1 (stat server 'sessions-closed))
+        (test-assert "its socket stays open" (not (port-closed? (dtls-server-socket server))))
+        (test-assert "the client read the close_notify" (eof-object? (dtls-receive c))))
+      (close-dtls c)
+      (close-dtls-server server)))
+
   (test-group "cookies"
     (let* ((server (make-dtls-server "127.0.0.1" 0 #:credentials server-cred
                                      #:timeout 0.3))

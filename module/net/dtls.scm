@@ -116,13 +116,17 @@ list of protocol names to offer.  Close it with @code{close-dtls}."
 
 (define (close-dtls session)
   "Close DTLS SESSION: send close_notify, then close its socket (a client),
-or forget it (a server's session, whose socket is the server's)."
-  (let ((port (session-transport-port session)))
+or make its server forget it (a server's session, whose socket is the
+server's)."
+  (let ((port (session-transport-port session))
+        (server (%dtls-session-server session)))
     (when (and port (not (port-closed? port)))
       ;; Best effort, as closing a socket: the peer may be gone already.
       (false-if-exception (bye session close-request/wr))
-      (unless (%dtls-served-session? session)
-        (close-port port)))))
+      (if server
+          ;; It may be forgotten already (closed by the client, idle).
+          (false-if-exception (dtls-server-forget! server session))
+          (close-port port)))))
 
 (define* (socket->dtls-server sock #:key credentials timeout
                               (handshake-timeout 30) (idle-timeout 300)
