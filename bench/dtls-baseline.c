@@ -61,30 +61,8 @@ enum { DATA = 0, DATA_ACK = 1, ACK = 2 };
 static const char *certdir, *priority;
 static gnutls_certificate_credentials_t server_creds, client_creds;
 
-static void
-die (const char *what, int rc)
-{
-  fprintf (stderr, "dtls-baseline: %s: %s\n", what,
-           rc < 0 ? gnutls_strerror (rc) : strerror (errno));
-  exit (1);
-}
-
-static double
-now (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static char *
-cert_path (const char *name)
-{
-  char *p;
-  if (asprintf (&p, "%s/%s.pem", certdir, name) < 0)
-    die ("asprintf", 0);
-  return p;
-}
+#define PROGRAM "dtls-baseline"
+#include "baseline-common.h"
 
 static void
 make_credentials (void)
