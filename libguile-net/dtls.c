@@ -158,8 +158,8 @@ SCM_DEFINE (gn_dtls_send, "%dtls-send", 2, 2, 0,
             (SCM session, SCM bv, SCM start, SCM count),
             "Send @var{count} bytes of bytevector @var{bv} from @var{start}\n"
             "(by default all of it) as one message over DTLS @var{session}\n"
-            "and return @var{count}, which must not be zero.  A message larger than\n"
-            "@code{session-dtls-data-mtu} raises\n"
+            "and return @var{count}, which must not be zero.  A message\n"
+            "larger than @code{session-dtls-data-mtu} raises\n"
             "@code{&dtls-message-too-large}: datagrams are never cut.  On a\n"
             "non-blocking session that would block, raise the non-fatal\n"
             "@code{error/again}.")
