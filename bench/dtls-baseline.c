@@ -59,24 +59,10 @@
 enum { DATA = 0, DATA_ACK = 1, ACK = 2 };
 
 static const char *certdir, *priority;
-static gnutls_certificate_credentials_t server_creds, client_creds;
 
 #define PROGRAM "dtls-baseline"
 #include "baseline-common.h"
 
-static void
-make_credentials (void)
-{
-  int rc;
-  if ((rc = gnutls_certificate_allocate_credentials (&server_creds)) < 0
-      || (rc = gnutls_certificate_set_x509_key_file
-          (server_creds, cert_path ("server"), cert_path ("key"),
-           GNUTLS_X509_FMT_PEM)) < 0
-      || (rc = gnutls_certificate_allocate_credentials (&client_creds)) < 0
-      || (rc = gnutls_certificate_set_x509_trust_file
-          (client_creds, cert_path ("ca"), GNUTLS_X509_FMT_PEM)) < 0)
-    die ("credentials", rc);
-}
 
 /* Messages.  */
 
@@ -439,7 +425,7 @@ main (int argc, char **argv)
     goto usage;
   certdir = argv[2];
   priority = argv[3];
-  make_credentials ();
+  load_credentials ();
   if ((rc = gnutls_key_generate (&cookie_key, GNUTLS_COOKIE_KEY_SIZE)) < 0)
     die ("cookie key", rc);
   if (strcmp (argv[1], "echo") == 0 && argc == 5)

@@ -81,22 +81,15 @@ connect_loopback (int port)
   return s;
 }
 
-static gnutls_certificate_credentials_t server_creds, client_creds;
 static gnutls_datum_t ticket_key;
 
 static void
 make_credentials (void)
 {
-  int rc;
-  if ((rc = gnutls_certificate_allocate_credentials (&server_creds)) < 0
-      || (rc = gnutls_certificate_set_x509_key_file
-          (server_creds, cert_path ("server"), cert_path ("key"),
-           GNUTLS_X509_FMT_PEM)) < 0
-      || (rc = gnutls_certificate_allocate_credentials (&client_creds)) < 0
-      || (rc = gnutls_certificate_set_x509_trust_file
-          (client_creds, cert_path ("ca"), GNUTLS_X509_FMT_PEM)) < 0
-      || (rc = gnutls_session_ticket_key_generate (&ticket_key)) < 0)
-    die ("credentials", rc);
+  load_credentials ();
+  int rc = gnutls_session_ticket_key_generate (&ticket_key);
+  if (rc < 0)
+    die ("ticket key", rc);
 }
 
 /* A session on descriptor FD, as Guile-Net makes them: the same priority

@@ -10,6 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* What libFuzzer calls; every harness defines both.  */
+int LLVMFuzzerInitialize (int *argc, char ***argv);
+int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+
 /* Start Guile once, register our C entry points so that (net socket) and
    (net tls) use the copy linked into the harness (not the installed or
    build-tree shared object), and load those modules.  */

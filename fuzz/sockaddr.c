@@ -22,9 +22,6 @@ SCM gn_make_socket_address (SCM family, SCM address, SCM args);
 SCM gn_inet_pton (SCM family, SCM address);
 SCM gn_inet_ntop (SCM family, SCM address);
 
-int LLVMFuzzerInitialize (int *argc, char ***argv);
-int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
-
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {

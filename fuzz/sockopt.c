@@ -16,9 +16,6 @@
 SCM gn_getsockopt (SCM sock, SCM level, SCM optname);
 SCM gn_setsockopt (SCM sock, SCM level, SCM optname, SCM value);
 
-int LLVMFuzzerInitialize (int *argc, char ***argv);
-int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
-
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {

@@ -6,9 +6,6 @@
 
 #include <string.h>
 
-int LLVMFuzzerInitialize (int *argc, char ***argv);
-int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
-
 static SCM run_proc = SCM_BOOL_F;
 
 static SCM

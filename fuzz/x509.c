@@ -38,9 +38,6 @@ SCM gn_set_cred_trust_data (SCM cred, SCM data, SCM format);
 SCM gn_set_cred_crl_file (SCM cred, SCM file, SCM format);
 SCM gn_set_cred_crl_data (SCM cred, SCM data, SCM format);
 
-int LLVMFuzzerInitialize (int *argc, char ***argv);
-int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
-
 static char cert_file[64], key_file[64];
 static SCM good_key = SCM_BOOL_F;
 

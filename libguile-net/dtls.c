@@ -278,10 +278,7 @@ static SCM dtls_server_type = SCM_BOOL_F;
 static gn_dtls_server *
 to_server (SCM obj, const char *subr, int pos)
 {
-  if (!(SCM_STRUCTP (obj)
-        && scm_is_eq (SCM_STRUCT_VTABLE (obj), dtls_server_type)))
-    gn_wrong_type (subr, pos, obj);
-  return scm_foreign_object_ref (obj, 0);
+  return gn_foreign_data (obj, dtls_server_type, subr, pos);
 }
 
 static gn_dtls_server *
@@ -306,35 +303,53 @@ finalize_server (SCM obj)
   sv->buf = NULL;
 }
 
-/* The table key of a peer: family, address and port (and the IPv6 scope),
-   without the padding and flow label a sockaddr may carry.  */
-static SCM
-peer_key (const gn_sockaddr *a)
+/* What identifies a peer, written to ID: family, address and port (and
+   the IPv6 scope), without the padding and flow label a sockaddr may
+   carry.  Return its length.  */
+#define PEER_ID_SIZE 32
+static size_t
+peer_id (const gn_sockaddr *a, char id[PEER_ID_SIZE])
 {
-  char k[32];
   size_t n = 0;
   if (a->ss.ss_family == AF_INET)
     {
       const struct sockaddr_in *in = (const struct sockaddr_in *) &a->ss;
-      k[n++] = 4;
-      memcpy (k + n, &in->sin_addr, 4), n += 4;
-      memcpy (k + n, &in->sin_port, 2), n += 2;
+      id[n++] = 4;
+      memcpy (id + n, &in->sin_addr, 4), n += 4;
+      memcpy (id + n, &in->sin_port, 2), n += 2;
     }
   else if (a->ss.ss_family == AF_INET6)
     {
       const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) &a->ss;
-      k[n++] = 6;
-      memcpy (k + n, &in6->sin6_addr, 16), n += 16;
-      memcpy (k + n, &in6->sin6_port, 2), n += 2;
-      memcpy (k + n, &in6->sin6_scope_id, 4), n += 4;
+      id[n++] = 6;
+      memcpy (id + n, &in6->sin6_addr, 16), n += 16;
+      memcpy (id + n, &in6->sin6_port, 2), n += 2;
+      memcpy (id + n, &in6->sin6_scope_id, 4), n += 4;
     }
   else
     {
-      size_t len = a->len < sizeof k - 1 ? a->len : sizeof k - 1;
-      k[n++] = 0;
-      memcpy (k + n, &a->ss, len), n += len;
+      size_t len = a->len < PEER_ID_SIZE - 1 ? a->len : PEER_ID_SIZE - 1;
+      id[n++] = 0;
+      memcpy (id + n, &a->ss, len), n += len;
     }
-  return scm_from_latin1_stringn (k, n);
+  return n;
+}
+
+/* The key of a peer in a server's table of sessions.  */
+static SCM
+peer_key (const gn_sockaddr *a)
+{
+  char id[PEER_ID_SIZE];
+  return scm_from_latin1_stringn (id, peer_id (a, id));
+}
+
+/* Whether A and B are the same peer, without making keys.  */
+static int
+same_peer (const gn_sockaddr *a, const gn_sockaddr *b)
+{
+  char x[PEER_ID_SIZE], y[PEER_ID_SIZE];
+  size_t n = peer_id (a, x);
+  return n == peer_id (b, y) && memcmp (x, y, n) == 0;
 }
 
 /* Transport of a server's session: GnuTLS reads the inbox the server
@@ -571,29 +586,6 @@ drop_idle (gn_dtls_server *sv)
     forget_session (sv, SCM_CAR (idle), STAT_SESSIONS_IDLE);
 }
 
-/* Whether A and B are the same peer: what peer_key compares.  */
-static int
-same_peer (const gn_sockaddr *a, const gn_sockaddr *b)
-{
-  if (a->ss.ss_family != b->ss.ss_family)
-    return 0;
-  if (a->ss.ss_family == AF_INET)
-    {
-      const struct sockaddr_in *x = (const struct sockaddr_in *) &a->ss;
-      const struct sockaddr_in *y = (const struct sockaddr_in *) &b->ss;
-      return x->sin_port == y->sin_port
-        && x->sin_addr.s_addr == y->sin_addr.s_addr;
-    }
-  if (a->ss.ss_family == AF_INET6)
-    {
-      const struct sockaddr_in6 *x = (const struct sockaddr_in6 *) &a->ss;
-      const struct sockaddr_in6 *y = (const struct sockaddr_in6 *) &b->ss;
-      return x->sin6_port == y->sin6_port
-        && x->sin6_scope_id == y->sin6_scope_id
-        && memcmp (&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
-    }
-  return 0;
-}
 
 /* Hand datagram BUF (N bytes) from FROM to its session, making one if the
    datagram carries a valid cookie.  Return the session with a message for
@@ -711,9 +703,7 @@ SCM_DEFINE (gn_dtls_server_p, "dtls-server?", 1, 0, 0, (SCM obj),
             "Return @code{#t} if @var{obj} is a DTLS server.")
 #define FUNC_NAME s_gn_dtls_server_p
 {
-  return scm_from_bool (SCM_STRUCTP (obj)
-                        && scm_is_eq (SCM_STRUCT_VTABLE (obj),
-                                      dtls_server_type));
+  return scm_from_bool (gn_is_a (obj, dtls_server_type));
 }
 #undef FUNC_NAME
 

@@ -69,6 +69,20 @@ gn_wrong_type (const char *subr, int pos, SCM obj)
 }
 
 int
+gn_is_a (SCM obj, SCM type)
+{
+  return SCM_STRUCTP (obj) && scm_is_eq (SCM_STRUCT_VTABLE (obj), type);
+}
+
+void *
+gn_foreign_data (SCM obj, SCM type, const char *subr, int pos)
+{
+  if (!gn_is_a (obj, type))
+    gn_wrong_type (subr, pos, obj);
+  return scm_foreign_object_ref (obj, 0);
+}
+
+int
 gn_to_int (SCM x, const char *subr, int pos)
 {
   if (!scm_is_exact_integer (x))

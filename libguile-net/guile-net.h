@@ -41,6 +41,11 @@ SCM_NORETURN void gn_wrong_type (const char *subr, int pos, SCM obj);
 /* Argument POS of SUBR as a C int: wrong-type-arg unless an exact
    integer, out-of-range unless it fits.  */
 int gn_to_int (SCM x, const char *subr, int pos);
+/* Whether OBJ is a foreign object of TYPE (scm_make_foreign_object_type).  */
+int gn_is_a (SCM obj, SCM type);
+/* The data pointer of OBJ, argument POS of SUBR: a foreign object of
+   TYPE, or a wrong-type-arg.  */
+void *gn_foreign_data (SCM obj, SCM type, const char *subr, int pos);
 SCM_NORETURN void gn_raise_getaddrinfo_error (int code, SCM name);
 SCM_NORETURN void gn_raise_timeout (const char *subr, const char *operation,
                                     SCM object);

@@ -49,10 +49,7 @@ finalize_credentials (SCM obj)
 gn_tls_cred *
 gn_to_tls_cred (SCM obj, const char *subr, int pos)
 {
-  if (!(SCM_STRUCTP (obj)
-        && scm_is_eq (SCM_STRUCT_VTABLE (obj), gn_tls_credentials_type)))
-    gn_wrong_type (subr, pos, obj);
-  return scm_foreign_object_ref (obj, 0);
+  return gn_foreign_data (obj, gn_tls_credentials_type, subr, pos);
 }
 
 gnutls_x509_crt_fmt_t
@@ -188,9 +185,7 @@ SCM_DEFINE (gn_certificate_credentials_p, "certificate-credentials?", 1, 0, 0,
             "object.")
 #define FUNC_NAME s_gn_certificate_credentials_p
 {
-  return scm_from_bool (SCM_STRUCTP (obj)
-                        && scm_is_eq (SCM_STRUCT_VTABLE (obj),
-                                      gn_tls_credentials_type));
+  return scm_from_bool (gn_is_a (obj, gn_tls_credentials_type));
 }
 #undef FUNC_NAME
 

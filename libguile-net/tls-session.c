@@ -54,10 +54,7 @@ make_ticket_key (void)
 gn_tls_session *
 gn_to_tls_session (SCM obj, const char *subr, int pos)
 {
-  if (!(SCM_STRUCTP (obj)
-        && scm_is_eq (SCM_STRUCT_VTABLE (obj), gn_tls_session_type)))
-    gn_wrong_type (subr, pos, obj);
-  return scm_foreign_object_ref (obj, 0);
+  return gn_foreign_data (obj, gn_tls_session_type, subr, pos);
 }
 
 static void
@@ -470,8 +467,7 @@ post_client_hello (gnutls_session_t s)
     return GNUTLS_E_INTERNAL_ERROR;
   if (scm_is_false (result))
     return 0;
-  if (!(SCM_STRUCTP (result)
-        && scm_is_eq (SCM_STRUCT_VTABLE (result), gn_tls_credentials_type)))
+  if (!gn_is_a (result, gn_tls_credentials_type))
     {
       t->pending = scm_list_5 (scm_from_utf8_symbol ("wrong-type-arg"),
                                scm_from_utf8_string ("handshake"),
@@ -576,9 +572,7 @@ SCM_DEFINE (gn_session_p, "session?", 1, 0, 0, (SCM obj),
             "Return @code{#t} if @var{obj} is a TLS session.")
 #define FUNC_NAME s_gn_session_p
 {
-  return scm_from_bool (SCM_STRUCTP (obj)
-                        && scm_is_eq (SCM_STRUCT_VTABLE (obj),
-                                      gn_tls_session_type));
+  return scm_from_bool (gn_is_a (obj, gn_tls_session_type));
 }
 #undef FUNC_NAME
 

@@ -34,26 +34,16 @@ finalize_private_key (SCM obj)
   scm_foreign_object_set_x (obj, 0, NULL);
 }
 
-static int
-is_a (SCM obj, SCM type)
-{
-  return SCM_STRUCTP (obj) && scm_is_eq (SCM_STRUCT_VTABLE (obj), type);
-}
-
 static gnutls_x509_crt_t
 to_certificate (SCM obj, const char *subr, int pos)
 {
-  if (!is_a (obj, certificate_type))
-    gn_wrong_type (subr, pos, obj);
-  return scm_foreign_object_ref (obj, 0);
+  return gn_foreign_data (obj, certificate_type, subr, pos);
 }
 
 static gnutls_x509_privkey_t
 to_private_key (SCM obj, const char *subr, int pos)
 {
-  if (!is_a (obj, private_key_type))
-    gn_wrong_type (subr, pos, obj);
-  return scm_foreign_object_ref (obj, 0);
+  return gn_foreign_data (obj, private_key_type, subr, pos);
 }
 
 static SCM
@@ -133,7 +123,7 @@ SCM_DEFINE (gn_x509_certificate_p, "x509-certificate?", 1, 0, 0, (SCM obj),
             "Return @code{#t} if @var{obj} is an X.509 certificate object.")
 #define FUNC_NAME s_gn_x509_certificate_p
 {
-  return scm_from_bool (is_a (obj, certificate_type));
+  return scm_from_bool (gn_is_a (obj, certificate_type));
 }
 #undef FUNC_NAME
 
@@ -345,7 +335,7 @@ SCM_DEFINE (gn_x509_private_key_p, "x509-private-key?", 1, 0, 0, (SCM obj),
             "Return @code{#t} if @var{obj} is a private key object.")
 #define FUNC_NAME s_gn_x509_private_key_p
 {
-  return scm_from_bool (is_a (obj, private_key_type));
+  return scm_from_bool (gn_is_a (obj, private_key_type));
 }
 #undef FUNC_NAME
 

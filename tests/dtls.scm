@@ -56,7 +56,7 @@ messages echoed."
                   ((zero? n) (loop (+ closed 1) echoed))
                   ;; an echo over the server's MTU is refused, not cut
                   ((dtls-message-too-large?
-                    (raised (lambda () (dtls-send session buf 0 n))))
+                    (capture (lambda () (dtls-send session buf 0 n))))
                    (loop closed echoed))
                   (else (loop closed (+ echoed 1))))))))))))
 
@@ -70,9 +70,6 @@ number that came back intact."
            (dtls-send client (message k size))
            (equal? (dtls-receive client) (message k size)))
          (iota (length sizes)) sizes))
-
-(define (raised thunk)
-  (with-exception-handler (lambda (e) e) thunk #:unwind? #t))
 
 (define (can-still-talk?)
   "The process can still make a DTLS session and echo a message."
@@ -143,9 +140,10 @@ THREAD returns how many datagrams it dropped once STOP! is called."
                         (else (loop client dropped (+ rounds 1))))))))))
           (lambda () (set! stop #t)))))
 
-(define (bytevector-slice bv n)
+(define* (bytevector-slice bv n #:optional (start 0))
+  "N bytes of BV from START, as a new bytevector."
   (let ((out (make-bytevector n)))
-    (bytevector-copy! bv 0 out 0 n)
+    (bytevector-copy! bv start out 0 n)
     out))
 
 ;;; A client that sends a ClientHello, and perhaps answers the cookie, then
@@ -168,7 +166,7 @@ THREAD returns how many datagrams it dropped once STOP! is called."
 
 (define (receive-briefly server)
   "Let SERVER handle what has arrived: a receive that times out."
-  (raised (lambda () (dtls-server-receive server))))
+  (capture (lambda () (dtls-server-receive server))))
 
 (define fds-at-start (open-fd-count))
 
@@ -214,7 +212,7 @@ THREAD returns how many datagrams it dropped once STOP! is called."
       (test-equal "client MTU" 1400 (session-dtls-mtu c))
       (let ((limit (session-dtls-data-mtu c)))
         (test-assert "data MTU below the MTU" (< 1300 limit 1400))
-        (let ((e (raised (lambda () (dtls-send c (message 1 (+ limit 1)))))))
+        (let ((e (capture (lambda () (dtls-send c (message 1 (+ limit 1)))))))
           (test-assert "one byte over the data MTU is refused"
             (dtls-message-too-large? e))
           (test-equal "... saying the size and the limit"
@@ -229,7 +227,7 @@ THREAD returns how many datagrams it dropped once STOP! is called."
       (dtls-send c (message 2 1000))
       (test-assert "a server reply over its MTU is refused"
         (net-timeout-error?
-         (raised (lambda ()
+         (capture (lambda ()
                    (set-session-timeout! c 1)
                    (dtls-receive c)))))
       (set-session-timeout! c 10)
@@ -238,14 +236,12 @@ THREAD returns how many datagrams it dropped once STOP! is called."
       (dtls-send c (message 4 400))
       (test-assert "a message larger than the buffer is refused"
         (dtls-message-too-large?
-         (raised (lambda () (dtls-receive! c (make-bytevector 100))))))
+         (capture (lambda () (dtls-receive! c (make-bytevector 100))))))
       (let ((buf (make-bytevector 1000 0)))
         (test-equal "... and kept for the next call" 400
           (dtls-receive! c buf 10 500))
         (test-equal "... whole" (message 4 400)
-          (bytevector-slice (let ((b (make-bytevector 400)))
-                              (bytevector-copy! buf 10 b 0 400) b)
-                            400)))
+          (bytevector-slice buf 400 10)))
       (test-equal "out-of-range MTU" 'out-of-range
         (error-key (set-session-dtls-mtu! c 100)))
       (test-equal "MTU of the wrong type" 'wrong-type-arg
@@ -261,7 +257,7 @@ THREAD returns how many datagrams it dropped once STOP! is called."
                                      #:timeout 10))
            (t (call-with-new-thread
                (lambda ()
-                 (let ((e (raised (lambda ()
+                 (let ((e (capture (lambda ()
                                     (dtls-server-receive! server
                                                           (make-bytevector 100)))))
                        (buf (make-bytevector 1000)))
@@ -411,7 +407,7 @@ THREAD returns how many datagrams it dropped once STOP! is called."
     (let ((silent (socket AF_INET SOCK_DGRAM 0)))
       (bind silent AF_INET INADDR_LOOPBACK 0)
       (let* ((start (get-internal-real-time))
-             (e (raised (lambda ()
+             (e (capture (lambda ()
                           (make-dtls-client "127.0.0.1"
                                             (sockaddr:port (getsockname silent))
                                             #:credentials client-cred
@@ -436,7 +432,7 @@ THREAD returns how many datagrams it dropped once STOP! is called."
                                 #:credentials client-cred
                                 #:server-name "localhost" #:timeout 0.3)))
       (test-assert "a client receive with nothing sent times out"
-        (net-timeout-error? (raised (lambda () (dtls-receive c)))))
+        (net-timeout-error? (capture (lambda () (dtls-receive c)))))
       (set-session-timeout! c 10)
       (test-equal "... and the session goes on" 1 (exchange c '(64)))
       (close-dtls c)
@@ -449,13 +445,13 @@ THREAD returns how many datagrams it dropped once STOP! is called."
            (t (echo-server server)))
       (test-assert "a client trusting another CA refuses the server"
         (tls-verification-error?
-         (raised (lambda ()
+         (capture (lambda ()
                    (make-dtls-client "127.0.0.1" (server-port server)
                                      #:credentials (client-credentials #:trust "other-ca")
                                      #:server-name "localhost" #:timeout 10)))))
       (test-assert "a wrong host name is refused"
         (tls-verification-error?
-         (raised (lambda ()
+         (capture (lambda ()
                    (make-dtls-client "127.0.0.1" (server-port server)
                                      #:credentials client-cred
                                      #:server-name "wrong.example" #:timeout 10)))))

@@ -42,6 +42,15 @@
 ;; The largest plaintext a DTLS record carries.
 (define max-message 16384)
 
+(define (message-or-eof buf n)
+  "The first N bytes of BUF as a new bytevector, or the end-of-file object
+when N is 0 (the peer closed)."
+  (if (zero? n)
+      the-eof-object
+      (let ((message (make-bytevector n)))
+        (bytevector-copy! buf 0 message 0 n)
+        message)))
+
 (define call-waiting (@@ (net tls) call-waiting))
 
 (define* (dtls-send session bv #:optional start count)
@@ -63,13 +72,8 @@ suspendable ports a non-blocking session waits in the read waiter."
 (define (dtls-receive session)
   "Receive one message from DTLS client SESSION and return it as a new
 bytevector, or the end-of-file object when the server closed the session."
-  (let* ((buf (make-bytevector max-message))
-         (n (dtls-receive! session buf)))
-    (if (zero? n)
-        the-eof-object
-        (let ((message (make-bytevector n)))
-          (bytevector-copy! buf 0 message 0 n)
-          message))))
+  (let ((buf (make-bytevector max-message)))
+    (message-or-eof buf (dtls-receive! session buf))))
 
 (define* (socket->dtls-client sock #:key credentials server-name
                               (verify? #t) timeout mtu (alpn-protocols '()))
@@ -187,12 +191,7 @@ client closed) and the client's session."
   (let ((buf (make-bytevector max-message)))
     (call-with-values (lambda () (dtls-server-receive! server buf))
       (lambda (n session)
-        (values (if (zero? n)
-                    the-eof-object
-                    (let ((message (make-bytevector n)))
-                      (bytevector-copy! buf 0 message 0 n)
-                      message))
-                session)))))
+        (values (message-or-eof buf n) session)))))
 
 (define (close-dtls-server server)
   "Close DTLS SERVER: send close_notify to every client it keeps, forget
