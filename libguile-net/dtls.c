@@ -108,6 +108,46 @@ deliver_packet (SCM session, gn_tls_session *t, gnutls_packet_t packet,
   return d.size;
 }
 
+/* Run STEP of a client's message operation through the driver, in the
+   mode the session procedures have (tls-io.c).  */
+static ssize_t
+drive (SCM session, gn_tls_session *t, const char *subr, const char *name,
+       gn_tls_step step, void *args)
+{
+  gn_tls_io io;
+  gn_tls_io_init (&io, t, subr, name, step, args, gn_tls_mode_of (t, 0));
+  return gn_tls_drive (session, t, &io);
+}
+
+/* Run STEP of a server's session, never waiting nor raising: GnuTLS's
+   result, GNUTLS_E_AGAIN when it needs the next datagram.  */
+static ssize_t
+drive_quietly (SCM session, gn_tls_session *t, const char *name,
+               gn_tls_step step, void *args)
+{
+  gn_tls_io io;
+  gn_tls_io_init (&io, t, "dtls-server-receive!", name, step, args,
+                  GN_TLS_AGAIN);
+  io.quiet = 1;
+  return gn_tls_drive (session, t, &io);
+}
+
+SCM_DEFINE (gn_dtls_operation, "%dtls-operation", 2, 0, 0,
+            (SCM session, SCM kind),
+            "Internal: a message operation of @var{kind} (@code{receive} or\n"
+            "@code{send}) on DTLS client @var{session} is to wait in a\n"
+            "waiter: return its wait port.")
+#define FUNC_NAME s_gn_dtls_operation
+{
+  gn_tls_session *t = to_dtls_session (session, FUNC_NAME, 1);
+  int sending = scm_is_eq (kind, scm_from_utf8_symbol ("send"));
+  if (!sending && !scm_is_eq (kind, scm_from_utf8_symbol ("receive")))
+    gn_out_of_range (FUNC_NAME, 2, kind);
+  return gn_tls_operation (session, t, sending ? "dtls-send" : "dtls-receive!",
+                           sending ? "write" : "read", sending);
+}
+#undef FUNC_NAME
+
 /* ---- MTU ------------------------------------------------------------- */
 
 SCM_DEFINE (gn_set_session_dtls_mtu, "set-session-dtls-mtu!", 2, 0, 0,
@@ -178,13 +218,12 @@ SCM_DEFINE (gn_dtls_send, "%dtls-send", 2, 2, 0,
   size_t limit = gnutls_dtls_get_data_mtu (t->s);
   if (n > limit)
     raise_too_large (FUNC_NAME, n, limit, session);
-  ssize_t r = gn_tls_send (session, t,
-                           (const char *) SCM_BYTEVECTOR_CONTENTS (bv) + s,
-                           n, 0, FUNC_NAME);
-  if (r < 0)
-    gn_raise_tls_error (FUNC_NAME, GNUTLS_E_AGAIN, -1);
+  gn_tls_check_handshaken (t, FUNC_NAME);
+  struct gn_tls_send_args a = { (const char *) SCM_BYTEVECTOR_CONTENTS (bv) + s,
+                                n };
+  ssize_t r = drive (session, t, FUNC_NAME, "write", gn_tls_send_step, &a);
   scm_remember_upto_here_1 (bv);
-  return scm_from_size_t (n);
+  return r == GN_TLS_WOULD_BLOCK ? gn_would_block : scm_from_size_t (n);
 }
 #undef FUNC_NAME
 
@@ -211,9 +250,11 @@ SCM_DEFINE (gn_dtls_receive, "%dtls-receive!", 2, 2, 0,
   t->held_packet = NULL;
   if (packet == NULL)
     {
-      ssize_t r = gn_tls_recv_packet (session, t, &packet, 0, FUNC_NAME);
-      if (r < 0)
-        gn_raise_tls_error (FUNC_NAME, GNUTLS_E_AGAIN, -1);
+      gn_tls_check_handshaken (t, FUNC_NAME);
+      struct gn_tls_recv_args a = { NULL, 0, &packet };
+      ssize_t r = drive (session, t, FUNC_NAME, "read", gn_tls_recv_step, &a);
+      if (r == GN_TLS_WOULD_BLOCK)
+        return gn_would_block;
       if (packet == NULL)
         return scm_from_int (0);
     }
@@ -232,7 +273,7 @@ typedef struct gn_dtls_peer
   int fd;                       /* the server's socket */
   const unsigned char *inbox;   /* the datagram being handed to GnuTLS */
   size_t inbox_len;
-  int64_t handshake_deadline;   /* GN_NO_DEADLINE once done */
+  int64_t handshake_deadline;   /* GN_NO_LIMIT once done */
   int64_t last_seen;            /* for the idle timeout */
   unsigned long sent;           /* datagrams sent to the peer */
 } gn_dtls_peer;
@@ -267,7 +308,8 @@ typedef struct
   int64_t handshake_timeout_ns;
   int64_t idle_timeout_ns;
   int64_t next_idle_check;
-  int64_t wait_deadline;        /* wait clock for suspendable waiters */
+  int64_t next_timer;           /* the earliest resend or handshake limit */
+  SCM waiting;                  /* the wait port of a receive, or #f */
   gnutls_datum_t cookie_key;
   unsigned char *buf;           /* DATAGRAM_BUFFER_SIZE bytes */
   unsigned long stats[N_STATS];
@@ -472,11 +514,13 @@ new_session (SCM server, gn_dtls_server *sv, const gn_sockaddr *from,
 static int
 advance_handshake (gn_dtls_server *sv, SCM session, gn_tls_session *t)
 {
-  int rc = gn_tls_handshake_step (session, t);
+  gn_tls_prepare_handshake (session, t, "handshake");
+  ssize_t rc = drive_quietly (session, t, "handshake", gn_tls_handshake_step,
+                              NULL);
   if (rc == 0)
     {
       sv->handshaking = scm_delq_x (session, sv->handshaking);
-      t->dtls_peer->handshake_deadline = GN_NO_DEADLINE;
+      t->dtls_peer->handshake_deadline = GN_NO_LIMIT;
       sv->stats[STAT_HANDSHAKES_DONE]++;
       return 1;
     }
@@ -495,26 +539,23 @@ take_message (SCM server, gn_dtls_server *sv, SCM session, gn_tls_session *t,
   gnutls_packet_t packet = t->held_packet;
   t->held_packet = NULL;
   if (packet == NULL)
-    for (;;)
-      {
-        ssize_t rc = gnutls_record_recv_packet (t->s, &packet);
-        t->pending = SCM_BOOL_F;
-        if (rc > 0)
-          break;
-        if (rc == 0)
-          {
-            forget_session (sv, session, STAT_SESSIONS_CLOSED);
-            return 0;
-          }
-        if (rc == GNUTLS_E_AGAIN)
-          return -1;
-        if (rc == GNUTLS_E_INTERRUPTED || rc == GNUTLS_E_REHANDSHAKE
-            || rc == GNUTLS_E_WARNING_ALERT_RECEIVED)
-          continue;
-        t->failed = 1;
-        forget_session (sv, session, STAT_SESSIONS_FAILED);
-        return 0;
-      }
+    {
+      struct gn_tls_recv_args a = { NULL, 0, &packet };
+      ssize_t rc = drive_quietly (session, t, "receive", gn_tls_recv_step, &a);
+      if (rc == GNUTLS_E_AGAIN)
+        return -1;
+      if (rc == 0)
+        {
+          forget_session (sv, session, STAT_SESSIONS_CLOSED);
+          return 0;
+        }
+      if (rc < 0)
+        {
+          t->failed = 1;
+          forget_session (sv, session, STAT_SESSIONS_FAILED);
+          return 0;
+        }
+    }
   /* More messages of the same datagram, or this one kept because it does
      not fit: the next call starts with this session.  */
   gnutls_datum_t d;
@@ -530,7 +571,7 @@ static int64_t
 run_timers (gn_dtls_server *sv)
 {
   int64_t now = gn_now_ns ();
-  int64_t next = GN_NO_DEADLINE;
+  int64_t next = GN_NO_LIMIT;
   for (SCM l = sv->handshaking; scm_is_pair (l);)
     {
       SCM session = SCM_CAR (l);
@@ -640,6 +681,24 @@ dispatch (SCM server, gn_dtls_server *sv, const gn_sockaddr *from,
   return *got < 0 ? SCM_BOOL_F : session;
 }
 
+/* A receive waits for the socket, and wakes for the next resend or
+   handshake limit.  */
+static void
+refresh_server_op (gn_op *op)
+{
+  op->wake_at = ((gn_dtls_server *) scm_foreign_object_ref (op->object,
+                                                            0))->next_timer;
+}
+
+static void
+server_op_init (gn_op *op, SCM server, gn_dtls_server *sv)
+{
+  gn_op_init (op, "dtls-server-receive!", "receive", server, sv->fd, POLLIN,
+              sv->timeout_ns);
+  op->refresh = refresh_server_op;
+  op->port = sv->socket;
+}
+
 SCM_DEFINE (gn_make_dtls_server, "%make-dtls-server", 8, 0, 0,
             (SCM socket, SCM credentials, SCM mtu, SCM timeout,
              SCM handshake_timeout, SCM idle_timeout, SCM client_cert,
@@ -676,6 +735,8 @@ SCM_DEFINE (gn_make_dtls_server, "%make-dtls-server", 8, 0, 0,
   sv->alpn = alpn;
   sv->ready = SCM_BOOL_F;
   sv->last = SCM_BOOL_F;
+  sv->waiting = SCM_BOOL_F;
+  sv->next_timer = GN_NO_LIMIT;
   sv->handshaking = SCM_EOL;
   sv->mtu = m;
   sv->timeout_ns = gn_timeout_from_scm (timeout, FUNC_NAME, 4);
@@ -707,12 +768,13 @@ SCM_DEFINE (gn_dtls_server_p, "dtls-server?", 1, 0, 0, (SCM obj),
 }
 #undef FUNC_NAME
 
-SCM_DEFINE (gn_dtls_server_receive, "%dtls-server-receive!", 5, 0, 0,
-            (SCM server, SCM bv, SCM start, SCM count, SCM raise_again),
+SCM_DEFINE (gn_dtls_server_receive, "%dtls-server-receive!", 4, 0, 0,
+            (SCM server, SCM bv, SCM start, SCM count),
             "Internal: see @code{dtls-server-receive!}.  Return\n"
-            "@code{(length . session)}, or @code{#f} when the socket is\n"
-            "non-blocking and nothing is ready and @var{raise-again} is\n"
-            "false.")
+            "@code{(length . session)}, or @code{%would-block} when the\n"
+            "socket is non-blocking, nothing is ready, and suspendable\n"
+            "ports are installed (without them: the non-fatal\n"
+            "@code{error/again}).")
 #define FUNC_NAME "dtls-server-receive!"
 {
   gn_dtls_server *sv = to_open_server (server, FUNC_NAME, 1);
@@ -720,11 +782,10 @@ SCM_DEFINE (gn_dtls_server_receive, "%dtls-server-receive!", 5, 0, 0,
   bytevector_range (bv, start, count, &s, &n, FUNC_NAME, 2);
   char *out = (char *) SCM_BYTEVECTOR_CONTENTS (bv) + s;
   /* Whether the socket is non-blocking is asked (fcntl) only when it
-     would block, not for every message; the deadline of a blocking wait
-     still counts from here.  */
+     would block, not for every message.  */
   int nonblocking = -1;
-  int64_t deadline = gn_deadline_after_ns (sv->timeout_ns);
-  gn_socket *sock = gn_port_socket (sv->socket);
+  gn_op op;
+  int waited = 0;
   ssize_t got = -1;
   SCM session = SCM_BOOL_F;
   for (;;)
@@ -739,7 +800,7 @@ SCM_DEFINE (gn_dtls_server_receive, "%dtls-server-receive!", 5, 0, 0,
           if (got >= 0)
             break;
         }
-      int64_t timer = run_timers (sv);
+      sv->next_timer = run_timers (sv);
       drop_idle (sv);
       gn_sockaddr from;
       from.len = sizeof from.ss;
@@ -770,31 +831,33 @@ SCM_DEFINE (gn_dtls_server_receive, "%dtls-server-receive!", 5, 0, 0,
         nonblocking = gn_fd_is_nonblocking (sv->fd);
       if (nonblocking)
         {
-          if (gn_wait_clock_expired (&sv->wait_deadline, sv->timeout_ns))
-            {
-              if (sock)
-                sock->lent_deadline = 0;
-              gn_raise_timeout (FUNC_NAME, "receive", server);
-            }
-          if (sock)
-            {
-              int64_t d = gn_wait_clock_deadline (sv->wait_deadline,
-                                                  sv->timeout_ns);
-              sock->lent_deadline = timer < d ? timer : d;
-            }
-          if (scm_is_true (raise_again))
+          if (!gn_suspendable_ports_p ())
             gn_raise_tls_error (FUNC_NAME, GNUTLS_E_AGAIN, -1);
-          return SCM_BOOL_F;
+          return gn_would_block;
         }
-      int64_t until = timer < deadline ? timer : deadline;
-      if (!gn_wait_fd (sv->fd, POLLIN, until) && until == deadline)
-        gn_raise_timeout (FUNC_NAME, "receive", server);
+      if (!waited)
+        {
+          server_op_init (&op, server, sv);
+          waited = 1;
+        }
+      gn_op_wait (&op);
     }
-  sv->wait_deadline = 0;
-  if (sock)
-    sock->lent_deadline = 0;
   scm_remember_upto_here_1 (bv);
   return scm_cons (scm_from_ssize_t (got), session);
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_dtls_server_operation, "%dtls-server-operation", 1, 0, 0,
+            (SCM server),
+            "Internal: a receive on DTLS @var{server} is to wait in a\n"
+            "waiter: return its wait port, its clock started.")
+#define FUNC_NAME s_gn_dtls_server_operation
+{
+  gn_dtls_server *sv = to_open_server (server, FUNC_NAME, 1);
+  gn_op op;
+  server_op_init (&op, server, sv);
+  sv->waiting = gn_make_wait_port (&op);
+  return sv->waiting;
 }
 #undef FUNC_NAME
 
@@ -872,6 +935,7 @@ SCM_DEFINE (gn_close_dtls_server, "%close-dtls-server", 1, 0, 0,
 #define FUNC_NAME "close-dtls-server"
 {
   gn_dtls_server *sv = to_server (server, FUNC_NAME, 1);
+  gn_wake_waiting (&sv->waiting, 1);
   sv->fd = -1;
   scm_hash_clear_x (sv->sessions);
   sv->handshaking = SCM_EOL;

@@ -51,41 +51,108 @@ SCM_NORETURN void gn_raise_timeout (const char *subr, const char *operation,
                                     SCM object);
 void gn_init_error (void);
 
-/* wait.c: the one place that waits.  A deadline is an absolute time on the
-   monotonic clock in nanoseconds; GN_NO_DEADLINE waits forever.  */
-#define GN_NO_DEADLINE INT64_MAX
+/* wait.c: the one place that waits.  Durations and deadlines are in
+   nanoseconds; a deadline is an absolute time on the monotonic clock.
+   GN_NO_LIMIT, as a timeout or as a deadline, never comes.  */
+#define GN_NO_LIMIT INT64_MAX
+#define GN_NO_DEADLINE GN_NO_LIMIT
 int64_t gn_now_ns (void);
+/* NS from now; GN_NO_LIMIT for GN_NO_LIMIT or a negative NS.  */
 int64_t gn_deadline_after_ns (int64_t ns);
-int64_t gn_deadline_from_scm (SCM seconds, const char *subr, int pos);
-/* A timeout argument: #f (none, -1) or non-negative seconds, in ns.  */
+/* A timeout argument: #f (GN_NO_LIMIT) or non-negative seconds, in ns.  */
 int64_t gn_timeout_from_scm (SCM seconds, const char *subr, int pos);
-/* Wait until FD is ready for EVENTS (POLLIN, POLLOUT) or DEADLINE passes,
-   without holding the Guile mode and running pending asyncs regularly, so
-   other threads, the GC and interrupts all proceed.  Return 1 when FD is
-   ready (or in error: the next system call reports it), 0 on timeout.  */
-int gn_wait_fd (int fd, short events, int64_t deadline);
-/* The same for several descriptors: return how many are ready (see their
-   revents), or 0 on timeout.  */
-int gn_poll (struct pollfd *fds, nfds_t n, int64_t deadline);
-/* The retry loop around a system call on a socket.  ATTEMPT must not block
-   (it uses MSG_DONTWAIT or similar).  Retry it on EINTR (running asyncs)
-   and, on a blocking socket, after waiting for EVENTS until DEADLINE; raise
-   a timeout condition naming OPERATION and OBJECT if that passes.  Return
-   ATTEMPT's result; or -1 with errno EAGAIN when NOWAIT is set or the
-   socket is non-blocking; other errors are raised as system errors of
-   SUBR.  */
-ssize_t gn_retry_io (int fd, short events, int nowait, int64_t deadline,
-                     ssize_t (*attempt) (int fd, void *data), void *data,
-                     const char *subr, const char *operation, SCM object);
-/* The wait clock of an operation left to a suspendable-port waiter (the
-   waiting then happens in Scheme, not in gn_wait_fd).  *CLOCK is 0 while
-   nothing waits; TIMEOUT is in ns, -1 for none.  gn_wait_clock_expired
-   starts the clock, or returns 1 (and stops it) once it has run out.  */
-int gn_wait_clock_expired (int64_t *clock, int64_t timeout);
-/* The deadline the waiting operation has, or GN_NO_DEADLINE.  */
-int64_t gn_wait_clock_deadline (int64_t clock, int64_t timeout);
-/* Seconds left until DEADLINE (0 when past), or #f for GN_NO_DEADLINE.  */
+int64_t gn_deadline_from_scm (SCM seconds, const char *subr, int pos);
+/* TIMEOUT as seconds, or #f for GN_NO_LIMIT.  */
+SCM gn_timeout_to_scm (int64_t timeout);
+/* Seconds left until DEADLINE (0 when past), or #f for GN_NO_LIMIT.  */
 SCM gn_seconds_left (int64_t deadline);
+
+/* The kinds of socket operation, each with a timeout of its own.  */
+typedef enum
+{
+  GN_TIMEOUT_READ,      /* port reads, recv!, recvfrom! */
+  GN_TIMEOUT_WRITE,     /* port writes, send, sendto */
+  GN_TIMEOUT_CONNECT,   /* connect */
+  GN_TIMEOUT_ACCEPT,    /* accept */
+  GN_TIMEOUT_COUNT
+} gn_timeout_kind;
+/* read, write, connect or accept: argument POS of SUBR.  */
+gn_timeout_kind gn_to_timeout_kind (SCM kind, const char *subr, int pos);
+extern const char *const gn_timeout_names[GN_TIMEOUT_COUNT];
+
+/* An operation: whatever waits (connect, accept, read, write, handshake,
+   bye, DTLS receive).  It begins when it first has to wait and gets a
+   record of its own, so no clock outlives it.  In a blocking wait the
+   record lives on the C stack; an operation left to a suspendable-port
+   waiter lives in a wait port (below) held by the Scheme loop that
+   retries it.  */
+typedef struct gn_op gn_op;
+struct gn_op
+{
+  const char *subr;     /* the procedure its timeout names */
+  const char *name;     /* "read", "write", "accept", "handshake", ... */
+  SCM object;           /* what times out: socket port, session, server */
+  int fd;               /* the descriptor waited for */
+  short events;         /* POLLIN or POLLOUT */
+  int64_t deadline;     /* when it raises &net-timeout; GN_NO_LIMIT */
+  int64_t wake_at;      /* wake earlier (a DTLS resend); GN_NO_LIMIT */
+  /* Before each wait: bring events and wake_at up to date (the direction
+     GnuTLS needs, DTLS timers).  May be NULL.  */
+  void (*refresh) (gn_op *op);
+  /* What a waiter is handed when the operation has no deadline and no
+     wake-up: the object's own port, or #f to hand it the wait port.  */
+  SCM port;
+  /* Suspendable waits with a deadline: an epoll descriptor holding FD
+     and a timerfd armed at the deadline, -1 when not made.  */
+  int epoll_fd;
+  int timer_fd;
+  short epoll_events;
+  int ended;
+};
+void gn_op_init (gn_op *op, const char *subr, const char *name, SCM object,
+                 int fd, short events, int64_t timeout);
+/* Wait in this thread until OP's descriptor is ready (return 1) or its
+   wake-up time passes (0); raise its timeout once its deadline passes.
+   One poll, with a wake-up pipe for asyncs: they run at once, and other
+   threads and the GC are never held up.  */
+int gn_op_wait (gn_op *op);
+SCM_NORETURN void gn_op_raise_timeout (gn_op *op);
+/* The wait port of an operation left to a waiter: a copy of OP, begun
+   now.  gn_op_of_wait_port gives the record back (NULL for other
+   objects).  */
+SCM gn_make_wait_port (const gn_op *op);
+gn_op *gn_op_of_wait_port (SCM obj);
+/* End OP: its extra descriptors are closed.  */
+void gn_op_end (gn_op *op);
+/* An object closes while OP may wait on it: wake its waiter (the timer
+   fires at once), so the retry finds the object closed.  */
+void gn_op_wake (gn_op *op);
+/* When OP raises its timeout or must wake up, whichever comes first.  */
+int64_t gn_op_wake_deadline (const gn_op *op);
+/* Unique object the C attempt primitives return for "would block", so
+   the Scheme loop waits and tries again.  */
+extern SCM gn_would_block;
+/* Whether install-suspendable-ports! is in effect.  */
+int gn_suspendable_ports_p (void);
+/* socket-time-left asks the port type of the port a waiter was handed:
+   DEADLINE gives when the operation of KIND waiting on PORT must be
+   resumed (or, when none waits, when one starting now would time out).  */
+void gn_register_waitable_port_type (scm_t_port_type *type,
+                                     int64_t (*deadline) (SCM port,
+                                                          gn_timeout_kind
+                                                          kind));
+/* Compatibility wrappers over gn_op_wait: wait for FD until DEADLINE;
+   1 when ready, 0 when the deadline passed.  */
+int gn_wait_fd (int fd, short events, int64_t deadline);
+int gn_poll (struct pollfd *fds, nfds_t n, int64_t deadline);
+/* The retry loop around a non-blocking system call on a blocking
+   socket: retry on EINTR (running asyncs), wait for OP's descriptor when
+   it would block.  Return ATTEMPT's result, or -1 with errno EAGAIN when
+   NOWAIT is positive, or negative and the descriptor is non-blocking
+   (asked only when it would block); other errors are raised as system
+   errors of OP's subr.  */
+ssize_t gn_retry_io (gn_op *op, int nowait,
+                     ssize_t (*attempt) (int fd, void *data), void *data);
 /* Run FUNC (DATA) outside Guile mode; for system calls known not to block
    for long.  */
 void *gn_without_guile (void *(*func) (void *), void *data);
@@ -127,32 +194,26 @@ const char *gn_option_name (int level, int name);
 void gn_init_sockopt (void);
 
 /* socket-port.c: a socket is a port of our own type.  */
-typedef enum
-{
-  GN_TIMEOUT_READ,      /* port reads, recv!, recvfrom! */
-  GN_TIMEOUT_WRITE,     /* port writes, send, sendto */
-  GN_TIMEOUT_CONNECT,   /* connect */
-  GN_TIMEOUT_ACCEPT,    /* accept */
-  GN_TIMEOUT_COUNT
-} gn_timeout_kind;
 
 typedef struct
 {
   int fd;
   int family;
   int type;
-  /* Timeouts in nanoseconds, by gn_timeout_kind; -1 is none.  */
+  /* Timeouts in nanoseconds, by gn_timeout_kind; GN_NO_LIMIT is none.  */
   int64_t timeouts[GN_TIMEOUT_COUNT];
-  /* On a non-blocking socket the waiting is done by a read or write
-     waiter (suspendable ports): when an operation of each kind first
-     found it would block, plus its timeout; 0 when not waiting.  */
-  int64_t wait_deadline[GN_TIMEOUT_COUNT];
-  /* The deadline of a TLS operation waiting on this socket as its
-     transport, so a waiter asking the socket learns it; 0 when none.  */
-  int64_t lent_deadline;
+  /* The wait port of the latest operation of each side (0: read and
+     accept, 1: write and connect) left to a waiter, or #f: closing the
+     socket wakes them.  */
+  SCM waiting[2];
   /* Times `port->fdes' handed the descriptor out; closing the port leaves
      a revealed descriptor open, as Guile's file ports do.  */
   int revealed;
+  /* A listening socket is O_NONBLOCK underneath, so that threads racing
+     in accept never block in accept4; USER_NONBLOCK is then the mode the
+     user asked for, which is what `fcntl' reports.  */
+  int own_nonblock;
+  int user_nonblock;
   /* For the two one-way ports made by socket-port-split!: what they
      share.  NULL for an ordinary socket port.  */
   struct gn_socket_ends *ends;
@@ -173,26 +234,19 @@ SCM gn_port_no_bom (SCM port);
    own sockets).  A closed port or a non-port is a wrong-type-arg.  */
 int gn_port_fd (SCM port, const char *subr, int pos);
 gn_socket *gn_port_socket (SCM port);   /* NULL unless one of ours */
-/* The deadline for an operation of KIND starting now on PORT: from the
-   socket's timeout, or none for a port that is not one of ours.  */
-int64_t gn_socket_deadline (SCM port, gn_timeout_kind kind);
-/* An operation of KIND on non-blocking PORT would block and a waiter is to
-   wait for it: start its clock, or raise a timeout naming SUBR if its time
-   has run out.  No effect on ports that are not ours.  */
-void gn_socket_wait_begin (SCM port, gn_timeout_kind kind, const char *subr);
-/* The operation of KIND on PORT made progress: stop its clock.  */
-void gn_socket_wait_end (SCM port, gn_timeout_kind kind);
-/* Set by the TLS layer: the deadline of the operation waiting on PORT if
-   PORT is one of its record ports, else GN_NO_DEADLINE with *HANDLED 0.
-   Lets socket-time-left answer for every port a waiter is handed.  */
-extern int64_t (*gn_port_deadline_hook) (SCM port, int *handled);
+/* OP for an operation of KIND on PORT (ours or a file port) through
+   descriptor FD, named SUBR: its direction and the socket's timeout.  */
+void gn_socket_op (gn_op *op, SCM port, int fd, gn_timeout_kind kind,
+                   const char *subr);
+/* Whether the operations on PORT (descriptor FD) report "would block"
+   rather than wait: the mode the user gave the descriptor.  */
+int gn_socket_nonblocking (SCM port, int fd);
 int gn_fd_is_nonblocking (int fd);
+/* Wake the operations left to waiters in SLOTS (N wait ports or #f).  */
+void gn_wake_waiting (SCM *slots, int n);
 void gn_init_socket_port (void);
 
-/* socket.c: connect and accept with a deadline, for the layers above.  */
-int gn_connect_fd (int fd, const gn_sockaddr *sa, int64_t deadline,
-                   const char *subr, SCM object);
-SCM gn_accept_fd (SCM sock, int flags, int64_t deadline, const char *subr);
+/* socket.c: connect, for the one-call constructors.  */
 void gn_init_socket (void);
 
 /* addrinfo.c, constants.c.  */

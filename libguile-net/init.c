@@ -11,14 +11,22 @@ gn_define_primitive (const char *name, int req, int opt, int rest,
                                 scm_from_utf8_string (doc));
 }
 
+/* Called by (net wait): waiting, which every other part uses.  */
+void scm_init_guile_net_wait (void);
+
+void
+scm_init_guile_net_wait (void)
+{
+  gn_init_error ();
+  gn_init_wait ();
+}
+
 /* Called by (net socket), whose module it defines the primitives in.  */
 void scm_init_guile_net_socket (void);
 
 void
 scm_init_guile_net_socket (void)
 {
-  gn_init_error ();
-  gn_init_wait ();
   gn_init_sockaddr ();
   gn_init_sockopt ();
   gn_init_socket_port ();
@@ -32,6 +40,9 @@ void scm_init_guile_net_tls (void);
 
 void gn_init_tls_credentials (void);
 void gn_init_tls_session (void);
+void gn_init_tls_transport (void);
+void gn_init_tls_io (void);
+void gn_init_tls_info (void);
 void gn_init_tls_port (void);
 void gn_init_tls_x509 (void);
 
@@ -40,6 +51,9 @@ scm_init_guile_net_tls (void)
 {
   gn_init_tls_credentials ();
   gn_init_tls_session ();
+  gn_init_tls_transport ();
+  gn_init_tls_io ();
+  gn_init_tls_info ();
   gn_init_tls_port ();
   gn_init_tls_x509 ();
 }

@@ -3,11 +3,12 @@
    A socket is a port of our own type rather than one of Guile's file ports,
    so that we control how it reads and writes:
    - reads and writes never block in Guile mode: they try without blocking
-     and, on a blocking socket, wait in wait.c, so asyncs run, timeouts can
-     expire and other threads carry on;
-   - on a socket the user made non-blocking they report "would block" to
-     Guile, which then calls the current read or write waiter with the wait
-     descriptor: that is what suspendable ports and fibers need;
+     and wait in wait.c, so asyncs run, timeouts expire and other threads
+     carry on;
+   - under suspendable ports, on a socket the user made non-blocking,
+     Guile's suspendable reads and writes call our Scheme read and write
+     procedures (scm_set_port_scm_read), whose one loop waits in the
+     current read or write waiter: that is what fibers needs;
    - writes use MSG_NOSIGNAL, so a vanished peer is an EPIPE error, never a
      SIGPIPE that kills the process.
    Like Guile's socket ports they start unbuffered; `setvbuf' adds a buffer.  */
@@ -52,34 +53,21 @@ gn_port_fd (SCM port, const char *subr, int pos)
   gn_wrong_type (subr, pos, port);
 }
 
-int64_t
-gn_socket_deadline (SCM port, gn_timeout_kind kind)
+static int
+slot_of (gn_timeout_kind kind)
 {
-  gn_socket *s = gn_port_socket (port);
-  return s ? gn_deadline_after_ns (s->timeouts[kind]) : GN_NO_DEADLINE;
+  return kind == GN_TIMEOUT_READ || kind == GN_TIMEOUT_ACCEPT ? 0 : 1;
 }
 
-static const char *timeout_names[GN_TIMEOUT_COUNT] = {
-  "read", "write", "connect", "accept"
-};
-
 void
-gn_socket_wait_begin (SCM port, gn_timeout_kind kind, const char *subr)
+gn_socket_op (gn_op *op, SCM port, int fd, gn_timeout_kind kind,
+              const char *subr)
 {
   gn_socket *s = gn_port_socket (port);
-  if (s != NULL
-      && gn_wait_clock_expired (&s->wait_deadline[kind], s->timeouts[kind]))
-    gn_raise_timeout (subr, timeout_names[kind], port);
-}
-
-int64_t (*gn_port_deadline_hook) (SCM port, int *handled) = NULL;
-
-void
-gn_socket_wait_end (SCM port, gn_timeout_kind kind)
-{
-  gn_socket *s = gn_port_socket (port);
-  if (s != NULL)
-    s->wait_deadline[kind] = 0;
+  gn_op_init (op, subr, gn_timeout_names[kind], port, fd,
+              slot_of (kind) == 0 ? POLLIN : POLLOUT,
+              s ? s->timeouts[kind] : GN_NO_LIMIT);
+  op->port = port;
 }
 
 int
@@ -87,6 +75,35 @@ gn_fd_is_nonblocking (int fd)
 {
   int flags = fcntl (fd, F_GETFL);
   return flags >= 0 && (flags & O_NONBLOCK);
+}
+
+int
+gn_socket_nonblocking (SCM port, int fd)
+{
+  gn_socket *s = gn_port_socket (port);
+  if (s != NULL && s->own_nonblock)
+    return s->user_nonblock;
+  return gn_fd_is_nonblocking (fd);
+}
+
+void
+gn_wake_waiting (SCM *slots, int n)
+{
+  for (int i = 0; i < n; i++)
+    if (scm_is_true (slots[i]))
+      gn_op_wake (gn_op_of_wait_port (slots[i]));
+}
+
+/* For socket-time-left: the latest operation of KIND's side left to a
+   waiter, or the timeout one starting now would have.  */
+static int64_t
+socket_deadline (SCM port, gn_timeout_kind kind)
+{
+  gn_socket *s = port_socket (port);
+  gn_op *op = gn_op_of_wait_port (s->waiting[slot_of (kind)]);
+  if (op != NULL && !op->ended)
+    return gn_op_wake_deadline (op);
+  return gn_deadline_after_ns (s->timeouts[kind]);
 }
 
 /* Guile 3.0 (3.0.8 at least) runs its text-mode byte-order-mark check
@@ -112,17 +129,15 @@ gn_port_no_bom (SCM port)
 SCM
 gn_make_socket_port (int fd, int family, int type)
 {
-  gn_socket *s = scm_gc_malloc_pointerless (sizeof *s, "socket");
+  gn_socket *s = scm_gc_malloc (sizeof *s, "socket");
   s->fd = fd;
   s->family = family;
   s->type = type;
   for (int i = 0; i < GN_TIMEOUT_COUNT; i++)
-    {
-      s->timeouts[i] = -1;
-      s->wait_deadline[i] = 0;
-    }
-  s->lent_deadline = 0;
+    s->timeouts[i] = GN_NO_LIMIT;
+  s->waiting[0] = s->waiting[1] = SCM_BOOL_F;
   s->revealed = 0;
+  s->own_nonblock = s->user_nonblock = 0;
   s->ends = NULL;
   return gn_port_no_bom (scm_c_make_port (gn_socket_port_type,
                                           SCM_RDNG | SCM_WRTNG | SCM_BUF0,
@@ -149,29 +164,26 @@ attempt_send (int fd, void *data)
   return send (fd, t->buf, t->count, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
-/* A result of -1 tells Guile the read or write would block: it then calls
-   the current read or write waiter (suspendable ports) or polls.  */
-static size_t
-port_transfer (SCM port, short events, gn_timeout_kind kind,
+/* Transfer through PORT's descriptor.  Outside suspendable ports (Guile's
+   C port code) this always waits here, in wait.c.  NOWAIT (a non-blocking
+   socket under suspendable ports) returns -1 instead, and the Scheme loop
+   waits in a waiter.  */
+static ssize_t
+port_transfer (SCM port, gn_timeout_kind kind,
                ssize_t (*attempt) (int, void *), struct transfer *t,
-               const char *subr)
+               int nowait, const char *subr)
 {
   gn_socket *s = port_socket (port);
-  ssize_t n = gn_retry_io (s->fd, events, 0,
-                           gn_deadline_after_ns (s->timeouts[kind]),
-                           attempt, t, subr, timeout_names[kind], port);
-  if (n >= 0)
-    gn_socket_wait_end (port, kind);
-  else
-    gn_socket_wait_begin (port, kind, subr);
-  return n;
+  gn_op op;
+  gn_socket_op (&op, port, s->fd, kind, subr);
+  return gn_retry_io (&op, nowait, attempt, t);
 }
 
 static size_t
 socket_read (SCM port, SCM dst, size_t start, size_t count)
 {
   struct transfer t = { (char *) SCM_BYTEVECTOR_CONTENTS (dst) + start, count };
-  return port_transfer (port, POLLIN, GN_TIMEOUT_READ, attempt_recv, &t,
+  return port_transfer (port, GN_TIMEOUT_READ, attempt_recv, &t, 0,
                         "socket-read");
 }
 
@@ -179,9 +191,82 @@ static size_t
 socket_write (SCM port, SCM src, size_t start, size_t count)
 {
   struct transfer t = { (char *) SCM_BYTEVECTOR_CONTENTS (src) + start, count };
-  return port_transfer (port, POLLOUT, GN_TIMEOUT_WRITE, attempt_send, &t,
+  /* Guile writes a large buffer in many calls that may never wait: let
+     asyncs in between them.  */
+  scm_async_tick ();
+  return port_transfer (port, GN_TIMEOUT_WRITE, attempt_send, &t, 0,
                         "socket-write");
 }
+
+static SCM
+scm_transfer (SCM port, SCM bv, SCM start, SCM count, gn_timeout_kind kind,
+              ssize_t (*attempt) (int, void *), const char *subr)
+{
+  size_t from = scm_to_size_t (start);
+  struct transfer t = { (char *) SCM_BYTEVECTOR_CONTENTS (bv) + from,
+                        scm_to_size_t (count) };
+  ssize_t n = port_transfer (port, kind, attempt, &t, -1, subr);
+  return n < 0 ? gn_would_block : scm_from_ssize_t (n);
+}
+
+SCM_DEFINE (gn_socket_read_x, "%socket-read!", 4, 0, 0,
+            (SCM port, SCM bv, SCM start, SCM count),
+            "Internal: the read of socket port @var{port} under suspendable\n"
+            "ports.  Return the number of bytes read into @var{bv}, or\n"
+            "@code{%would-block} when a non-blocking socket has none.")
+#define FUNC_NAME s_gn_socket_read_x
+{
+  return scm_transfer (port, bv, start, count, GN_TIMEOUT_READ, attempt_recv,
+                       "socket-read");
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_socket_write_x, "%socket-write!", 4, 0, 0,
+            (SCM port, SCM bv, SCM start, SCM count),
+            "Internal: the write of socket port @var{port} under\n"
+            "suspendable ports, as @code{%socket-read!}.")
+#define FUNC_NAME s_gn_socket_write_x
+{
+  return scm_transfer (port, bv, start, count, GN_TIMEOUT_WRITE, attempt_send,
+                       "socket-write");
+}
+#undef FUNC_NAME
+
+/* The procedures an operation of each kind times out in.  */
+static const char *const kind_subrs[GN_TIMEOUT_COUNT] = {
+  "socket-read", "socket-write", "connect", "accept"
+};
+
+SCM_DEFINE (gn_socket_operation, "%socket-operation", 2, 0, 0,
+            (SCM port, SCM kind),
+            "Internal: an operation of @var{kind} on socket port @var{port}\n"
+            "(ours or a file port) is to wait in a waiter: return its wait\n"
+            "port, its clock started.")
+#define FUNC_NAME s_gn_socket_operation
+{
+  gn_timeout_kind k = gn_to_timeout_kind (kind, FUNC_NAME, 2);
+  int fd = gn_port_fd (port, FUNC_NAME, 1);
+  gn_op op;
+  gn_socket_op (&op, port, fd, k, kind_subrs[k]);
+  SCM wait = gn_make_wait_port (&op);
+  gn_socket *s = gn_port_socket (port);
+  if (s != NULL)
+    s->waiting[slot_of (k)] = wait;
+  return wait;
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_set_socket_port_scm_io_x, "%set-socket-port-scm-io!", 2, 0, 0,
+            (SCM read, SCM write),
+            "Internal: the Scheme procedures Guile's suspendable ports call\n"
+            "to read and write socket ports.")
+#define FUNC_NAME s_gn_set_socket_port_scm_io_x
+{
+  scm_set_port_scm_read (gn_socket_port_type, read);
+  scm_set_port_scm_write (gn_socket_port_type, write);
+  return SCM_UNSPECIFIED;
+}
+#undef FUNC_NAME
 
 static int
 socket_read_wait_fd (SCM port)
@@ -200,6 +285,8 @@ static void
 socket_close (SCM port)
 {
   gn_socket *s = port_socket (port);
+  /* A task waiting on this socket wakes and finds it closed.  */
+  gn_wake_waiting (s->waiting, 2);
   if (s->fd >= 0 && s->revealed == 0)
     {
       if (s->ends && --s->ends->open > 0)
@@ -319,17 +406,6 @@ SCM_DEFINE (gn_socket_fileno, "%socket-fileno", 2, 0, 0,
 }
 #undef FUNC_NAME
 
-static gn_timeout_kind
-to_timeout_kind (SCM kind, const char *subr, int pos)
-{
-  if (!scm_is_symbol (kind))
-    gn_wrong_type (subr, pos, kind);
-  for (int i = 0; i < GN_TIMEOUT_COUNT; i++)
-    if (scm_is_eq (kind, scm_from_utf8_symbol (timeout_names[i])))
-      return (gn_timeout_kind) i;
-  gn_out_of_range (subr, pos, kind);
-}
-
 static gn_socket *
 to_socket (SCM port, const char *subr, int pos)
 {
@@ -349,56 +425,8 @@ SCM_DEFINE (gn_socket_timeout, "socket-timeout", 2, 0, 0,
 #define FUNC_NAME s_gn_socket_timeout
 {
   gn_socket *s = to_socket (sock, FUNC_NAME, 1);
-  int64_t ns = s->timeouts[to_timeout_kind (kind, FUNC_NAME, 2)];
-  return ns < 0 ? SCM_BOOL_F : scm_from_double (ns / 1e9);
-}
-#undef FUNC_NAME
-
-SCM_DEFINE (gn_socket_time_left, "socket-time-left", 2, 0, 0,
-            (SCM port, SCM kind),
-            "For a scheduler's read or write waiter: return how many seconds\n"
-            "the operation of @var{kind} now waiting on @var{port}, a\n"
-            "non-blocking socket port or a TLS record port, has left before\n"
-            "its timeout, or @code{#f} when it has no time limit (as for any\n"
-            "other kind of port).  When the\n"
-            "waiter resumes the operation after that time, the operation\n"
-            "raises its @code{&net-timeout}.  For the transport of a TLS\n"
-            "session, a waiting handshake or bye counts too.")
-#define FUNC_NAME s_gn_socket_time_left
-{
-  gn_timeout_kind k = to_timeout_kind (kind, FUNC_NAME, 2);
-  gn_socket *s = gn_port_socket (port);
-  if (s == NULL)
-    {
-      if (!SCM_PORTP (port))
-        gn_wrong_type (FUNC_NAME, 1, port);
-      int handled = 0;
-      int64_t deadline = gn_port_deadline_hook
-        ? gn_port_deadline_hook (port, &handled) : GN_NO_DEADLINE;
-      return gn_seconds_left (deadline);
-    }
-  int64_t deadline = gn_wait_clock_deadline (s->wait_deadline[k],
-                                             s->timeouts[k]);
-  if (s->lent_deadline != 0 && s->lent_deadline < deadline)
-    deadline = s->lent_deadline;
-  return gn_seconds_left (deadline);
-}
-#undef FUNC_NAME
-
-SCM_DEFINE (gn_socket_wait_begin_x, "%socket-wait-begin!", 3, 0, 0,
-            (SCM sock, SCM kind, SCM who),
-            "Internal: an operation of @var{kind} (@code{connect} or\n"
-            "@code{accept}) on non-blocking @var{sock} is about to wait in\n"
-            "the current waiter; start its clock, or raise its timeout.")
-#define FUNC_NAME s_gn_socket_wait_begin_x
-{
-  to_socket (sock, FUNC_NAME, 1);
-  char *subr = scm_to_utf8_string (scm_symbol_to_string (who));
-  scm_dynwind_begin (0);
-  scm_dynwind_free (subr);
-  gn_socket_wait_begin (sock, to_timeout_kind (kind, FUNC_NAME, 2), subr);
-  scm_dynwind_end ();
-  return SCM_UNSPECIFIED;
+  return gn_timeout_to_scm (s->timeouts[gn_to_timeout_kind (kind, FUNC_NAME,
+                                                           2)]);
 }
 #undef FUNC_NAME
 
@@ -418,7 +446,7 @@ SCM_DEFINE (gn_set_socket_timeout_x, "set-socket-timeout!", 3, 0, 0,
      that changes a socket: setting a limit on it used to pass silently.  */
   if (!SCM_OPPORTP (sock))
     gn_wrong_type (FUNC_NAME, 1, sock);
-  gn_timeout_kind k = to_timeout_kind (kind, FUNC_NAME, 2);
+  gn_timeout_kind k = gn_to_timeout_kind (kind, FUNC_NAME, 2);
   s->timeouts[k] = gn_timeout_from_scm (seconds, FUNC_NAME, 3);
   return SCM_UNSPECIFIED;
 }
@@ -430,6 +458,7 @@ make_one_way_port (gn_socket *from, struct gn_socket_ends *ends,
 {
   gn_socket *s = scm_gc_malloc (sizeof *s, "socket");
   *s = *from;
+  s->waiting[0] = s->waiting[1] = SCM_BOOL_F;
   s->revealed = 0;
   s->ends = ends;
   return gn_port_no_bom (scm_c_make_port (gn_socket_port_type,
@@ -528,6 +557,7 @@ gn_init_socket_port (void)
   scm_set_port_close (gn_socket_port_type, socket_close);
   scm_set_port_needs_close_on_gc (gn_socket_port_type, 1);
   scm_set_port_print (gn_socket_port_type, socket_print);
+  gn_register_waitable_port_type (gn_socket_port_type, socket_deadline);
 #ifndef SCM_MAGIC_SNARFER
 #include "socket-port.x"
 #endif

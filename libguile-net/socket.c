@@ -2,8 +2,10 @@
    shutdown, getsockname, getpeername, recv!, send, recvfrom!, sendto.
 
    Names, arguments and results are those of Guile's built-in procedures.
-   Blocking calls go through gn_retry_io or gn_wait_fd (wait.c), so they
-   never hold up other threads and asyncs run while they wait.  */
+   Blocking calls wait in wait.c, as operations (gn_op), so they never hold
+   up other threads and asyncs run at once.  Under suspendable ports, on a
+   non-blocking socket, accept and connect return %would-block and (net
+   socket) waits in the current waiter.  */
 
 #include "guile-net.h"
 
@@ -46,31 +48,39 @@ SCM_DEFINE (gn_bind, "bind", 2, 1, 1,
 }
 #undef FUNC_NAME
 
-int
-gn_connect_fd (int fd, const gn_sockaddr *sa, int64_t deadline,
-               const char *subr, SCM object)
+/* Connect FD without blocking: 1 when connected, 0 when in progress.  A
+   blocking connect would hold asyncs until the kernel gives up, so a
+   blocking socket is made non-blocking for the call.  */
+static int
+start_connect (int fd, const gn_sockaddr *sa, int user_nonblocking,
+               const char *subr)
 {
-  /* Start the connection without blocking, then wait for it in wait.c: a
-     blocking connect would hold asyncs until the kernel gives up.  */
-  int flags = fcntl (fd, F_GETFL);
-  int user_nonblocking = flags >= 0 && (flags & O_NONBLOCK);
-  if (!user_nonblocking && flags >= 0)
+  int flags = user_nonblocking ? -1 : fcntl (fd, F_GETFL);
+  if (flags >= 0)
     fcntl (fd, F_SETFL, flags | O_NONBLOCK);
   int rv;
   do
     rv = connect (fd, (const struct sockaddr *) &sa->ss, sa->len);
   while (rv < 0 && errno == EINTR);
   int err = errno;
-  if (!user_nonblocking && flags >= 0)
+  if (flags >= 0)
     fcntl (fd, F_SETFL, flags);
   if (rv == 0)
     return 1;
   if (err != EINPROGRESS && err != EAGAIN)
     gn_syserror_errno (subr, err);
-  if (user_nonblocking)
+  return 0;
+}
+
+/* The connection in progress on FD: 1 once it is made, 0 while still in
+   progress; raise its error if it failed.  */
+static int
+finish_connect (int fd, const char *subr)
+{
+  struct pollfd pfd = { fd, POLLOUT, 0 };
+  if (poll (&pfd, 1, 0) <= 0)
     return 0;
-  if (!gn_wait_fd (fd, POLLOUT, deadline))
-    gn_raise_timeout (subr, "connect", object);
+  int err = 0;
   socklen_t len = sizeof err;
   if (getsockopt (fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
     gn_syserror (subr);
@@ -94,33 +104,28 @@ SCM_DEFINE (gn_connect, "%connect", 2, 1, 1,
   gn_sockaddr sa;
   no_more_args (gn_scm_to_sockaddr (fam_or_sockaddr, address, args, &sa,
                                     FUNC_NAME, 2), FUNC_NAME);
-  int done = gn_connect_fd (fd, &sa,
-                            gn_socket_deadline (sock, GN_TIMEOUT_CONNECT),
-                            "connect", sock);
-  if (done)
-    gn_socket_wait_end (sock, GN_TIMEOUT_CONNECT);
-  return scm_from_bool (done);
+  int nonblocking = gn_socket_nonblocking (sock, fd);
+  if (start_connect (fd, &sa, nonblocking, FUNC_NAME))
+    return SCM_BOOL_T;
+  if (nonblocking)
+    return gn_suspendable_ports_p () ? gn_would_block : SCM_BOOL_F;
+  gn_op op;
+  gn_socket_op (&op, sock, fd, GN_TIMEOUT_CONNECT, FUNC_NAME);
+  while (!finish_connect (fd, FUNC_NAME))
+    gn_op_wait (&op);
+  return SCM_BOOL_T;
 }
 #undef FUNC_NAME
 
 SCM_DEFINE (gn_connect_finish_x, "%connect-finish!", 1, 0, 0, (SCM sock),
             "Internal: the non-blocking connection of @var{sock} in progress\n"
-            "has become writable.  Return @code{#t} if it is now connected,\n"
-            "@code{#f} if still in progress; raise its error if it failed.")
+            "may have become writable.  Return @code{#t} if it is now\n"
+            "connected, @code{%would-block} if still in progress; raise its\n"
+            "error if it failed.")
 #define FUNC_NAME "connect"
 {
   int fd = gn_port_fd (sock, FUNC_NAME, 1);
-  struct pollfd pfd = { fd, POLLOUT, 0 };
-  if (poll (&pfd, 1, 0) <= 0)
-    return SCM_BOOL_F;
-  int err = 0;
-  socklen_t len = sizeof err;
-  if (getsockopt (fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-    gn_syserror (FUNC_NAME);
-  gn_socket_wait_end (sock, GN_TIMEOUT_CONNECT);
-  if (err != 0)
-    gn_syserror_errno (FUNC_NAME, err);
-  return SCM_BOOL_T;
+  return finish_connect (fd, FUNC_NAME) ? SCM_BOOL_T : gn_would_block;
 }
 #undef FUNC_NAME
 
@@ -133,6 +138,17 @@ SCM_DEFINE (gn_listen, "listen", 2, 0, 0, (SCM sock, SCM backlog),
   int fd = gn_port_fd (sock, FUNC_NAME, 1);
   if (listen (fd, gn_to_int (backlog, FUNC_NAME, 2)) < 0)
     gn_syserror (FUNC_NAME);
+  /* Non-blocking underneath, so that a thread that loses a race for a
+     connection to another never blocks in accept4 (where no async or
+     timeout could reach it); the user's mode is kept for fcntl.  */
+  gn_socket *s = gn_port_socket (sock);
+  int flags = fcntl (fd, F_GETFL);
+  if (s != NULL && !s->own_nonblock && flags >= 0
+      && fcntl (fd, F_SETFL, flags | O_NONBLOCK) == 0)
+    {
+      s->user_nonblock = (flags & O_NONBLOCK) != 0;
+      s->own_nonblock = 1;
+    }
   return SCM_UNSPECIFIED;
 }
 #undef FUNC_NAME
@@ -157,41 +173,6 @@ do_accept (void *data)
   return NULL;
 }
 
-SCM
-gn_accept_fd (SCM sock, int flags, int64_t deadline, const char *subr)
-{
-  gn_socket *s = gn_port_socket (sock);
-  struct accept_args a;
-  memset (&a, 0, sizeof a);
-  a.fd = gn_port_fd (sock, subr, 1);
-  a.flags = flags | SOCK_CLOEXEC;
-  int nonblocking = gn_fd_is_nonblocking (a.fd);
-  for (;;)
-    {
-      /* Wait first, so the accept below finds a connection at once; should
-         another thread take it first, accept4 blocks outside Guile mode.  */
-      if (!nonblocking && !gn_wait_fd (a.fd, POLLIN, deadline))
-        gn_raise_timeout (subr, "accept", sock);
-      gn_without_guile (do_accept, &a);
-      if (a.result >= 0)
-        break;
-      if (a.err == EINTR || a.err == ECONNABORTED)
-        {
-          scm_async_tick ();
-          continue;
-        }
-      if ((a.err == EAGAIN || a.err == EWOULDBLOCK) && nonblocking)
-        return SCM_BOOL_F;
-      gn_syserror_errno (subr, a.err);
-    }
-  int type = s ? s->type : SOCK_STREAM;
-  SCM port = gn_make_socket_port (a.result, a.peer.ss.ss_family, type);
-  SCM peer = a.peer.len > 0
-    ? gn_sockaddr_to_scm ((struct sockaddr *) &a.peer.ss, a.peer.len, subr)
-    : SCM_BOOL_F;
-  return scm_cons (port, peer);
-}
-
 SCM_DEFINE (gn_accept, "%accept", 1, 1, 0, (SCM sock, SCM flags),
             "Accept a connection on listening socket port @var{sock} and\n"
             "return a pair: a new socket port for it and the peer's socket\n"
@@ -205,12 +186,76 @@ SCM_DEFINE (gn_accept, "%accept", 1, 1, 0, (SCM sock, SCM flags),
   int f = optional_flags (flags, FUNC_NAME, 2);
   if (f & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
     gn_out_of_range (FUNC_NAME, 2, flags);
-  SCM result = gn_accept_fd (sock, f,
-                             gn_socket_deadline (sock, GN_TIMEOUT_ACCEPT),
-                             "accept");
-  if (scm_is_true (result))
-    gn_socket_wait_end (sock, GN_TIMEOUT_ACCEPT);
-  return result;
+  gn_socket *s = gn_port_socket (sock);
+  struct accept_args a;
+  memset (&a, 0, sizeof a);
+  a.fd = gn_port_fd (sock, FUNC_NAME, 1);
+  a.flags = f | SOCK_CLOEXEC;
+  int nonblocking = gn_socket_nonblocking (sock, a.fd);
+  /* Our listening sockets never block in accept4 (see listen); a
+     blocking descriptor of someone else's is waited for first, and may
+     still block should another thread take the connection.  */
+  int may_block = !nonblocking && !(s != NULL && s->own_nonblock);
+  gn_op op;
+  gn_socket_op (&op, sock, a.fd, GN_TIMEOUT_ACCEPT, FUNC_NAME);
+  for (;;)
+    {
+      if (may_block)
+        {
+          gn_op_wait (&op);
+          gn_without_guile (do_accept, &a);
+        }
+      else
+        do_accept (&a);
+      if (a.result >= 0)
+        break;
+      if (a.err == EINTR || a.err == ECONNABORTED)
+        {
+          scm_async_tick ();
+          continue;
+        }
+      if (a.err != EAGAIN && a.err != EWOULDBLOCK)
+        gn_syserror_errno (FUNC_NAME, a.err);
+      if (nonblocking)
+        return gn_suspendable_ports_p () ? gn_would_block : SCM_BOOL_F;
+      if (!may_block)
+        gn_op_wait (&op);
+    }
+  int type = s ? s->type : SOCK_STREAM;
+  SCM port = gn_make_socket_port (a.result, a.peer.ss.ss_family, type);
+  SCM peer = a.peer.len > 0
+    ? gn_sockaddr_to_scm ((struct sockaddr *) &a.peer.ss, a.peer.len,
+                          FUNC_NAME)
+    : SCM_BOOL_F;
+  return scm_cons (port, peer);
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_socket_status_flags, "%socket-status-flags", 1, 1, 0,
+            (SCM sock, SCM flags),
+            "Internal: @code{fcntl}'s @code{F_GETFL} (without @var{flags})\n"
+            "and @code{F_SETFL} on socket port @var{sock}, in the mode its\n"
+            "user gave it: a listening socket is non-blocking underneath.")
+#define FUNC_NAME s_gn_socket_status_flags
+{
+  int fd = gn_port_fd (sock, FUNC_NAME, 1);
+  gn_socket *s = gn_port_socket (sock);
+  int own = s != NULL && s->own_nonblock;
+  if (SCM_UNBNDP (flags))
+    {
+      int v = fcntl (fd, F_GETFL);
+      if (v < 0)
+        gn_syserror (FUNC_NAME);
+      if (own)
+        v = (v & ~O_NONBLOCK) | (s->user_nonblock ? O_NONBLOCK : 0);
+      return scm_from_int (v);
+    }
+  int v = gn_to_int (flags, FUNC_NAME, 2);
+  if (fcntl (fd, F_SETFL, own ? v | O_NONBLOCK : v) < 0)
+    gn_syserror (FUNC_NAME);
+  if (own)
+    s->user_nonblock = (v & O_NONBLOCK) != 0;
+  return SCM_UNSPECIFIED;
 }
 #undef FUNC_NAME
 
@@ -312,16 +357,16 @@ static size_t
 transfer (SCM sock, int fd, short events, ssize_t (*attempt) (int, void *),
           struct message *m, int all, const char *subr)
 {
-  int nowait = (m->flags & MSG_DONTWAIT) != 0;
-  int64_t deadline = gn_socket_deadline (sock, events == POLLIN
-                                         ? GN_TIMEOUT_READ : GN_TIMEOUT_WRITE);
+  /* Non-blocking sockets are asked about only when they would block.  */
+  int nowait = (m->flags & MSG_DONTWAIT) != 0 ? 1 : -1;
+  gn_op op;
+  gn_socket_op (&op, sock, fd, events == POLLIN ? GN_TIMEOUT_READ
+                : GN_TIMEOUT_WRITE, subr);
   m->flags &= ~MSG_WAITALL;
   size_t done = 0;
   for (;;)
     {
-      ssize_t n = gn_retry_io (fd, events, nowait, deadline, attempt, m,
-                               subr, events == POLLIN ? "read" : "write",
-                               sock);
+      ssize_t n = gn_retry_io (&op, nowait, attempt, m);
       if (n < 0)
         {
           if (done > 0)
@@ -333,6 +378,8 @@ transfer (SCM sock, int fd, short events, ssize_t (*attempt) (int, void *),
         return done;
       m->buf += n;
       m->len -= n;
+      /* A long transfer that never has to wait still lets asyncs in.  */
+      scm_async_tick ();
     }
 }
 

@@ -7,12 +7,13 @@
    does reading (unless turned off), as request/reply code written for
    unbuffered record ports expects.
 
-   Reads and writes go through gn_tls_recv and gn_tls_send (tls-session.c):
-   a blocking transport is waited for in wait.c; a non-blocking one makes
-   them return (size_t) -1, "would block", so Guile calls the current read
-   or write waiter on the transport descriptor (suspendable ports, fibers).
-   Decrypted data GnuTLS already holds is always returned first, never
-   waited for.  */
+   Reads and writes go through the I/O driver (tls-io.c).  Guile's C port
+   code (no suspendable ports) reads and writes through record_read and
+   record_write, which wait in wait.c.  Under suspendable ports Guile calls
+   the Scheme procedures (net tls) installs (scm_set_port_scm_read), which
+   on a non-blocking transport wait in the current read or write waiter
+   through (net wait)'s loop: fibers and the like.  Decrypted data GnuTLS
+   already holds is always returned first, never waited for.  */
 
 #include "tls.h"
 
@@ -44,19 +45,21 @@ port_record (SCM port)
   return (record_port *) SCM_STREAM (port);
 }
 
-/* N bytes moved (< 0: would block, so Guile calls the waiter): keep the
-   session's wait clock, so timeouts hold under suspendable ports too.  */
-static size_t
-record_progress (SCM port, record_port *r, ssize_t n, const char *subr,
-                 const char *operation)
+/* Move COUNT bytes through R's session in MODE: the count, or
+   GN_TLS_WOULD_BLOCK.  */
+static ssize_t
+record_io (record_port *r, int reading, char *buf, size_t count,
+           gn_tls_mode mode)
 {
-  if (n >= 0)
-    {
-      gn_tls_wait_end (r->t);
-      return (size_t) n;
-    }
-  gn_tls_wait_begin (r->session, r->t, subr, operation);
-  return (size_t) -1;
+  const char *subr = reading ? "tls-record-port-read" : "tls-record-port-write";
+  gn_tls_check_handshaken (r->t, subr);
+  struct gn_tls_recv_args in = { buf, count, NULL };
+  struct gn_tls_send_args out = { buf, count };
+  gn_tls_io io;
+  gn_tls_io_init (&io, r->t, subr, reading ? "read" : "write",
+                  reading ? gn_tls_recv_step : gn_tls_send_step,
+                  reading ? (void *) &in : (void *) &out, mode);
+  return gn_tls_drive (r->session, r->t, &io);
 }
 
 static size_t
@@ -68,21 +71,80 @@ record_read (SCM port, SCM dst, size_t start, size_t count)
      is buffered before waiting for an answer to it.  */
   if (r->auto_flush)
     scm_force_output (port);
-  ssize_t n = gn_tls_recv (r->session, r->t,
-                           (char *) SCM_BYTEVECTOR_CONTENTS (dst) + start,
-                           count, 0, "tls-record-port-read");
-  return record_progress (port, r, n, "tls-record-port-read", "read");
+  return record_io (r, 1, (char *) SCM_BYTEVECTOR_CONTENTS (dst) + start,
+                    count, GN_TLS_WAIT);
 }
 
 static size_t
 record_write (SCM port, SCM src, size_t start, size_t count)
 {
-  record_port *r = port_record (port);
-  ssize_t n = gn_tls_send (r->session, r->t,
-                           (const char *) SCM_BYTEVECTOR_CONTENTS (src) + start,
-                           count, 0, "tls-record-port-write");
-  return record_progress (port, r, n, "tls-record-port-write", "write");
+  return record_io (port_record (port), 0,
+                    (char *) SCM_BYTEVECTOR_CONTENTS (src) + start, count,
+                    GN_TLS_WAIT);
 }
+
+static record_port *
+to_record_port (SCM port, const char *subr)
+{
+  if (!(SCM_PORTP (port) && SCM_PORT_TYPE (port) == record_port_type))
+    gn_wrong_type (subr, 1, port);
+  return port_record (port);
+}
+
+static SCM
+scm_record_io (SCM port, SCM bv, SCM start, SCM count, int reading,
+               const char *subr)
+{
+  record_port *r = to_record_port (port, subr);
+  ssize_t n = record_io (r, reading,
+                         (char *) SCM_BYTEVECTOR_CONTENTS (bv)
+                         + scm_to_size_t (start), scm_to_size_t (count),
+                         gn_tls_mode_of (r->t, 1));
+  return n == GN_TLS_WOULD_BLOCK ? gn_would_block : scm_from_ssize_t (n);
+}
+
+SCM_DEFINE (gn_record_port_read_x, "%record-port-read!", 4, 0, 0,
+            (SCM port, SCM bv, SCM start, SCM count),
+            "Internal: the read of record port @var{port} under suspendable\n"
+            "ports: the count read into @var{bv}, or @code{%would-block}.\n"
+            "(The auto-flush is done by the caller, in Scheme.)")
+#define FUNC_NAME s_gn_record_port_read_x
+{
+  return scm_record_io (port, bv, start, count, 1, FUNC_NAME);
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_record_port_write_x, "%record-port-write!", 4, 0, 0,
+            (SCM port, SCM bv, SCM start, SCM count),
+            "Internal: the write of record port @var{port} under\n"
+            "suspendable ports, as @code{%record-port-read!}.")
+#define FUNC_NAME s_gn_record_port_write_x
+{
+  return scm_record_io (port, bv, start, count, 0, FUNC_NAME);
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_record_port_auto_flush_p, "%record-port-auto-flush?", 1, 0, 0,
+            (SCM port),
+            "Internal: whether reading record port @var{port} first sends\n"
+            "what it buffered.")
+#define FUNC_NAME s_gn_record_port_auto_flush_p
+{
+  return scm_from_bool (to_record_port (port, FUNC_NAME)->auto_flush);
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_set_record_port_scm_io_x, "%set-record-port-scm-io!", 2, 0, 0,
+            (SCM read, SCM write),
+            "Internal: the Scheme procedures Guile's suspendable ports call\n"
+            "to read and write record ports.")
+#define FUNC_NAME s_gn_set_record_port_scm_io_x
+{
+  scm_set_port_scm_read (record_port_type, read);
+  scm_set_port_scm_write (record_port_type, write);
+  return SCM_UNSPECIFIED;
+}
+#undef FUNC_NAME
 
 static int
 record_wait_fd (SCM port)
@@ -109,11 +171,19 @@ record_close (SCM port)
 {
   record_port *r = port_record (port);
   gn_tls_session *t = r->t;
+  /* A task waiting on this port wakes and finds it closed.  */
+  gn_wake_waiting (t->waiting, 2);
   if (t->s != NULL && t->handshake_done && !t->failed
       && gn_tls_transport_open (t))
-    gn_tls_bye (r->session, t, GNUTLS_SHUT_WR,
-                gn_deadline_after_ns (CLOSE_TIMEOUT_NS), 1,
-                "close-port");
+    {
+      gnutls_close_request_t how = GNUTLS_SHUT_WR;
+      gn_tls_io io;
+      gn_tls_io_init (&io, t, "close-port", "bye", gn_tls_bye_step, &how,
+                      GN_TLS_WAIT);
+      io.quiet = 1;
+      io.timeout = CLOSE_TIMEOUT_NS;
+      gn_tls_drive (r->session, t, &io);
+    }
   if (scm_is_true (r->close))
     scm_call_1 (r->close, port);
   else if (scm_is_true (t->transport) && SCM_PORTP (t->transport))
@@ -171,9 +241,7 @@ SCM_DEFINE (gn_tls_record_port_session, "record-port-session", 1, 0, 0,
             "Return the TLS session whose record port is @var{port}.")
 #define FUNC_NAME s_gn_tls_record_port_session
 {
-  if (!(SCM_PORTP (port) && SCM_PORT_TYPE (port) == record_port_type))
-    gn_wrong_type (FUNC_NAME, 1, port);
-  return port_record (port)->session;
+  return to_record_port (port, FUNC_NAME)->session;
 }
 #undef FUNC_NAME
 
@@ -187,32 +255,29 @@ SCM_DEFINE (gn_set_tls_record_port_auto_flush, "set-tls-record-port-auto-flush!"
             "otherwise shared safely between threads).")
 #define FUNC_NAME s_gn_set_tls_record_port_auto_flush
 {
-  if (!(SCM_PORTP (port) && SCM_PORT_TYPE (port) == record_port_type))
-    gn_wrong_type (FUNC_NAME, 1, port);
+  record_port *r = to_record_port (port, FUNC_NAME);
   if (!scm_is_bool (flush))
     gn_wrong_type (FUNC_NAME, 2, flush);
-  port_record (port)->auto_flush = scm_is_true (flush);
+  r->auto_flush = scm_is_true (flush);
   return SCM_UNSPECIFIED;
 }
 #undef FUNC_NAME
 
-/* For socket-time-left: the deadline of what waits on a record port.  */
+/* For socket-time-left: when what waits on a record port must resume.  */
 static int64_t
-record_port_deadline (SCM port, int *handled)
+record_port_deadline (SCM port, gn_timeout_kind kind)
 {
-  *handled = SCM_PORTP (port) && SCM_PORT_TYPE (port) == record_port_type;
-  if (!*handled)
-    return GN_NO_DEADLINE;
-  gn_tls_session *t = port_record (port)->t;
-  return gn_wait_clock_deadline (t->wait_deadline, t->timeout_ns);
+  return gn_tls_deadline (port_record (port)->t,
+                          kind == GN_TIMEOUT_WRITE
+                          || kind == GN_TIMEOUT_CONNECT);
 }
 
 void
 gn_init_tls_port (void)
 {
-  gn_port_deadline_hook = record_port_deadline;
   record_port_type = scm_make_port_type ("tls-record-port", record_read,
                                          record_write);
+  gn_register_waitable_port_type (record_port_type, record_port_deadline);
   scm_set_port_read_wait_fd (record_port_type, record_wait_fd);
   scm_set_port_write_wait_fd (record_port_type, record_wait_fd);
   scm_set_port_input_waiting (record_port_type, record_input_waiting);

@@ -1,6 +1,8 @@
 /* tls.h -- declarations shared by the TLS files of libguile-net:
-   credentials (tls-credentials.c), sessions (tls-session.c), the record
-   port (tls-port.c) and X.509 helpers (tls-x509.c).  */
+   credentials (tls-credentials.c); sessions: the object and settings
+   (tls-session.c), transport callbacks (tls-transport.c), I/O through one
+   driver (tls-io.c), information (tls-info.c), the record port
+   (tls-port.c); X.509 helpers (tls-x509.c); DTLS (dtls.c).  */
 
 #ifndef GUILE_NET_TLS_H
 #define GUILE_NET_TLS_H
@@ -48,7 +50,7 @@ SCM gn_tls_default_credentials (void);
 gnutls_x509_crt_fmt_t gn_tls_to_format (SCM fmt, const char *subr, int pos);
 void gn_init_tls_credentials (void);
 
-/* tls-session.c.  */
+/* tls-session.c: the session object and its settings.  */
 struct gn_cred_link
 {
   gn_tls_cred *cred;
@@ -81,10 +83,11 @@ typedef struct
   int verify_failed;            /* server: our client check failed */
   unsigned int verify_status;   /* ... with these status bits */
   int client_cert;              /* server: GNUTLS_CERT_IGNORE/REQUEST/... */
-  int64_t timeout_ns;           /* per operation; -1 is none */
-  /* When an operation waiting in a suspendable-port waiter must end,
-     counted from its first "would block"; 0 when none is waiting.  */
-  int64_t wait_deadline;
+  int64_t timeout_ns;           /* per operation; GN_NO_LIMIT is none */
+  /* The wait ports of the latest operations left to a waiter (0: the
+     handshake and reads, 1: bye and writes), or #f; closing the record
+     port wakes them.  */
+  SCM waiting[2];
   /* DTLS (dtls.c).  */
   struct gn_dtls_peer *dtls_peer; /* a dtls-server's session: its peer */
   SCM dtls_server;              /* ... and its server, or #f */
@@ -92,54 +95,8 @@ typedef struct
 } gn_tls_session;
 extern SCM gn_tls_session_type;
 gn_tls_session *gn_to_tls_session (SCM obj, const char *subr, int pos);
-/* True when operations on SESSION should report "would block" rather than
-   wait: the session was made with connection-flag/nonblock or its
-   transport descriptor is O_NONBLOCK.  */
-int gn_tls_nonblocking (gn_tls_session *t);
-/* After a GnuTLS call returned CODE < 0: raise the right condition (TLS,
-   system error for a transport failure, or what a callback threw).  */
-SCM_NORETURN void gn_tls_fail (SCM session, gn_tls_session *t, int code,
-                               const char *subr);
-/* Wait for the transport in the direction GnuTLS needs, or raise a
-   timeout condition once DEADLINE passes.  */
-/* An operation on non-blocking session T would block and is to wait in a
-   waiter: start its clock, or raise a timeout naming OPERATION if its time
-   has run out.  gn_tls_wait_end stops the clock when it made progress.  */
-void gn_tls_wait_begin (SCM session, gn_tls_session *t, const char *subr,
-                        const char *operation);
-void gn_tls_wait_end (gn_tls_session *t);
-void gn_tls_wait (SCM session, gn_tls_session *t, int64_t deadline,
-                  const char *subr, const char *operation);
-/* Send or receive one record's worth; loop on "again" while blocking.
-   Return -1 (errno-free) when the session is non-blocking or NOWAIT and
-   the transport would block.  */
-ssize_t gn_tls_send (SCM session, gn_tls_session *t, const char *data,
-                     size_t len, int nowait, const char *subr);
-ssize_t gn_tls_recv (SCM session, gn_tls_session *t, char *data, size_t len,
-                     int nowait, const char *subr);
-/* Send close_notify (HOW is GNUTLS_SHUT_WR or _RDWR) until DEADLINE; when
-   QUIET, return the GnuTLS result instead of raising.  */
-int gn_tls_bye (SCM session, gn_tls_session *t, int how, int64_t deadline,
-                int quiet, const char *subr);
-/* Receive one whole record as a packet (DTLS: one message), with the same
-   waiting as gn_tls_recv; *PACKET is NULL when the peer closed.  */
-ssize_t gn_tls_recv_packet (SCM session, gn_tls_session *t,
-                            gnutls_packet_t *packet, int nowait,
-                            const char *subr);
-/* One non-blocking step of a server's handshake, never raising: 0 when
-   done, GNUTLS_E_AGAIN to wait for the peer, or a fatal code after which
-   the session is unusable (the peer was sent an alert).  */
-int gn_tls_handshake_step (SCM session, gn_tls_session *t);
-/* Which way an interrupted operation waits: 0 read, 1 write (GnuTLS's
-   record direction, corrected for DTLS handshakes).  */
-int gn_tls_direction (gn_tls_session *t);
-/* When a waiting DTLS operation must wake up for GnuTLS's retransmission
-   timer, or GN_NO_DEADLINE (not DTLS).  */
-int64_t gn_tls_retransmit_deadline (gn_tls_session *t);
-/* True unless the session's transport port was closed.  */
-int gn_tls_transport_open (gn_tls_session *t);
-/* Re-raise an exception a callback caught, if any.  */
-void gn_tls_rethrow_pending (gn_tls_session *t);
+void gn_tls_attach_credentials (gn_tls_session *t, SCM cred_obj,
+                                gn_tls_cred *c, const char *subr);
 void gn_init_tls_session (void);
 /* Primitives dtls.c builds server sessions with.  */
 SCM gn_make_session (SCM end, SCM flags);
@@ -147,6 +104,89 @@ SCM gn_set_session_credentials (SCM session, SCM cred);
 SCM gn_set_session_client_certificate_request (SCM session, SCM request);
 SCM gn_set_session_alpn_protocols (SCM session, SCM protocols);
 SCM gn_set_session_timeout (SCM session, SCM seconds);
+
+/* tls-transport.c: the push and pull functions.  */
+/* A descriptor transport FD for T (also a DTLS client's).  */
+void gn_tls_use_fd_transport (gn_tls_session *t, int fd);
+/* Keep what a Scheme callback threw (DATA is the session) for after
+   GnuTLS returns; a scm_internal_catch handler.  */
+SCM gn_tls_keep_pending (void *data, SCM key, SCM args);
+/* True unless the session's transport port was closed.  */
+int gn_tls_transport_open (gn_tls_session *t);
+void gn_init_tls_transport (void);
+
+/* tls-io.c: the one driver of GnuTLS calls.  What an operation does when
+   the transport would block: */
+typedef enum
+{
+  GN_TLS_WAIT,        /* wait here (wait.c), bounded by the timeout */
+  GN_TLS_SUSPEND,     /* return GN_TLS_WOULD_BLOCK: (net wait) waits */
+  GN_TLS_AGAIN        /* raise the non-fatal error/again (guile-gnutls) */
+} gn_tls_mode;
+#define GN_TLS_WOULD_BLOCK GNUTLS_E_AGAIN
+/* The mode of a session procedure on T: GN_TLS_WAIT on a blocking
+   descriptor; on a non-blocking one GN_TLS_SUSPEND under suspendable
+   ports (unless made with connection-flag/nonblock), else GN_TLS_AGAIN.
+   PORT: for the record port, which always suspends when non-blocking.  */
+gn_tls_mode gn_tls_mode_of (gn_tls_session *t, int port);
+/* One GnuTLS call of an operation; its result or a GnuTLS error code.  */
+typedef ssize_t (*gn_tls_step) (gn_tls_session *t, void *args);
+typedef struct
+{
+  const char *subr;     /* the procedure errors and timeouts name */
+  const char *name;     /* the operation: handshake, bye, read, write */
+  gn_tls_step step;
+  void *args;
+  gn_tls_mode mode;
+  /* Raise nothing (closing, the DTLS server): return GnuTLS's code,
+     GNUTLS_E_AGAIN for "would block" or a timeout.  */
+  int quiet;
+  int64_t timeout;      /* GN_NO_LIMIT; the session's unless set */
+} gn_tls_io;
+/* Fill IO for operation NAME of SUBR with STEP in MODE.  */
+void gn_tls_io_init (gn_tls_io *io, gn_tls_session *t, const char *subr,
+                     const char *name, gn_tls_step step, void *args,
+                     gn_tls_mode mode);
+/* Run IO's step until it succeeds (its result), would block in
+   GN_TLS_SUSPEND mode (GN_TLS_WOULD_BLOCK), or fails (raised unless
+   quiet).  */
+ssize_t gn_tls_drive (SCM session, gn_tls_session *t, gn_tls_io *io);
+/* The steps.  */
+ssize_t gn_tls_handshake_step (gn_tls_session *t, void *unused);
+ssize_t gn_tls_send_step (gn_tls_session *t, void *send_args);
+ssize_t gn_tls_recv_step (gn_tls_session *t, void *recv_args);
+ssize_t gn_tls_bye_step (gn_tls_session *t, void *how);
+struct gn_tls_send_args { const char *data; size_t len; };
+/* Into DATA, or as one whole record into *PACKET when PACKET is set.  */
+struct gn_tls_recv_args { char *data; size_t len; gnutls_packet_t *packet; };
+/* Before the first handshake: credentials, trust, verification.  */
+void gn_tls_prepare_handshake (SCM session, gn_tls_session *t,
+                               const char *subr);
+/* After a GnuTLS call returned CODE < 0: raise the right condition (TLS,
+   system error for a transport failure, or what a callback threw).  */
+SCM_NORETURN void gn_tls_fail (SCM session, gn_tls_session *t, int code,
+                               const char *subr);
+void gn_tls_check_usable (gn_tls_session *t, const char *subr);
+void gn_tls_check_handshaken (gn_tls_session *t, const char *subr);
+/* Re-raise an exception a callback caught, if any.  */
+void gn_tls_rethrow_pending (gn_tls_session *t);
+/* The wait port of operation NAME on SESSION, its clock started (for
+   (net wait)'s loop); SIDE 0 is the input side, 1 the output side.  */
+SCM gn_tls_operation (SCM session, gn_tls_session *t, const char *subr,
+                      const char *name, int side);
+/* Which way an interrupted operation waits: 0 read, 1 write (GnuTLS's
+   record direction, corrected for DTLS handshakes).  */
+int gn_tls_direction (gn_tls_session *t);
+/* When a waiting DTLS handshake must wake up for GnuTLS's retransmission
+   timer, or GN_NO_LIMIT.  */
+int64_t gn_tls_retransmit_deadline (gn_tls_session *t);
+/* When the operation of SIDE waiting on T must be resumed, or when one
+   starting now would time out.  */
+int64_t gn_tls_deadline (gn_tls_session *t, int side);
+void gn_init_tls_io (void);
+
+/* tls-info.c.  */
+void gn_init_tls_info (void);
 
 /* dtls.c.  */
 void gn_init_dtls (void);

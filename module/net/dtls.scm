@@ -14,17 +14,17 @@
 ;;; client's session, to reply to with `dtls-send'.
 ;;;
 ;;; Under suspendable ports, every operation on a non-blocking socket waits
-;;; in the current read or write waiter, and `socket-time-left' on the
-;;; socket tells the waiter when to resume (the operation's timeout, or a
-;;; retransmission due earlier).
+;;; in the current read or write waiter, through (net wait)'s loop; the
+;;; wait port it is handed becomes ready when the operation must resume
+;;; (its timeout, or a retransmission due earlier).
 
 (define-module (net dtls)
   #:use-module (net config)
   #:use-module (net error)
   #:use-module (net socket)
   #:use-module (net tls)
+  #:use-module (net wait)
   #:use-module (rnrs bytevectors)
-  #:use-module ((ice-9 suspendable-ports) #:select (current-read-waiter))
   #:re-export (&dtls-message-too-large dtls-message-too-large?
                dtls-message-size dtls-message-limit dtls-message-session)
   #:export (make-dtls-client socket->dtls-client
@@ -51,7 +51,6 @@ when N is 0 (the peer closed)."
         (bytevector-copy! buf 0 message 0 n)
         message)))
 
-(define call-waiting (@@ (net tls) call-waiting))
 
 (define* (dtls-send session bv #:optional start count)
   "Send COUNT bytes of bytevector BV from START (by default all of it) as
@@ -59,7 +58,8 @@ one message over DTLS SESSION, and return COUNT.  A message larger than
 @code{session-dtls-data-mtu} raises @code{&dtls-message-too-large}: a
 datagram is never cut.  Under suspendable ports a non-blocking session waits
 in the write waiter."
-  (call-waiting session 'write (lambda () (%dtls-send session bv start count))))
+  (perform-operation (%dtls-send session bv start count)
+                     (%dtls-operation session 'send)))
 
 (define* (dtls-receive! session bv #:optional start count)
   "Receive one message from DTLS client SESSION into bytevector BV at
@@ -67,7 +67,8 @@ START (room for COUNT bytes, by default to the end) and return its length,
 or 0 when the server closed the session.  A message larger than the room
 raises @code{&dtls-message-too-large} and is kept for the next call.  Under
 suspendable ports a non-blocking session waits in the read waiter."
-  (call-waiting session 'read (lambda () (%dtls-receive! session bv start count))))
+  (perform-operation (%dtls-receive! session bv start count)
+                     (%dtls-operation session 'receive)))
 
 (define (dtls-receive session)
   "Receive one message from DTLS client SESSION and return it as a new
@@ -175,14 +176,9 @@ that client closed or failed, and is forgotten.  Cookies, handshakes and
 retransmissions happen inside.  A message larger than the room raises
 @code{&dtls-message-too-large} and is kept for the next call.  Under
 suspendable ports a non-blocking socket waits in the read waiter."
-  (let loop ()
-    (let ((r (%dtls-server-receive! server bv start count
-                                    (not (suspendable-ports-installed?)))))
-      (if r
-          (values (car r) (cdr r))
-          (begin
-            ((current-read-waiter) (dtls-server-socket server))
-            (loop))))))
+  (let ((r (perform-operation (%dtls-server-receive! server bv start count)
+                              (%dtls-server-operation server))))
+    (values (car r) (cdr r))))
 
 (define (dtls-server-receive server)
   "Receive the next message from any client of DTLS SERVER and return two

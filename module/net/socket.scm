@@ -20,7 +20,8 @@
   #:use-module ((ice-9 suspendable-ports)
                 #:select (current-read-waiter current-write-waiter))
   #:use-module ((ice-9 ports internal)
-                #:select (port-read-buffer port-buffer-cur port-buffer-end))
+                #:select (port-read-buffer port-buffer-cur port-buffer-end
+                          port-read-wait-fd))
   #:replace (socket socketpair
              getsockopt setsockopt
              shutdown connect bind listen accept
@@ -35,14 +36,14 @@
              addrinfo:addr addrinfo:canonname
              fileno port->fdes fcntl select)
   #:use-module (net error)
+  #:use-module (net wait)
+  #:re-export (suspendable-ports-installed? socket-time-left)
   #:use-module (srfi srfi-1)
   #:use-module (srfi srfi-9)
   #:use-module (srfi srfi-9 gnu)
   #:use-module (ice-9 match)
   #:use-module (ice-9 threads)
   #:export (socket-port?
-            suspendable-ports-installed?
-            socket-time-left
             socket-timeout
             set-socket-timeout!
             socket-port-split!
@@ -111,46 +112,33 @@
 (define-vector-accessor addrinfo:canonname "address information" 5
   "Return the canonical host name of address information OBJ, or #f.")
 
-;;; accept and connect under suspendable ports.
-;;;
-;;; On a non-blocking socket the C primitives return #f rather than wait, as
-;;; Guile's do.  Once `install-suspendable-ports!' has run, Guile's own
-;;; accept and connect instead wait in the current read or write waiter (a
-;;; scheduler such as fibers suspends there); ours do the same.  The wait
-;;; must happen here in Scheme: a waiter that suspends cannot resume
-;;; through C frames.
-
-(define suspendable-accept      ; what install-suspendable-ports! installs
-  (module-ref (resolve-module '(ice-9 suspendable-ports)) 'accept))
-
-(define the-guile-module (resolve-module '(guile)))
-
-(define (suspendable-ports-installed?)
-  "True once install-suspendable-ports! has run (and not been undone)."
-  ;; Asked on every DTLS message: resolve-module would cons each time.
-  (eq? (module-ref the-guile-module 'accept) suspendable-accept))
+;;; accept, connect and the port's reads and writes wait in the waiters
+;;; under suspendable ports, through (net wait)'s loop.
 
 (define* (accept sock #:optional (flags 0))
-  (let loop ()
-    (or (%accept sock flags)
-        (and (suspendable-ports-installed?)
-             (begin
-               (%socket-wait-begin! sock 'accept 'accept)
-               ((current-read-waiter) sock)
-               (loop))))))
+  (perform-operation (%accept sock flags) (%socket-operation sock 'accept)))
 
 (define (connect sock fam-or-sockaddr . args)
-  (or (apply %connect sock fam-or-sockaddr args)
-      (and (suspendable-ports-installed?)
-           (let loop ()
-             (%socket-wait-begin! sock 'connect 'connect)
-             ((current-write-waiter) sock)
-             (or (%connect-finish! sock) (loop))))))
+  (let ((result (apply %connect sock fam-or-sockaddr args)))
+    (if (eq? result %would-block)       ; under way: wait until it is made
+        (wait-and-retry (%socket-operation sock 'connect)
+                        (lambda () (%connect-finish! sock)))
+        result)))
 
 (set-procedure-property! accept 'documentation
                          (procedure-documentation %accept))
 (set-procedure-property! connect 'documentation
                          (procedure-documentation %connect))
+
+;; Guile's suspendable reads and writes (get-u8, read-line, put-string,
+;; ...) call these for socket ports.
+(%set-socket-port-scm-io!
+ (lambda (port bv start count)
+   (perform-operation (%socket-read! port bv start count)
+                      (%socket-operation port 'read)))
+ (lambda (port bv start count)
+   (perform-operation (%socket-write! port bv start count)
+                      (%socket-operation port 'write))))
 
 ;;; Guile's descriptor procedures, extended to socket ports.
 
@@ -176,20 +164,28 @@ PORT leaves the descriptor open."
 
 (define (fcntl object cmd . value)
   "Apply fcntl command CMD (F_GETFL, F_SETFL, F_GETFD, F_SETFD, ...) to
-OBJECT, a descriptor, file port or socket port, as Guile's `fcntl' does."
-  (apply core-fcntl (if (socket-port? object) (fileno object) object)
-         cmd value))
+OBJECT, a descriptor, file port or socket port, as Guile's `fcntl' does.
+On a socket port, O_NONBLOCK is the mode its user set: a listening socket
+is non-blocking underneath, so that racing accepts never block."
+  (cond ((not (socket-port? object)) (apply core-fcntl object cmd value))
+        ((and (eqv? cmd F_GETFL) (null? value)) (%socket-status-flags object))
+        ((and (eqv? cmd F_SETFL) (pair? value) (null? (cdr value)))
+         (%socket-status-flags object (car value)))
+        (else (apply core-fcntl (fileno object) cmd value))))
 
 (define* (select reads writes excepts #:optional secs (usecs 0))
   "Wait until an element of READS is ready for reading, of WRITES for
 writing, or of EXCEPTS has an exceptional condition, or until SECS seconds
 and USECS microseconds pass (#f: no limit).  Each of the three is a list or
-vector of ports (socket or file ports) and descriptors; return a list of
+vector of ports (socket, file or TLS record ports, or the wait port a
+waiter was handed) and descriptors; return a list of
 three of the same kind holding the elements that are ready.  An input port
 with buffered data counts as ready at once.  Unlike Guile's built-in
 `select', any descriptor number works, and asyncs run while it waits."
   (define (fd-of x)
-    (cond ((port? x) (fileno x))
+    (cond ((or (socket-port? x) (file-port? x)) (fileno x))
+          ;; A TLS record port, or the wait port a waiter was handed.
+          ((and (port? x) (not (port-closed? x))) (port-read-wait-fd x))
           ((and (exact-integer? x) (>= x 0)) x)
           (else (scm-error 'wrong-type-arg "select"
                            "Wrong type argument (expecting port or descriptor): ~S"

@@ -23,10 +23,9 @@
   #:use-module (net config)
   #:use-module (net error)
   #:use-module (net socket)
+  #:use-module (net wait)
   #:use-module (oop goops)
   #:use-module ((ice-9 binary-ports) #:select (get-bytevector-all))
-  #:use-module ((ice-9 suspendable-ports)
-                #:select (current-read-waiter current-write-waiter))
   #:re-export (&tls-error tls-error? tls-error-code tls-error-name
                tls-error-message tls-error-alert tls-error-fatal?
                tls-premature-termination?
@@ -125,53 +124,57 @@
   (define-method (display (session <session>) port)
     (print-session session port)))
 
-;;; handshake and bye under suspendable ports.
-;;;
-;;; On a non-blocking session the C primitives raise the non-fatal
-;;; error/again when the transport would block, as guile-gnutls does.  Once
-;;; `install-suspendable-ports!' has run, they instead wait in the current
-;;; read or write waiter, in the direction GnuTLS gives
-;;; (record-get-direction), and try again: a scheduler such as fibers
-;;; suspends there.  As for accept and connect in (net socket), the wait
-;;; must be in Scheme: a waiter that suspends cannot resume through C.
-
-(define (again? e)
-  (and (tls-error? e) (= (tls-error-code e) error/again)))
-
-(define (call-waiting session operation thunk)
-  (let ((transport (session-transport-port session)))
-    (if (not (and transport (suspendable-ports-installed?)))
-        (thunk)
-        (let loop ()
-          (let* ((blocked (list 'blocked))
-                 (result (with-exception-handler
-                             (lambda (e) (if (again? e) blocked (raise-exception e)))
-                           thunk
-                           #:unwind? #t)))
-            (if (eq? result blocked)
-                (begin
-                  (%session-wait! session operation)
-                  (if (= 1 (record-get-direction session))
-                      ((current-write-waiter) transport)
-                      ((current-read-waiter) transport))
-                  (loop))
-                (begin
-                  (%session-wait! session #f)
-                  result)))))))
+;;; What waits: handshake, bye, record-send, record-receive! and the record
+;;; port.  On a blocking transport the C primitives wait themselves.  On a
+;;; non-blocking one under suspendable ports they return %would-block and
+;;; (net wait)'s loop waits in the current read or write waiter, so a
+;;; scheduler such as fibers suspends there; sessions made with
+;;; connection-flag/nonblock, and non-blocking descriptors without
+;;; suspendable ports, raise the non-fatal error/again, as guile-gnutls does.
 
 (define (handshake session)
-  (call-waiting session 'handshake (lambda () (%handshake session))))
+  (perform-operation (%handshake session)
+                     (%session-operation session 'handshake)))
 
 (define (bye session how)
-  (call-waiting session 'bye (lambda () (%bye session how))))
+  ;; What was written to the record port goes before close_notify.
+  (let ((port (%session-open-record-port session)))
+    (when port (force-output port)))
+  (perform-operation (%bye session how) (%session-operation session 'bye)))
 
-(set-procedure-property! handshake 'documentation
-                         (string-append (procedure-documentation %handshake) "
-Under suspendable ports, a session whose transport is a port waits in the
-current read or write waiter instead of raising error/again."))
-(set-procedure-property! bye 'documentation
-                         (string-append (procedure-documentation %bye) "
-Under suspendable ports, it waits in the waiters as handshake does."))
+(define (record-send session bv)
+  (perform-operation (%record-send session bv)
+                     (%session-operation session 'write)))
+
+(define (record-receive! session bv)
+  (perform-operation (%record-receive! session bv)
+                     (%session-operation session 'read)))
+
+(define suspendable-note "
+Under suspendable ports, a session on a non-blocking transport waits in the
+current read or write waiter instead of raising error/again, unless it was
+made with connection-flag/nonblock.")
+
+(for-each (lambda (wrapper primitive)
+            (set-procedure-property!
+             wrapper 'documentation
+             (string-append (procedure-documentation primitive)
+                            suspendable-note)))
+          (list handshake bye record-send record-receive!)
+          (list %handshake %bye %record-send %record-receive!))
+
+;; Guile's suspendable reads and writes call these for record ports.
+(%set-record-port-scm-io!
+ (lambda (port bv start count)
+   (when (%record-port-auto-flush? port)
+     (force-output port))
+   (perform-operation (%record-port-read! port bv start count)
+                      (%session-operation (record-port-session port)
+                                          'port-read)))
+ (lambda (port bv start count)
+   (perform-operation (%record-port-write! port bv start count)
+                      (%session-operation (record-port-session port)
+                                          'port-write))))
 
 (define (set-server-session-certificate-request! session request)
   "guile-gnutls's name for @code{set-session-client-certificate-request!}:

@@ -1,0 +1,654 @@
+/* tls-io.c -- a TLS session's I/O: the one driver of GnuTLS calls.
+
+   Every GnuTLS call that can wait (handshake, bye, record send and
+   receive, DTLS messages, session data) is a step run by gn_tls_drive,
+   with one rule for what GnuTLS answers:
+   - INTERRUPTED, a warning alert, a renegotiation request (declined by
+     ignoring it): run asyncs and call again;
+   - AGAIN: decrypted data GnuTLS already holds is read first; otherwise,
+     by the operation's mode, wait here (wait.c, bounded by the session's
+     timeout, waking for DTLS retransmissions), return GN_TLS_WOULD_BLOCK
+     so (net wait) waits in a suspendable-port waiter, or raise the
+     non-fatal error/again as guile-gnutls does;
+   - anything else is a failure: a handshake that fails sends the peer an
+     alert first, and the session is unusable.
+   GnuTLS itself never blocks: the transport callbacks (tls-transport.c)
+   say EAGAIN and the driver decides.  */
+
+#include "tls.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+
+/* ---- failures --------------------------------------------------------- */
+
+void
+gn_tls_rethrow_pending (gn_tls_session *t)
+{
+  SCM p = t->pending;
+  if (scm_is_pair (p))
+    {
+      t->pending = SCM_BOOL_F;
+      scm_throw (SCM_CAR (p), SCM_CDR (p));
+    }
+}
+
+void
+gn_tls_fail (SCM session, gn_tls_session *t, int code, const char *subr)
+{
+  gn_tls_rethrow_pending (t);
+  if (gnutls_error_is_fatal (code))
+    t->failed = 1;
+  if ((code == GNUTLS_E_PUSH_ERROR || code == GNUTLS_E_PULL_ERROR)
+      && t->last_errno != 0)
+    gn_syserror_errno (subr, t->last_errno);
+  if (t->verify_failed)
+    gn_raise_tls_verification_error (subr, t->verify_status,
+                                     t->is_server ? NULL : t->server_name);
+  /* DTLS: GnuTLS gave up waiting for the peer's flight.  */
+  if (code == GNUTLS_E_TIMEDOUT)
+    gn_raise_timeout (subr, subr, session);
+  if (code == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR)
+    gn_raise_tls_verification_error
+      (subr, gnutls_session_get_verify_cert_status (t->s),
+       t->is_server ? NULL : t->server_name);
+  int alert = -1;
+  if (code == GNUTLS_E_FATAL_ALERT_RECEIVED
+      || code == GNUTLS_E_WARNING_ALERT_RECEIVED)
+    alert = gnutls_alert_get (t->s);
+  scm_remember_upto_here_1 (session);
+  gn_raise_tls_error (subr, code, alert);
+}
+
+void
+gn_tls_check_usable (gn_tls_session *t, const char *subr)
+{
+  if (t->s == NULL)
+    gn_raise_tls_error (subr, GNUTLS_E_INVALID_SESSION, -1);
+  if (t->failed)
+    gn_raise_tls_error (subr, GNUTLS_E_INVALID_SESSION, -1);
+  if (t->fd < 0 && scm_is_false (t->transport))
+    scm_misc_error (subr, "no transport: use set-session-transport-fd! or "
+                    "set-session-transport-port! first", SCM_EOL);
+  /* Its descriptor may since have been reused for something else.  */
+  if (!gn_tls_transport_open (t))
+    gn_syserror_errno (subr, EBADF);
+}
+
+void
+gn_tls_check_handshaken (gn_tls_session *t, const char *subr)
+{
+  gn_tls_check_usable (t, subr);
+  if (!t->handshake_done)
+    scm_misc_error (subr, "the handshake has not been done", SCM_EOL);
+}
+
+/* ---- the handshake's verification ------------------------------------- */
+
+/* Called by GnuTLS on a server once the client's certificate arrived.
+   GnuTLS's own automatic verification would also reject a client that
+   sends no certificate when one is only requested, so verify here: no
+   certificate is fine (GnuTLS enforces `require' itself), a bad one ends
+   the handshake and its status is kept to say why.  */
+static int
+verify_client (gnutls_session_t s)
+{
+  gn_tls_session *t = gnutls_session_get_ptr (s);
+  unsigned int n = 0;
+  if (gnutls_certificate_get_peers (s, &n) == NULL || n == 0)
+    return 0;
+  gnutls_typed_vdata_st data[1] = {
+    { GNUTLS_DT_KEY_PURPOSE_OID, (unsigned char *) GNUTLS_KP_TLS_WWW_CLIENT,
+      0 }
+  };
+  unsigned int status = 0;
+  int rc = gnutls_certificate_verify_peers (s, data, 1, &status);
+  if (rc < 0)
+    status |= GNUTLS_CERT_INVALID;
+  if (status == 0)
+    return 0;
+  t->verify_status = status;
+  t->verify_failed = 1;
+  return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
+}
+
+/* Before a client's first handshake: default credentials, trust and the
+   verification GnuTLS does during the handshake.  */
+void
+gn_tls_prepare_handshake (SCM session, gn_tls_session *t, const char *subr)
+{
+  if (t->verify_armed)
+    return;
+  if (scm_is_false (t->credentials))
+    {
+      if (t->is_server)
+        scm_misc_error (subr, "a server session needs credentials: use "
+                        "set-session-credentials!", SCM_EOL);
+      SCM d = gn_tls_default_credentials ();
+      gn_tls_attach_credentials (t, d, scm_foreign_object_ref (d, 0), subr);
+    }
+  gn_tls_cred *c = scm_foreign_object_ref (t->credentials, 0);
+  if (!t->is_server && t->verify_peer)
+    {
+      if (t->server_name == NULL)
+        scm_misc_error (subr, "cannot verify the server without its name: "
+                        "use set-session-server-name! (or turn verification "
+                        "off explicitly with set-session-verify-peer!)",
+                        SCM_EOL);
+      gn_tls_cred_ensure_trust (c, subr);
+      /* GnuTLS keeps a pointer to this array, not a copy, for the whole
+         session: it lives in the session.  */
+      t->verify_data[0].type = GNUTLS_DT_DNS_HOSTNAME;
+      t->verify_data[0].data = (unsigned char *) t->server_name;
+      t->verify_data[0].size = 0;
+      t->verify_data[1].type = GNUTLS_DT_KEY_PURPOSE_OID;
+      t->verify_data[1].data = (unsigned char *) GNUTLS_KP_TLS_WWW_SERVER;
+      t->verify_data[1].size = 0;
+      gnutls_session_set_verify_cert2 (t->s, t->verify_data, 2, 0);
+    }
+  else if (t->is_server && t->client_cert != GNUTLS_CERT_IGNORE)
+    {
+      gn_tls_cred_ensure_trust (c, subr);
+      gnutls_session_set_verify_function (t->s, verify_client);
+    }
+  t->verify_armed = 1;
+}
+
+/* GnuTLS leaves telling the peer why a handshake failed to us; without
+   an alert the peer only sees the connection drop.  Best effort: the
+   transport may be gone or full.  */
+static void
+send_failure_alert (gn_tls_session *t, int rc)
+{
+  if (rc == GNUTLS_E_PUSH_ERROR || rc == GNUTLS_E_PULL_ERROR
+      || rc == GNUTLS_E_PREMATURE_TERMINATION
+      || rc == GNUTLS_E_FATAL_ALERT_RECEIVED || scm_is_pair (t->pending))
+    return;
+  unsigned int status = 0;
+  if (t->verify_failed)
+    status = t->verify_status;
+  else if (rc == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR)
+    status = gnutls_session_get_verify_cert_status (t->s);
+  if (status != 0 || rc == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR)
+    {
+      gnutls_alert_description_t a = GNUTLS_A_BAD_CERTIFICATE;
+      if (status & GNUTLS_CERT_SIGNER_NOT_FOUND)
+        a = GNUTLS_A_UNKNOWN_CA;
+      else if (status & (GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED))
+        a = GNUTLS_A_CERTIFICATE_EXPIRED;
+      else if (status & GNUTLS_CERT_REVOKED)
+        a = GNUTLS_A_CERTIFICATE_REVOKED;
+      else if (status & GNUTLS_CERT_PURPOSE_MISMATCH)
+        a = GNUTLS_A_UNSUPPORTED_CERTIFICATE;
+      gnutls_alert_send (t->s, GNUTLS_AL_FATAL, a);
+    }
+  else
+    gnutls_alert_send_appropriate (t->s, rc);
+  t->pending = SCM_BOOL_F;
+}
+
+/* ---- waiting ---------------------------------------------------------- */
+
+gn_tls_mode
+gn_tls_mode_of (gn_tls_session *t, int port)
+{
+  if (t->fd < 0)
+    return GN_TLS_WAIT;   /* a port transport blocks in the port itself */
+  if (!t->user_nonblock && !gn_fd_is_nonblocking (t->fd))
+    return GN_TLS_WAIT;
+  if (port || (!t->user_nonblock && gn_suspendable_ports_p ()))
+    return GN_TLS_SUSPEND;
+  return GN_TLS_AGAIN;
+}
+
+int
+gn_tls_direction (gn_tls_session *t)
+{
+  /* A DTLS handshake that sent its flight waits for the answer (or its
+     retransmission timer), though GnuTLS still says "write" then; a UDP
+     socket is nearly always writable, so waiting for that would spin.  */
+  if ((t->init_flags & GNUTLS_DATAGRAM) && !t->handshake_done)
+    return 0;
+  return gnutls_record_get_direction (t->s);
+}
+
+int64_t
+gn_tls_retransmit_deadline (gn_tls_session *t)
+{
+  /* Only handshake flights are resent on a timer: GnuTLS answers a
+     retransmitted flight after the handshake by itself.  */
+  if (!(t->init_flags & GNUTLS_DATAGRAM) || t->s == NULL || t->handshake_done)
+    return GN_NO_LIMIT;
+  unsigned int ms = gnutls_dtls_get_timeout (t->s);
+  /* 0 means "due now", but GnuTLS also says 0 while a backed-off timer
+     still runs (it measures from the initial timeout): then looking again
+     shortly, not at once, keeps waits from spinning.  */
+  if (ms == 0)
+    ms = 20;
+  return gn_deadline_after_ns ((int64_t) ms * 1000000);
+}
+
+/* Before each wait: the direction GnuTLS needs, and DTLS's timer.  */
+static void
+refresh_tls_op (gn_op *op)
+{
+  gn_tls_session *t = scm_foreign_object_ref (op->object, 0);
+  op->events = gn_tls_direction (t) ? POLLOUT : POLLIN;
+  op->wake_at = gn_tls_retransmit_deadline (t);
+}
+
+static void
+tls_op_init (gn_op *op, SCM session, gn_tls_session *t, const char *subr,
+             const char *name, int64_t timeout)
+{
+  gn_op_init (op, subr, name, session, t->fd, POLLIN, timeout);
+  op->refresh = refresh_tls_op;
+  op->port = t->transport;
+}
+
+SCM
+gn_tls_operation (SCM session, gn_tls_session *t, const char *subr,
+                  const char *name, int side)
+{
+  gn_op op;
+  tls_op_init (&op, session, t, subr, name, t->timeout_ns);
+  if (side == 0 || side == 1)
+    {
+      /* A record port's own operations are handed the record port.  */
+      if (scm_is_true (t->record_port) && SCM_OPPORTP (t->record_port)
+          && (strcmp (name, "read") == 0 || strcmp (name, "write") == 0))
+        op.port = t->record_port;
+    }
+  SCM wait = gn_make_wait_port (&op);
+  t->waiting[side] = wait;
+  return wait;
+}
+
+int64_t
+gn_tls_deadline (gn_tls_session *t, int side)
+{
+  gn_op *op = gn_op_of_wait_port (t->waiting[side]);
+  if (op != NULL && !op->ended)
+    return gn_op_wake_deadline (op);
+  int64_t d = gn_deadline_after_ns (t->timeout_ns);
+  int64_t timer = gn_tls_retransmit_deadline (t);
+  return timer < d ? timer : d;
+}
+
+/* ---- the driver ------------------------------------------------------- */
+
+void
+gn_tls_io_init (gn_tls_io *io, gn_tls_session *t, const char *subr,
+                const char *name, gn_tls_step step, void *args,
+                gn_tls_mode mode)
+{
+  io->subr = subr;
+  io->name = name;
+  io->step = step;
+  io->args = args;
+  io->mode = mode;
+  io->quiet = 0;
+  io->timeout = t->timeout_ns;
+}
+
+ssize_t
+gn_tls_drive (SCM session, gn_tls_session *t, gn_tls_io *io)
+{
+  gn_op op;
+  int waited = 0;
+  for (;;)
+    {
+      ssize_t rc = io->step (t, io->args);
+      if (io->quiet)
+        t->pending = SCM_BOOL_F;
+      else
+        gn_tls_rethrow_pending (t);
+      if (rc >= 0)
+        return rc;
+      if (rc == GNUTLS_E_INTERRUPTED || rc == GNUTLS_E_WARNING_ALERT_RECEIVED
+          || rc == GNUTLS_E_REHANDSHAKE)
+        {
+          scm_async_tick ();
+          continue;
+        }
+      if (rc == GNUTLS_E_AGAIN)
+        {
+          if (io->step == gn_tls_recv_step
+              && gnutls_record_check_pending (t->s) > 0)
+            continue;
+          /* A port transport blocks in the port: GnuTLS only looked
+             whether input is ready, and the next call reads.  */
+          if (t->fd < 0)
+            continue;
+          if (io->mode == GN_TLS_SUSPEND)
+            return GN_TLS_WOULD_BLOCK;
+          if (io->mode == GN_TLS_AGAIN)
+            {
+              if (io->quiet)
+                return rc;
+              gn_raise_tls_error (io->subr, (int) rc, -1);
+            }
+          if (!waited)
+            {
+              tls_op_init (&op, session, t, io->subr, io->name, io->timeout);
+              waited = 1;
+            }
+          if (!io->quiet)
+            gn_op_wait (&op);
+          else
+            {
+              refresh_tls_op (&op);
+              if (!gn_wait_fd (op.fd, op.events, gn_op_wake_deadline (&op))
+                  && gn_now_ns () >= op.deadline)
+                return rc;
+            }
+          continue;
+        }
+      if (io->step == gn_tls_handshake_step)
+        {
+          t->failed = 1;   /* a failed handshake ends the session */
+          send_failure_alert (t, (int) rc);
+        }
+      if (io->quiet)
+        return rc;
+      gn_tls_fail (session, t, (int) rc, io->subr);
+    }
+}
+
+/* ---- the steps -------------------------------------------------------- */
+
+ssize_t
+gn_tls_handshake_step (gn_tls_session *t, void *unused)
+{
+  int rc = gnutls_handshake (t->s);
+  if (rc == 0)
+    t->handshake_done = 1;
+  return rc;
+}
+
+ssize_t
+gn_tls_bye_step (gn_tls_session *t, void *how)
+{
+  return gnutls_bye (t->s, *(gnutls_close_request_t *) how);
+}
+
+ssize_t
+gn_tls_send_step (gn_tls_session *t, void *args)
+{
+  struct gn_tls_send_args *a = args;
+  /* After an interrupted send GnuTLS wants the call repeated; the data it
+     already encrypted is what gets sent, and its length returned.  */
+  ssize_t rc = t->send_pending ? gnutls_record_send (t->s, NULL, 0)
+    : gnutls_record_send (t->s, a->data, a->len);
+  /* GnuTLS holds the record until a call finishes it, even one after an
+     async, a timeout or a waiter unwound this one.  */
+  t->send_pending = rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED;
+  return rc;
+}
+
+ssize_t
+gn_tls_recv_step (gn_tls_session *t, void *args)
+{
+  struct gn_tls_recv_args *a = args;
+  return a->packet ? gnutls_record_recv_packet (t->s, a->packet)
+    : gnutls_record_recv (t->s, a->data, a->len);
+}
+
+static ssize_t
+session_data_step (gn_tls_session *t, void *datum)
+{
+  return gnutls_session_get_data2 (t->s, datum);
+}
+
+/* The mode of the session procedures below, decided when they would
+   block: asking whether the descriptor is non-blocking costs a system
+   call.  */
+static ssize_t
+drive_session (SCM session, gn_tls_session *t, const char *subr,
+               const char *name, gn_tls_step step, void *args)
+{
+  gn_tls_io io;
+  gn_tls_io_init (&io, t, subr, name, step, args, GN_TLS_WAIT);
+  /* Blocking descriptors never need the question asked.  */
+  ssize_t rc;
+  io.mode = GN_TLS_SUSPEND;
+  rc = gn_tls_drive (session, t, &io);
+  if (rc != GN_TLS_WOULD_BLOCK)
+    return rc;
+  io.mode = gn_tls_mode_of (t, 0);
+  return io.mode == GN_TLS_SUSPEND ? rc : gn_tls_drive (session, t, &io);
+}
+
+/* ---- session procedures ------------------------------------------------ */
+
+/* The operations (net tls) waits for, by the name Scheme gives them:
+   the procedure a timeout names, the operation, its side.  */
+static const struct
+{
+  const char *kind, *subr, *name;
+  int side;
+} operations[] = {
+  { "handshake", "handshake", "handshake", 0 },
+  { "bye", "bye", "bye", 1 },
+  { "read", "record-receive!", "read", 0 },
+  { "write", "record-send", "write", 1 },
+  { "port-read", "tls-record-port-read", "read", 0 },
+  { "port-write", "tls-record-port-write", "write", 1 },
+  { "receive", "dtls-receive!", "read", 0 },
+  { "send", "dtls-send", "write", 1 },
+};
+
+SCM_DEFINE (gn_session_operation, "%session-operation", 2, 0, 0,
+            (SCM session, SCM kind),
+            "Internal: operation @var{kind} on @var{session}\n"
+            "(@code{handshake}, @code{bye}, @code{read}, @code{write},\n"
+            "@code{port-read}, @code{port-write}, @code{receive},\n"
+            "@code{send}) is to wait in a waiter: return its wait port, its\n"
+            "clock started.")
+#define FUNC_NAME s_gn_session_operation
+{
+  gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
+  if (!scm_is_symbol (kind))
+    gn_wrong_type (FUNC_NAME, 2, kind);
+  for (size_t i = 0; i < sizeof operations / sizeof operations[0]; i++)
+    if (scm_is_eq (kind, scm_from_utf8_symbol (operations[i].kind)))
+      return gn_tls_operation (session, t, operations[i].subr,
+                               operations[i].name, operations[i].side);
+  gn_out_of_range (FUNC_NAME, 2, kind);
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_session_time_left, "session-time-left", 1, 0, 0,
+            (SCM session),
+            "For a scheduler's waiter: return how many seconds the operation\n"
+            "now waiting on @var{session} (or on its record port) has left\n"
+            "before it must be resumed, or @code{#f} when it has no limit;\n"
+            "with nothing waiting, what an operation starting now would have.\n"
+            "Resumed after that time, the operation raises its\n"
+            "@code{&net-timeout} (a DTLS handshake resends its flight).")
+#define FUNC_NAME s_gn_session_time_left
+{
+  gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
+  int64_t a = gn_tls_deadline (t, 0), b = gn_tls_deadline (t, 1);
+  return gn_seconds_left (a < b ? a : b);
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_handshake, "%handshake", 1, 0, 0, (SCM session),
+            "Perform the TLS handshake of @var{session}.  A client verifies\n"
+            "the server unless told not to; a verification failure raises a\n"
+            "@code{&tls-verification-error} saying why, and the session is\n"
+            "then unusable.  On a non-blocking session, raise a non-fatal\n"
+            "TLS error @code{error/again} when the transport would block:\n"
+            "wait in the direction @code{record-get-direction} gives, then\n"
+            "call @code{handshake} again.")
+#define FUNC_NAME "handshake"   /* wrapped by (net tls) as handshake */
+{
+  gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
+  gn_tls_check_usable (t, FUNC_NAME);
+  gn_tls_prepare_handshake (session, t, FUNC_NAME);
+  ssize_t rc = drive_session (session, t, FUNC_NAME, "handshake",
+                              gn_tls_handshake_step, NULL);
+  scm_remember_upto_here_1 (session);
+  return rc == GN_TLS_WOULD_BLOCK ? gn_would_block : SCM_UNSPECIFIED;
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_bye, "%bye", 2, 0, 0, (SCM session, SCM how),
+            "Close the TLS session: send what the record port buffered,\n"
+            "then close_notify.  With\n"
+            "@code{close-request/rdwr} also wait for the peer's\n"
+            "close_notify; with @code{close-request/wr} only send ours.  The\n"
+            "transport stays open.")
+#define FUNC_NAME "bye"         /* wrapped by (net tls) as bye */
+{
+  gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
+  if (!scm_is_exact_integer (how))
+    gn_wrong_type (FUNC_NAME, 2, how);
+  int h = scm_to_int (how);
+  if (h != GNUTLS_SHUT_RDWR && h != GNUTLS_SHUT_WR)
+    gn_out_of_range (FUNC_NAME, 2, how);
+  gn_tls_check_usable (t, FUNC_NAME);
+  gnutls_close_request_t request = (gnutls_close_request_t) h;
+  ssize_t rc = drive_session (session, t, FUNC_NAME, "bye", gn_tls_bye_step,
+                              &request);
+  return rc == GN_TLS_WOULD_BLOCK ? gn_would_block : SCM_UNSPECIFIED;
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_session_open_record_port, "%session-open-record-port", 1, 0,
+            0, (SCM session),
+            "Internal: the record port of @var{session} if it has an open\n"
+            "one, else @code{#f}.")
+#define FUNC_NAME s_gn_session_open_record_port
+{
+  gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
+  return scm_is_true (t->record_port) && SCM_OPPORTP (t->record_port)
+    ? t->record_port : SCM_BOOL_F;
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_record_send, "%record-send", 2, 0, 0, (SCM session, SCM bv),
+            "Send the contents of bytevector @var{bv} over @var{session}\n"
+            "and return the number of bytes sent (at most one record, 16\n"
+            "KiB).  On a non-blocking session that would block, raise the\n"
+            "non-fatal @code{error/again}; call again with the same data.")
+#define FUNC_NAME "record-send"   /* wrapped by (net tls) */
+{
+  gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
+  if (!scm_is_bytevector (bv))
+    gn_wrong_type (FUNC_NAME, 2, bv);
+  /* Nothing to send: GnuTLS would answer GNUTLS_E_INVALID_REQUEST, a
+     fatal error that invalidates the whole session.  */
+  if (SCM_BYTEVECTOR_LENGTH (bv) == 0)
+    return scm_from_int (0);
+  gn_tls_check_handshaken (t, FUNC_NAME);
+  struct gn_tls_send_args a = { (const char *) SCM_BYTEVECTOR_CONTENTS (bv),
+                                SCM_BYTEVECTOR_LENGTH (bv) };
+  ssize_t n = drive_session (session, t, FUNC_NAME, "write",
+                             gn_tls_send_step, &a);
+  scm_remember_upto_here_1 (bv);
+  return n == GN_TLS_WOULD_BLOCK ? gn_would_block : scm_from_ssize_t (n);
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_record_receive, "%record-receive!", 2, 0, 0,
+            (SCM session, SCM bv),
+            "Receive data from @var{session} into bytevector @var{bv} and\n"
+            "return the number of bytes received, 0 when the peer closed the\n"
+            "session cleanly.  A connection cut without close_notify raises\n"
+            "a TLS error (@code{tls-premature-termination?}).  On a\n"
+            "non-blocking session with nothing to read, raise the non-fatal\n"
+            "@code{error/again}.")
+#define FUNC_NAME "record-receive!"   /* wrapped by (net tls) */
+{
+  gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
+  if (!scm_is_bytevector (bv))
+    gn_wrong_type (FUNC_NAME, 2, bv);
+  /* Nothing to receive into: return 0 without touching the session, as
+     read (2) does with a count of 0 (GnuTLS would fail and invalidate
+     the session).  */
+  if (SCM_BYTEVECTOR_LENGTH (bv) == 0)
+    return scm_from_int (0);
+  gn_tls_check_handshaken (t, FUNC_NAME);
+  struct gn_tls_recv_args a = { (char *) SCM_BYTEVECTOR_CONTENTS (bv),
+                                SCM_BYTEVECTOR_LENGTH (bv), NULL };
+  ssize_t n = drive_session (session, t, FUNC_NAME, "read",
+                             gn_tls_recv_step, &a);
+  scm_remember_upto_here_1 (bv);
+  return n == GN_TLS_WOULD_BLOCK ? gn_would_block : scm_from_ssize_t (n);
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_session_data, "session-data", 1, 0, 0, (SCM session),
+            "Return the data a client needs to resume @var{session} later, a\n"
+            "bytevector, for @code{set-session-data!} on a new session to the\n"
+            "same server, or @code{#f} when there is none yet.  Under TLS\n"
+            "1.3 the server sends it after the handshake; GnuTLS waits\n"
+            "briefly for it.")
+#define FUNC_NAME s_gn_session_data
+{
+  gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
+  gn_tls_check_handshaken (t, FUNC_NAME);
+  gnutls_datum_t d = { NULL, 0 };
+  gn_tls_io io;
+  /* GnuTLS does the brief wait for a ticket itself; "again" after it
+     means there is none.  */
+  gn_tls_io_init (&io, t, FUNC_NAME, "read", session_data_step, &d,
+                  GN_TLS_SUSPEND);
+  if (gn_tls_drive (session, t, &io) < 0)
+    return SCM_BOOL_F;
+  SCM bv = scm_c_make_bytevector (d.size);
+  memcpy (SCM_BYTEVECTOR_CONTENTS (bv), d.data, d.size);
+  gnutls_free (d.data);
+  return bv;
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_record_check_pending, "record-check-pending", 1, 0, 0,
+            (SCM session),
+            "Return the number of bytes of decrypted data @var{session} holds\n"
+            "that a read returns without touching the transport.  Check it\n"
+            "before waiting on the transport descriptor.")
+#define FUNC_NAME s_gn_record_check_pending
+{
+  gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
+  return scm_from_size_t (t->s ? gnutls_record_check_pending (t->s) : 0);
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_record_get_direction, "record-get-direction", 1, 0, 0,
+            (SCM session),
+            "After an operation on @var{session} raised @code{error/again},\n"
+            "return 0 if it was waiting to read from the transport and 1 if\n"
+            "it was waiting to write.  During a DTLS handshake it is 0:\n"
+            "the handshake waits for the peer's flight, or until\n"
+            "@code{session-time-left} says a lost flight is to be resent.")
+#define FUNC_NAME s_gn_record_get_direction
+{
+  gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
+  return scm_from_int (t->s ? gn_tls_direction (t) : 0);
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_alert_get, "alert-get", 1, 0, 0, (SCM session),
+            "Return the last alert received by @var{session}, as a symbol\n"
+            "such as @code{close-notify} or @code{unknown-ca}.")
+#define FUNC_NAME s_gn_alert_get
+{
+  gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
+  if (t->s == NULL)
+    return SCM_BOOL_F;
+  return gn_tls_alert_symbol (gnutls_alert_get (t->s));
+}
+#undef FUNC_NAME
+
+
+void
+gn_init_tls_io (void)
+{
+#ifndef SCM_MAGIC_SNARFER
+#include "tls-io.x"
+#endif
+}
