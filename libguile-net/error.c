@@ -1,10 +1,13 @@
 /* error.c -- the one place where libguile-net raises errors.
 
    System call failures are Guile `system-error's carrying errno, exactly as
-   Guile's own socket procedures raise them.  Conditions of our own (timeouts
-   now, TLS errors later) are made by the Scheme module (net error), so that
-   they are ordinary Guile exceptions usable with `guard', `catch' and
-   `with-exception-handler'; C asks that module to raise them.  */
+   Guile's own socket procedures raise them; bad arguments are Guile's
+   `wrong-type-arg' and `out-of-range'.  Conditions of our own (timeouts,
+   state errors, TLS errors) are made by the Scheme module (net error), so
+   that they are ordinary Guile exceptions usable with `guard', `catch' and
+   `with-exception-handler'; C asks that module to raise them.  Nothing
+   else in libguile-net calls scm_misc_error: a call refused because of the
+   state of its object is a &net-state-error (gn_raise_state_error).  */
 
 #include "guile-net.h"
 
@@ -68,6 +71,32 @@ gn_wrong_type (const char *subr, int pos, SCM obj)
   scm_wrong_type_arg (subr, pos, obj);
 }
 
+/* Guile's own form: "Wrong type argument in position 1 (expecting open
+   port): #<port ...>", with the position first among the format
+   arguments, as gn_wrong_type has it.  */
+void
+gn_wrong_type_msg (const char *subr, int pos, SCM obj, const char *expected)
+{
+  scm_wrong_type_arg_msg (subr, pos, obj, expected);
+}
+
+/* Like scm_out_of_range_pos, with WHAT saying what is wrong with OBJ;
+   POS 0 for a value that is not an argument (e.g. a family the kernel
+   returned).  The position stays the first format argument.  */
+void
+gn_out_of_range_msg (const char *subr, int pos, SCM obj, const char *what)
+{
+  if (pos > 0)
+    scm_error (scm_out_of_range_key, subr,
+               "Argument ~A out of range (~A): ~S",
+               scm_list_3 (scm_from_int (pos), scm_from_utf8_string (what),
+                           obj),
+               scm_list_1 (obj));
+  scm_error (scm_out_of_range_key, subr, "Value out of range (~A): ~S",
+             scm_list_2 (scm_from_utf8_string (what), obj),
+             scm_list_1 (obj));
+}
+
 int
 gn_is_a (SCM obj, SCM type)
 {
@@ -101,6 +130,18 @@ gn_raise_timeout (const char *subr, const char *operation, SCM object)
               scm_from_utf8_symbol (subr), scm_from_utf8_symbol (operation),
               object);
   abort ();   /* not reached: %raise-timeout does not return */
+}
+
+static SCM raise_state_error_var = SCM_BOOL_F;
+
+void
+gn_raise_state_error (const char *subr, const char *message, SCM object)
+{
+  scm_call_3 (net_error_procedure (&raise_state_error_var,
+                                   "%raise-state-error"),
+              scm_from_utf8_symbol (subr), scm_from_utf8_string (message),
+              object);
+  abort ();   /* not reached: %raise-state-error does not return */
 }
 
 void
@@ -156,6 +197,27 @@ gn_raise_tls_error (const char *subr, int code, int alert)
                          scm_from_bool (gnutls_error_is_fatal (code)),
                          SCM_UNDEFINED);
   scm_apply_0 (scm_variable_ref (raise_tls_error_var), args);
+  abort ();   /* not reached */
+}
+
+static SCM raise_tls_priority_var = SCM_BOOL_F;
+
+void
+gn_raise_tls_priority_error (const char *subr, SCM priorities,
+                             const char *utf8, const char *where)
+{
+  /* WHERE points into UTF8, the UTF-8 copy of PRIORITIES GnuTLS parsed:
+     count the characters before it.  */
+  size_t position = 0;
+  if (where != NULL && where >= utf8)
+    position = scm_c_string_length (scm_from_utf8_stringn (utf8,
+                                                           where - utf8));
+  int code = GNUTLS_E_INVALID_REQUEST;
+  scm_call_5 (net_error_procedure (&raise_tls_priority_var,
+                                   "%raise-tls-priority-error"),
+              scm_from_utf8_symbol (subr), scm_from_int (code),
+              scm_from_utf8_symbol (gnutls_strerror_name (code)),
+              priorities, scm_from_size_t (position));
   abort ();   /* not reached */
 }
 

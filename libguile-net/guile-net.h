@@ -38,6 +38,14 @@ SCM_NORETURN void gn_syserror (const char *subr);
 SCM_NORETURN void gn_syserror_errno (const char *subr, int err);
 SCM_NORETURN void gn_out_of_range (const char *subr, int pos, SCM obj);
 SCM_NORETURN void gn_wrong_type (const char *subr, int pos, SCM obj);
+/* The same, saying what was EXPECTED ("open DTLS server"), as Guile says
+   "expecting open port" of a closed port.  */
+SCM_NORETURN void gn_wrong_type_msg (const char *subr, int pos, SCM obj,
+                                     const char *expected);
+/* out-of-range with WHAT saying what is wrong with OBJ ("not an IPv4
+   address"); POS is 0 when OBJ is not an argument.  */
+SCM_NORETURN void gn_out_of_range_msg (const char *subr, int pos, SCM obj,
+                                       const char *what);
 /* Argument POS of SUBR as a C int: wrong-type-arg unless an exact
    integer, out-of-range unless it fits.  */
 int gn_to_int (SCM x, const char *subr, int pos);
@@ -49,6 +57,11 @@ void *gn_foreign_data (SCM obj, SCM type, const char *subr, int pos);
 SCM_NORETURN void gn_raise_getaddrinfo_error (int code, SCM name);
 SCM_NORETURN void gn_raise_timeout (const char *subr, const char *operation,
                                     SCM object);
+/* A &net-state-error: SUBR cannot work on OBJECT (a session, server or
+   socket; SCM_BOOL_F if none is at hand) in its present state, and
+   MESSAGE, a whole sentence, says why.  In place of scm_misc_error.  */
+SCM_NORETURN void gn_raise_state_error (const char *subr, const char *message,
+                                        SCM object);
 void gn_init_error (void);
 
 /* wait.c: the one place that waits.  Durations and deadlines are in

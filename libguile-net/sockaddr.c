@@ -264,8 +264,10 @@ gn_sockaddr_to_scm (const struct sockaddr *sa, socklen_t len, const char *subr)
     case AF_UNSPEC:
       return SCM_BOOL_F;
     default:
-      scm_misc_error (subr, "unrecognised address family: ~A",
-                      scm_list_1 (scm_from_int (sa->sa_family)));
+      /* A family the kernel gave us (getsockname of an AF_NETLINK
+         socket, say) that has no Scheme form.  */
+      gn_out_of_range_msg (subr, 0, scm_from_int (sa->sa_family),
+                           "unrecognised address family");
     }
 }
 
@@ -293,7 +295,8 @@ SCM_DEFINE (gn_inet_pton, "inet-pton", 2, 0, 0,
             (SCM family, SCM address),
             "Convert the string @var{address}, in the presentation format of\n"
             "@var{family} (@code{AF_INET} or @code{AF_INET6}), to an integer\n"
-            "in host order.\n\n"
+            "in host order.  A string that is not an address of\n"
+            "@var{family} is an @code{out-of-range} error.\n\n"
             "@lisp\n(inet-pton AF_INET \"127.0.0.1\") @result{} 2130706433\n@end lisp")
 #define FUNC_NAME s_gn_inet_pton
 {
@@ -307,7 +310,9 @@ SCM_DEFINE (gn_inet_pton, "inet-pton", 2, 0, 0,
   int rv = inet_pton (af, s, buf);
   free (s);
   if (rv == 0)
-    scm_misc_error (FUNC_NAME, "Bad address", SCM_EOL);
+    gn_out_of_range_msg (FUNC_NAME, 2, address,
+                         af == AF_INET ? "not an IPv4 address"
+                         : "not an IPv6 address");
   if (rv < 0)
     gn_syserror (FUNC_NAME);
   if (af == AF_INET)

@@ -26,6 +26,12 @@ SCM gn_tls_status_reasons (unsigned status);
 SCM_NORETURN void gn_raise_tls_verification_error (const char *subr,
                                                    unsigned status,
                                                    const char *host);
+/* A &tls-priority-error: GnuTLS rejected PRIORITIES, whose UTF-8 copy
+   UTF8 it parsed, at WHERE (its error position, a pointer into UTF8).  */
+SCM_NORETURN void gn_raise_tls_priority_error (const char *subr,
+                                               SCM priorities,
+                                               const char *utf8,
+                                               const char *where);
 
 /* tls-credentials.c.  Credentials are shared by sessions and freed by
    whichever of their finalizer and the last session's finalizer runs last

@@ -161,7 +161,8 @@
     net-error? net-timeout-error? host-not-found-error?
     connection-refused-error? connection-reset-error?
     tls-error? tls-verification-error? tls-premature-termination?
-    dtls-server? dtls-message-too-large?))
+    dtls-server? dtls-message-too-large?
+    net-state-error? tls-priority-error?))
 
 ;; Condition accessors: Guile's define-exception-type makes them, and
 ;; given anything else they raise Guile's misc-error, as documented in
@@ -171,7 +172,9 @@
     tls-error-code tls-error-name tls-error-message tls-error-alert
     tls-error-fatal? tls-verification-reasons tls-verification-words
     tls-verification-host tls-verification-status
-    dtls-message-size dtls-message-limit dtls-message-session))
+    dtls-message-size dtls-message-limit dtls-message-session
+    net-state-error-object tls-priority-error-string
+    tls-priority-error-position))
 
 ;; The procedures that legitimately accept anything, and why.
 (define accept-anything
@@ -179,6 +182,10 @@
     (make-tls-error "a condition constructor: its fields hold any value" ,returns-anything)
     (make-tls-verification-error "a condition constructor: its fields hold any value" ,returns-anything)
     (make-dtls-message-too-large-error "a condition constructor: its fields hold any value" ,returns-anything)
+    (make-net-state-error "a condition constructor: its fields hold any value" ,returns-anything)
+    (make-tls-priority-error "a condition constructor: its fields hold any value" ,returns-anything)
+    (%raise-state-error "internal: raises a &net-state-error for whatever it is given" ,(raises-condition net-state-error?))
+    (%raise-tls-priority-error "internal: raises a &tls-priority-error for whatever it is given" ,(raises-condition tls-priority-error?))
     (%raise-dtls-message-too-large "internal: raises a &dtls-message-too-large for whatever it is given" ,(raises-condition dtls-message-too-large?))
     (net-error-errno "documented: the errno of a system error, #f for anything else" ,(returns not))
     (%raise-timeout "internal: raises a &net-timeout for whatever it is given" ,(raises-condition net-timeout-error?))

@@ -38,7 +38,7 @@
       (inet-pton AF_INET6 "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"))
     (test-equal "inet-ntop v4" "10.1.2.3" (inet-ntop AF_INET (inet-pton AF_INET "10.1.2.3")))
     (test-equal "inet-ntop v6" "fe80::1" (inet-ntop AF_INET6 (inet-pton AF_INET6 "fe80::1")))
-    (test-equal "inet-pton bad address" 'misc-error
+    (test-equal "inet-pton bad address" 'out-of-range
       (error-key (inet-pton AF_INET "1.2.3"))))
 
   (test-group "getaddrinfo"

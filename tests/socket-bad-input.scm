@@ -130,7 +130,7 @@
     ("getpeername unconnected" ,(lambda () (getpeername tcp)) (system-error "getpeername" ,ENOTCONN))
     ("send unconnected udp" ,(lambda () (send udp bv)) (system-error "send" ,EDESTADDRREQ))
     ("non-blocking recv! on empty socket" ,(lambda () (recv! udp bv MSG_DONTWAIT)) (system-error "recv!" ,EAGAIN))
-    ("inet-pton bad text" ,(lambda () (inet-pton AF_INET6 "::g")) (misc-error))
+    ("inet-pton bad text" ,(lambda () (inet-pton AF_INET6 "::g")) (out-of-range "inet-pton" 2))
     ("getaddrinfo unknown numeric host" ,(lambda () (getaddrinfo "not an address" #f AI_NUMERICHOST)) (getaddrinfo-error))
 
     ;; Wrong numbers of arguments.

@@ -8,7 +8,11 @@
 ;;;     &connection-refused           nothing listens there (ECONNREFUSED)
 ;;;     &connection-reset             the peer went away (ECONNRESET, EPIPE,
 ;;;                                   ECONNABORTED)
+;;;     &net-state-error              the object is not in a state that
+;;;                                   allows the call (handshake not done,
+;;;                                   no transport, ...)
 ;;;     &tls-error                    TLS failed (below, for (net tls))
+;;;       &tls-priority-error         a priority string GnuTLS rejects
 ;;;     &dtls-message-too-large       a datagram would have been cut
 ;;;
 ;;; Each is a Guile exception type, so `guard' and `with-exception-handler'
@@ -16,7 +20,9 @@
 ;;; exactly as Guile's built-in socket procedures raise them, so `catch'
 ;;; keeps working; those with a meaning of their own above are raised as a
 ;;; compound of that condition and the `system-error', and likewise
-;;; host-not-found is also a `getaddrinfo-error'.
+;;; host-not-found is also a `getaddrinfo-error'.  A &net-state-error is
+;;; also of Guile's throw kind `misc-error', which those calls raised before
+;;; the condition existed.
 
 (define-module (net error)
   #:use-module (ice-9 exceptions)
@@ -34,8 +40,13 @@
             connection-refused-error?
             &connection-reset
             connection-reset-error?
+            &net-state-error
+            make-net-state-error
+            net-state-error?
+            net-state-error-object
             net-error-errno
             %raise-timeout
+            %raise-state-error
             %raise-system-error
             %raise-getaddrinfo-error))
 
@@ -57,6 +68,10 @@
 (define-exception-type &connection-reset &net-error
   make-connection-reset-error connection-reset-error?)
 
+(define-exception-type &net-state-error &net-error
+  make-net-state-error net-state-error?
+  (object net-state-error-object))    ; the session, server or socket, or #f
+
 (define (document! . procedures-and-docstrings)
   ;; define-exception-type makes procedures without docstrings.
   (let loop ((rest procedures-and-docstrings))
@@ -73,7 +88,10 @@
  host-not-found-error? "Return #t if OBJ is a host-not-found condition."
  host-not-found-name "The name that did not resolve."
  connection-refused-error? "Return #t if OBJ is a connection-refused condition."
- connection-reset-error? "Return #t if OBJ is a connection-reset condition.")
+ connection-reset-error? "Return #t if OBJ is a connection-reset condition."
+ make-net-state-error "Make a state-error condition about OBJECT (or #f)."
+ net-state-error? "Return #t if OBJ says an object was not in a state that allows the call made on it."
+ net-state-error-object "The session, server or socket whose state refused the call, or #f.")
 
 (define (net-error-errno exn)
   "Return the errno of EXN if it is a system error, otherwise #f."
@@ -118,6 +136,35 @@ complete in time.  Called from C; WHO names the procedure."
                     (format #f "~a timed out" operation))
                    (make-exception-with-irritants (list object)))))
 
+;; Guile's core has the record type but (ice-9 exceptions) does not export
+;; its constructor.
+(define make-kind-and-args
+  (record-constructor &exception-with-kind-and-args))
+
+(define (format-escape text)
+  ;; TEXT as a `format' string that prints TEXT.
+  (string-join (string-split text #\~) "~~"))
+
+(define (%raise-state-error who message object)
+  "Raise a &net-state-error: WHO (a symbol, the procedure called) cannot
+work on OBJECT in its present state, and MESSAGE (a string) says why in
+full.  Called from C.  The exception is also of Guile's throw kind
+`misc-error', with the arguments `scm_misc_error' gives it, so that
+`(catch 'misc-error ...)' written before this condition existed still
+catches it."
+  (let ((text (if (string? message) message (format #f "~a" message)))
+        (subr (cond ((symbol? who) (symbol->string who))
+                    ((string? who) who)
+                    (else #f))))
+    (raise-exception
+     (make-exception (make-kind-and-args
+                      'misc-error (list subr (format-escape text) '() #f))
+                     (make-net-state-error object)
+                     (make-exception-with-origin who)
+                     (make-exception-with-message text)
+                     (make-exception-with-irritants
+                      (if object (list object) '()))))))
+
 ;;; ---- TLS conditions (for (net tls)) -------------------------------------
 ;;;
 ;;; A TLS failure is a &tls-error carrying the GnuTLS error code (a negative
@@ -128,7 +175,9 @@ complete in time.  Called from C; WHO names the procedure."
 ;;; &tls-verification-error, which also says why: REASONS is a list of
 ;;; symbols (expired, not-yet-valid, host-name-mismatch, untrusted-issuer,
 ;;; revoked, insecure-algorithm, purpose-mismatch, ...) and WORDS the same
-;;; reasons as English sentences.
+;;; reasons as English sentences.  A priority string GnuTLS rejects is
+;;; the subtype &tls-priority-error (code GNUTLS_E_INVALID_REQUEST, not
+;;; fatal), which also holds the string and the index where it went wrong.
 ;;;
 ;;; The raised exception also has the throw kind `gnutls-error' with
 ;;; arguments (CODE PROCEDURE-NAME MESSAGE), as guile-gnutls throws, so
@@ -144,7 +193,10 @@ complete in time.  Called from C; WHO names the procedure."
         tls-verification-error?
         tls-verification-reasons tls-verification-words
         tls-verification-host tls-verification-status
-        %raise-tls-error %raise-tls-verification-error)
+        &tls-priority-error make-tls-priority-error tls-priority-error?
+        tls-priority-error-string tls-priority-error-position
+        %raise-tls-error %raise-tls-verification-error
+        %raise-tls-priority-error)
 
 (define-exception-type &tls-error &net-error
   make-tls-error tls-error?
@@ -161,16 +213,16 @@ complete in time.  Called from C; WHO names the procedure."
   (host tls-verification-host)         ; host name checked, or #f
   (status tls-verification-status))    ; gnutls_certificate_status_t bits
 
+(define-exception-type &tls-priority-error &tls-error
+  make-tls-priority-error tls-priority-error?
+  (string tls-priority-error-string)      ; the priority string given
+  (position tls-priority-error-position)) ; index of the first bad character
+
 (define (tls-premature-termination? obj)
   "Return #t if OBJ is a TLS condition saying the peer closed the
 connection without a TLS close_notify (a truncated connection)."
   (and (tls-error? obj)
        (eq? (tls-error-name obj) 'GNUTLS_E_PREMATURE_TERMINATION)))
-
-;; Guile's core has the record type but (ice-9 exceptions) does not export
-;; its constructor.
-(define make-kind-and-args
-  (record-constructor &exception-with-kind-and-args))
 
 (define (tls-exception who code tls message)
   (make-exception (make-kind-and-args
@@ -202,6 +254,22 @@ REASONS.  Called from C."
                                                  reasons words host status)
                     text))))
 
+(define (%raise-tls-priority-error who code name string position)
+  "Raise a &tls-priority-error: GnuTLS rejected the priority STRING from
+character POSITION on, with error CODE (GNUTLS_E_INVALID_REQUEST) named
+NAME.  Called from C.  It is not fatal: the session keeps the priorities
+it had."
+  (let* ((rest (if (and (string? string) (exact-integer? position)
+                        (<= 0 position (string-length string)))
+                   (substring string position)
+                   string))
+         (text (format #f "invalid priority string at ~s" rest)))
+    (raise-exception
+     (tls-exception who code
+                    (make-tls-priority-error code name text #f #f
+                                             string position)
+                    text))))
+
 ;; How the REPL and uncaught-exception reports show the `gnutls-error'
 ;; kind (after their own "In procedure handshake:" line): the message.
 (set-exception-printer!
@@ -224,7 +292,11 @@ REASONS.  Called from C."
  tls-verification-reasons "Why verification failed: a list of symbols."
  tls-verification-words "Why verification failed: a list of English sentences."
  tls-verification-host "The host name the certificate was checked against, or #f."
- tls-verification-status "GnuTLS's verification status bits.")
+ tls-verification-status "GnuTLS's verification status bits."
+ make-tls-priority-error "Make a priority-string condition: CODE NAME MESSAGE ALERT FATAL? STRING POSITION."
+ tls-priority-error? "Return #t if OBJ says GnuTLS rejected a priority string."
+ tls-priority-error-string "The priority string GnuTLS rejected."
+ tls-priority-error-position "The index in the priority string of the first character GnuTLS rejected.")
 
 ;;; ---- DTLS (for (net dtls)) ------------------------------------------------
 ;;;

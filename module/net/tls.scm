@@ -32,6 +32,8 @@
                &tls-verification-error tls-verification-error?
                tls-verification-reasons tls-verification-words
                tls-verification-host tls-verification-status
+               &tls-priority-error tls-priority-error?
+               tls-priority-error-string tls-priority-error-position
                &net-timeout net-timeout-error?)
   #:export (;; sessions
             make-session session?
