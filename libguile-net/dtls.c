@@ -54,8 +54,8 @@ to_dtls_session (SCM obj, const char *subr, int pos)
 {
   gn_tls_session *t = gn_to_tls_session (obj, subr, pos);
   if (!(t->init_flags & GNUTLS_DATAGRAM))
-    scm_misc_error (subr, "~S is not a DTLS session (made without "
-                    "connection-flag/datagram)", scm_list_1 (obj));
+    gn_wrong_type_msg (subr, pos, obj,
+                       "DTLS session (made with connection-flag/datagram)");
   if (t->s == NULL)
     gn_raise_tls_error (subr, GNUTLS_E_INVALID_SESSION, -1);
   return t;
@@ -218,7 +218,7 @@ SCM_DEFINE (gn_dtls_send, "%dtls-send", 2, 2, 0,
   size_t limit = gnutls_dtls_get_data_mtu (t->s);
   if (n > limit)
     raise_too_large (FUNC_NAME, n, limit, session);
-  gn_tls_check_handshaken (t, FUNC_NAME);
+  gn_tls_check_handshaken (session, t, FUNC_NAME);
   struct gn_tls_send_args a = { (const char *) SCM_BYTEVECTOR_CONTENTS (bv) + s,
                                 n };
   ssize_t r = drive (session, t, FUNC_NAME, "write", gn_tls_send_step, &a);
@@ -242,15 +242,15 @@ SCM_DEFINE (gn_dtls_receive, "%dtls-receive!", 2, 2, 0,
   size_t s, n;
   bytevector_range (bv, start, count, &s, &n, FUNC_NAME, 2);
   if (t->dtls_peer != NULL)
-    scm_misc_error (FUNC_NAME, "~S belongs to a DTLS server: its messages "
-                    "arrive through dtls-server-receive!",
-                    scm_list_1 (session));
+    gn_raise_state_error (FUNC_NAME, "the session belongs to a DTLS server: "
+                          "its messages arrive through dtls-server-receive!",
+                          session);
   char *out = (char *) SCM_BYTEVECTOR_CONTENTS (bv) + s;
   gnutls_packet_t packet = t->held_packet;
   t->held_packet = NULL;
   if (packet == NULL)
     {
-      gn_tls_check_handshaken (t, FUNC_NAME);
+      gn_tls_check_handshaken (session, t, FUNC_NAME);
       struct gn_tls_recv_args a = { NULL, 0, &packet };
       ssize_t r = drive (session, t, FUNC_NAME, "read", gn_tls_recv_step, &a);
       if (r == GN_TLS_WOULD_BLOCK)
@@ -328,7 +328,7 @@ to_open_server (SCM obj, const char *subr, int pos)
 {
   gn_dtls_server *sv = to_server (obj, subr, pos);
   if (sv->fd < 0)
-    scm_misc_error (subr, "the DTLS server is closed", SCM_EOL);
+    gn_wrong_type_msg (subr, pos, obj, "open DTLS server");
   return sv;
 }
 
@@ -723,8 +723,7 @@ SCM_DEFINE (gn_make_dtls_server, "%make-dtls-server", 8, 0, 0,
   if (getsockopt (fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
     gn_syserror (FUNC_NAME);
   if (type != SOCK_DGRAM)
-    scm_misc_error (FUNC_NAME, "~S is not a datagram socket",
-                    scm_list_1 (socket));
+    gn_wrong_type_msg (FUNC_NAME, 1, socket, "datagram socket");
 
   gn_dtls_server *sv = scm_gc_malloc (sizeof *sv, "dtls-server");
   memset (sv, 0, sizeof *sv);
@@ -966,8 +965,8 @@ SCM_DEFINE (gn_dtls_session_peer, "dtls-session-peer", 1, 0, 0,
     return gn_sockaddr_to_scm ((struct sockaddr *) &t->dtls_peer->addr.ss,
                                t->dtls_peer->addr.len, FUNC_NAME);
   if (t->fd < 0)
-    scm_misc_error (FUNC_NAME, "~S has no socket transport",
-                    scm_list_1 (session));
+    gn_raise_state_error (FUNC_NAME, "the session has no socket transport",
+                          session);
   /* Its descriptor may since have been reused for another socket.  */
   if (!gn_tls_transport_open (t))
     gn_syserror_errno (FUNC_NAME, EBADF);

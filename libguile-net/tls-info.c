@@ -180,7 +180,7 @@ SCM_DEFINE (gn_peer_certificate_status, "peer-certificate-status", 1, 1, 0,
 #define FUNC_NAME s_gn_peer_certificate_status
 {
   gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
-  gn_tls_check_handshaken (t, FUNC_NAME);
+  gn_tls_check_handshaken (session, t, FUNC_NAME);
   char *h = NULL;
   if (!SCM_UNBNDP (host) && scm_is_true (host))
     {

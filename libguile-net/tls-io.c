@@ -62,26 +62,26 @@ gn_tls_fail (SCM session, gn_tls_session *t, int code, const char *subr)
 }
 
 void
-gn_tls_check_usable (gn_tls_session *t, const char *subr)
+gn_tls_check_usable (SCM session, gn_tls_session *t, const char *subr)
 {
   if (t->s == NULL)
     gn_raise_tls_error (subr, GNUTLS_E_INVALID_SESSION, -1);
   if (t->failed)
     gn_raise_tls_error (subr, GNUTLS_E_INVALID_SESSION, -1);
   if (t->fd < 0 && scm_is_false (t->transport))
-    scm_misc_error (subr, "no transport: use set-session-transport-fd! or "
-                    "set-session-transport-port! first", SCM_EOL);
+    gn_raise_state_error (subr, "no transport: use set-session-transport-fd! "
+                          "or set-session-transport-port! first", session);
   /* Its descriptor may since have been reused for something else.  */
   if (!gn_tls_transport_open (t))
     gn_syserror_errno (subr, EBADF);
 }
 
 void
-gn_tls_check_handshaken (gn_tls_session *t, const char *subr)
+gn_tls_check_handshaken (SCM session, gn_tls_session *t, const char *subr)
 {
-  gn_tls_check_usable (t, subr);
+  gn_tls_check_usable (session, t, subr);
   if (!t->handshake_done)
-    scm_misc_error (subr, "the handshake has not been done", SCM_EOL);
+    gn_raise_state_error (subr, "the handshake has not been done", session);
 }
 
 /* ---- the handshake's verification ------------------------------------- */
@@ -123,8 +123,8 @@ gn_tls_prepare_handshake (SCM session, gn_tls_session *t, const char *subr)
   if (scm_is_false (t->credentials))
     {
       if (t->is_server)
-        scm_misc_error (subr, "a server session needs credentials: use "
-                        "set-session-credentials!", SCM_EOL);
+        gn_raise_state_error (subr, "a server session needs credentials: "
+                              "use set-session-credentials!", session);
       SCM d = gn_tls_default_credentials ();
       gn_tls_attach_credentials (t, d, scm_foreign_object_ref (d, 0), subr);
     }
@@ -132,10 +132,10 @@ gn_tls_prepare_handshake (SCM session, gn_tls_session *t, const char *subr)
   if (!t->is_server && t->verify_peer)
     {
       if (t->server_name == NULL)
-        scm_misc_error (subr, "cannot verify the server without its name: "
-                        "use set-session-server-name! (or turn verification "
-                        "off explicitly with set-session-verify-peer!)",
-                        SCM_EOL);
+        gn_raise_state_error (subr, "cannot verify the server without its "
+                              "name: use set-session-server-name! (or turn "
+                              "verification off explicitly with "
+                              "set-session-verify-peer!)", session);
       gn_tls_cred_ensure_trust (c, subr);
       /* GnuTLS keeps a pointer to this array, not a copy, for the whole
          session: it lives in the session.  */
@@ -486,7 +486,7 @@ SCM_DEFINE (gn_handshake, "%handshake", 1, 0, 0, (SCM session),
 #define FUNC_NAME "handshake"   /* wrapped by (net tls) as handshake */
 {
   gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
-  gn_tls_check_usable (t, FUNC_NAME);
+  gn_tls_check_usable (session, t, FUNC_NAME);
   gn_tls_prepare_handshake (session, t, FUNC_NAME);
   ssize_t rc = drive_session (session, t, FUNC_NAME, "handshake",
                               gn_tls_handshake_step, NULL);
@@ -509,7 +509,7 @@ SCM_DEFINE (gn_bye, "%bye", 2, 0, 0, (SCM session, SCM how),
   int h = scm_to_int (how);
   if (h != GNUTLS_SHUT_RDWR && h != GNUTLS_SHUT_WR)
     gn_out_of_range (FUNC_NAME, 2, how);
-  gn_tls_check_usable (t, FUNC_NAME);
+  gn_tls_check_usable (session, t, FUNC_NAME);
   gnutls_close_request_t request = (gnutls_close_request_t) h;
   ssize_t rc = drive_session (session, t, FUNC_NAME, "bye", gn_tls_bye_step,
                               &request);
@@ -543,7 +543,7 @@ SCM_DEFINE (gn_record_send, "%record-send", 2, 0, 0, (SCM session, SCM bv),
      fatal error that invalidates the whole session.  */
   if (SCM_BYTEVECTOR_LENGTH (bv) == 0)
     return scm_from_int (0);
-  gn_tls_check_handshaken (t, FUNC_NAME);
+  gn_tls_check_handshaken (session, t, FUNC_NAME);
   struct gn_tls_send_args a = { (const char *) SCM_BYTEVECTOR_CONTENTS (bv),
                                 SCM_BYTEVECTOR_LENGTH (bv) };
   ssize_t n = drive_session (session, t, FUNC_NAME, "write",
@@ -571,7 +571,7 @@ SCM_DEFINE (gn_record_receive, "%record-receive!", 2, 0, 0,
      the session).  */
   if (SCM_BYTEVECTOR_LENGTH (bv) == 0)
     return scm_from_int (0);
-  gn_tls_check_handshaken (t, FUNC_NAME);
+  gn_tls_check_handshaken (session, t, FUNC_NAME);
   struct gn_tls_recv_args a = { (char *) SCM_BYTEVECTOR_CONTENTS (bv),
                                 SCM_BYTEVECTOR_LENGTH (bv), NULL };
   ssize_t n = drive_session (session, t, FUNC_NAME, "read",
@@ -590,7 +590,7 @@ SCM_DEFINE (gn_session_data, "session-data", 1, 0, 0, (SCM session),
 #define FUNC_NAME s_gn_session_data
 {
   gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
-  gn_tls_check_handshaken (t, FUNC_NAME);
+  gn_tls_check_handshaken (session, t, FUNC_NAME);
   gnutls_datum_t d = { NULL, 0 };
   gn_tls_io io;
   /* GnuTLS does the brief wait for a ticket itself; "again" after it

@@ -289,8 +289,7 @@ SCM_DEFINE (gn_set_session_priorities, "set-session-priorities!", 2, 0, 0,
   const char *err = NULL;
   int rc = gnutls_priority_set_direct (t->s, p, &err);
   if (rc == GNUTLS_E_INVALID_REQUEST && err != NULL)
-    scm_misc_error (FUNC_NAME, "invalid priority string at ~S",
-                    scm_list_1 (scm_from_utf8_string (err)));
+    gn_raise_tls_priority_error (FUNC_NAME, priorities, p, err);
   scm_dynwind_end ();
   if (rc < 0)
     gn_raise_tls_error (FUNC_NAME, rc, -1);
@@ -420,8 +419,8 @@ SCM_DEFINE (gn_set_session_verify_peer, "set-session-verify-peer!", 2, 0, 0,
   if (!scm_is_bool (verify))
     gn_wrong_type (FUNC_NAME, 2, verify);
   if (t->verify_armed || t->handshake_done)
-    scm_misc_error (FUNC_NAME, "too late: the handshake has started",
-                    SCM_EOL);
+    gn_raise_state_error (FUNC_NAME, "too late: the handshake has started",
+                          session);
   t->verify_peer = scm_is_true (verify);
   return SCM_UNSPECIFIED;
 }
@@ -467,8 +466,8 @@ SCM_DEFINE (gn_set_session_client_certificate_request,
   else
     gn_wrong_type (FUNC_NAME, 2, mode);
   if (!t->is_server)
-    scm_misc_error (FUNC_NAME, "only a server session requests client "
-                    "certificates", SCM_EOL);
+    gn_raise_state_error (FUNC_NAME, "only a server session requests client "
+                          "certificates", session);
   gnutls_certificate_server_set_request (t->s, (gnutls_certificate_request_t) m);
   t->client_cert = m;
   return SCM_UNSPECIFIED;

@@ -172,8 +172,11 @@ void gn_tls_prepare_handshake (SCM session, gn_tls_session *t,
    system error for a transport failure, or what a callback threw).  */
 SCM_NORETURN void gn_tls_fail (SCM session, gn_tls_session *t, int code,
                                const char *subr);
-void gn_tls_check_usable (gn_tls_session *t, const char *subr);
-void gn_tls_check_handshaken (gn_tls_session *t, const char *subr);
+/* A &net-state-error unless SESSION can do I/O (has a transport), or
+   has done its handshake.  */
+void gn_tls_check_usable (SCM session, gn_tls_session *t, const char *subr);
+void gn_tls_check_handshaken (SCM session, gn_tls_session *t,
+                              const char *subr);
 /* Re-raise an exception a callback caught, if any.  */
 void gn_tls_rethrow_pending (gn_tls_session *t);
 /* The wait port of operation NAME on SESSION, its clock started (for

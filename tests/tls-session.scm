@@ -746,7 +746,7 @@
     (test-equal "alpn not a list" 'wrong-type-arg
       (error-key (set-session-alpn-protocols!
                   (make-session connection-end/client) "h2")))
-    (test-equal "bad priority string" 'misc-error
+    (test-equal "bad priority string" 'gnutls-error
       (error-key (set-session-priorities!
                   (make-session connection-end/client) "NORMAL:+BOGUS")))
     (test-equal "client cert request on a client" 'misc-error
