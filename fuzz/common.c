@@ -16,9 +16,16 @@ extern size_t GC_get_heap_size (void);
 extern void __lsan_register_root_region (const void *p, size_t size)
   __attribute__ ((weak));
 
+void scm_init_guile_net_wait (void);
 void scm_init_guile_net_socket (void);
 void scm_init_guile_net_tls (void);
 void scm_init_guile_net_dtls (void);
+
+static void
+init_wait (void *unused)
+{
+  scm_init_guile_net_wait ();
+}
 
 static void
 init_socket (void *unused)
@@ -70,6 +77,7 @@ fuzz_init (void)
   scm_set_automatic_finalization_enabled (0);
   /* (net config)'s load-extension finds these before looking for a
      shared object, whatever library name it asks for.  */
+  scm_c_register_extension (NULL, "scm_init_guile_net_wait", init_wait, NULL);
   scm_c_register_extension (NULL, "scm_init_guile_net_socket", init_socket,
                             NULL);
   scm_c_register_extension (NULL, "scm_init_guile_net_tls", init_tls, NULL);

@@ -33,22 +33,6 @@
 
 /* ---- errors ---------------------------------------------------------- */
 
-static SCM raise_too_large_var = SCM_BOOL_F;
-
-/* A message of SIZE bytes does not fit LIMIT (the data MTU or the
-   caller's buffer).  */
-static SCM_NORETURN void
-raise_too_large (const char *subr, size_t size, size_t limit, SCM session)
-{
-  if (scm_is_false (raise_too_large_var))
-    raise_too_large_var =
-      scm_c_public_variable ("net error", "%raise-dtls-message-too-large");
-  scm_call_4 (scm_variable_ref (raise_too_large_var),
-              scm_from_utf8_string (subr), scm_from_size_t (size),
-              scm_from_size_t (limit), session);
-  abort ();
-}
-
 static gn_tls_session *
 to_dtls_session (SCM obj, const char *subr, int pos)
 {
@@ -61,33 +45,16 @@ to_dtls_session (SCM obj, const char *subr, int pos)
   return t;
 }
 
-/* START and COUNT of an optional range of bytevector BV at argument
-   POS; unbound or #f means the default (from 0, to the end).  */
+/* Where a message goes or comes from: COUNT bytes of bytevector BV from
+   START (argument POS and the two after it); unbound or #f means the
+   default (from 0, to the end).  Into *OUT and *N.  */
 static void
-bytevector_range (SCM bv, SCM start, SCM count, size_t *s, size_t *n,
-                  const char *subr, int pos)
+message_span (SCM bv, SCM start, SCM count, char **out, size_t *n,
+              const char *subr, int pos)
 {
-  if (!scm_is_bytevector (bv))
-    gn_wrong_type (subr, pos, bv);
-  size_t len = SCM_BYTEVECTOR_LENGTH (bv);
-  *s = 0;
-  if (!SCM_UNBNDP (start) && scm_is_true (start))
-    {
-      if (!scm_is_exact_integer (start))
-        gn_wrong_type (subr, pos + 1, start);
-      if (!scm_is_unsigned_integer (start, 0, len))
-        gn_out_of_range (subr, pos + 1, start);
-      *s = scm_to_size_t (start);
-    }
-  *n = len - *s;
-  if (!SCM_UNBNDP (count) && scm_is_true (count))
-    {
-      if (!scm_is_exact_integer (count))
-        gn_wrong_type (subr, pos + 2, count);
-      if (!scm_is_unsigned_integer (count, 0, len - *s))
-        gn_out_of_range (subr, pos + 2, count);
-      *n = scm_to_size_t (count);
-    }
+  gn_bytevector_span (bv, pos, scm_is_false (start) ? SCM_UNDEFINED : start,
+                      pos + 1, scm_is_false (count) ? SCM_UNDEFINED : count,
+                      pos + 2, 1, subr, out, n);
 }
 
 /* Copy the message in *PACKET into OUT (room for ROOM bytes) and free it;
@@ -101,7 +68,7 @@ deliver_packet (SCM session, gn_tls_session *t, gnutls_packet_t packet,
   if (d.size > room)
     {
       t->held_packet = packet;
-      raise_too_large (subr, d.size, room, session);
+      gn_raise_dtls_message_too_large (subr, d.size, room, session);
     }
   memcpy (out, d.data, d.size);
   gnutls_packet_deinit (packet);
@@ -206,8 +173,9 @@ SCM_DEFINE (gn_dtls_send, "%dtls-send", 2, 2, 0,
 #define FUNC_NAME "dtls-send"
 {
   gn_tls_session *t = to_dtls_session (session, FUNC_NAME, 1);
-  size_t s, n;
-  bytevector_range (bv, start, count, &s, &n, FUNC_NAME, 2);
+  char *data;
+  size_t n;
+  message_span (bv, start, count, &data, &n, FUNC_NAME, 2);
   /* GnuTLS sends no empty record, and a receiver reads 0 as "closed".  */
   if (n == 0)
     {
@@ -217,10 +185,9 @@ SCM_DEFINE (gn_dtls_send, "%dtls-send", 2, 2, 0,
     }
   size_t limit = gnutls_dtls_get_data_mtu (t->s);
   if (n > limit)
-    raise_too_large (FUNC_NAME, n, limit, session);
+    gn_raise_dtls_message_too_large (FUNC_NAME, n, limit, session);
   gn_tls_check_handshaken (session, t, FUNC_NAME);
-  struct gn_tls_send_args a = { (const char *) SCM_BYTEVECTOR_CONTENTS (bv) + s,
-                                n };
+  struct gn_tls_send_args a = { data, n };
   ssize_t r = drive (session, t, FUNC_NAME, "write", gn_tls_send_step, &a);
   scm_remember_upto_here_1 (bv);
   return r == GN_TLS_WOULD_BLOCK ? gn_would_block : scm_from_size_t (n);
@@ -239,13 +206,14 @@ SCM_DEFINE (gn_dtls_receive, "%dtls-receive!", 2, 2, 0,
 #define FUNC_NAME "dtls-receive!"
 {
   gn_tls_session *t = to_dtls_session (session, FUNC_NAME, 1);
-  size_t s, n;
-  bytevector_range (bv, start, count, &s, &n, FUNC_NAME, 2);
+  char *data;
+  size_t n;
+  message_span (bv, start, count, &data, &n, FUNC_NAME, 2);
   if (t->dtls_peer != NULL)
     gn_raise_state_error (FUNC_NAME, "the session belongs to a DTLS server: "
                           "its messages arrive through dtls-server-receive!",
                           session);
-  char *out = (char *) SCM_BYTEVECTOR_CONTENTS (bv) + s;
+  char *out = data;
   gnutls_packet_t packet = t->held_packet;
   t->held_packet = NULL;
   if (packet == NULL)
@@ -270,12 +238,10 @@ SCM_DEFINE (gn_dtls_receive, "%dtls-receive!", 2, 2, 0,
 typedef struct gn_dtls_peer
 {
   gn_sockaddr addr;
-  int fd;                       /* the server's socket */
   const unsigned char *inbox;   /* the datagram being handed to GnuTLS */
   size_t inbox_len;
   int64_t handshake_deadline;   /* GN_NO_LIMIT once done */
   int64_t last_seen;            /* for the idle timeout */
-  unsigned long sent;           /* datagrams sent to the peer */
 } gn_dtls_peer;
 
 enum
@@ -419,30 +385,6 @@ inbox_pull_timeout (gnutls_transport_ptr_t ptr, unsigned int ms)
   return t->dtls_peer->inbox != NULL;
 }
 
-static ssize_t
-peer_vec_push (gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
-{
-  gn_tls_session *t = ptr;
-  gn_dtls_peer *p = t->dtls_peer;
-  struct msghdr msg;
-  memset (&msg, 0, sizeof msg);
-  msg.msg_name = &p->addr.ss;
-  msg.msg_namelen = p->addr.len;
-  msg.msg_iov = (struct iovec *) iov;
-  msg.msg_iovlen = iovcnt;
-  ssize_t r = sendmsg (p->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-  if (r >= 0)
-    p->sent++;
-  else
-    {
-      int err = errno == EWOULDBLOCK ? EAGAIN : errno;
-      if (err != EAGAIN && err != EINTR)
-        t->last_errno = err;
-      gnutls_transport_set_errno (t->s, err);
-    }
-  return r;
-}
-
 /* The HelloVerifyRequest goes out before any session exists.  */
 struct cookie_dest
 {
@@ -488,15 +430,15 @@ new_session (SCM server, gn_dtls_server *sv, const gn_sockaddr *from,
   gn_dtls_peer *p = scm_gc_malloc_pointerless (sizeof *p, "dtls-peer");
   memset (p, 0, sizeof *p);
   p->addr = *from;
-  p->fd = sv->fd;
   p->handshake_deadline = gn_deadline_after_ns (sv->handshake_timeout_ns);
   p->last_seen = gn_now_ns ();
   t->dtls_peer = p;
   t->dtls_server = server;
-  t->fd = sv->fd;
   t->transport = sv->socket;
-  gnutls_transport_set_ptr (t->s, t);
-  gnutls_transport_set_vec_push_function (t->s, peer_vec_push);
+  /* Datagrams go out as a connected socket's would, to the peer's
+     address; they come in through the inbox.  */
+  gn_tls_use_fd_transport (t, sv->fd);
+  t->send_to = &p->addr;
   gnutls_transport_set_pull_function (t->s, inbox_pull);
   gnutls_transport_set_pull_timeout_function (t->s, inbox_pull_timeout);
   gnutls_dtls_prestate_set (t->s, prestate);
@@ -586,10 +528,10 @@ run_timers (gn_dtls_server *sv)
         {
           /* GnuTLS resends if the timer really ran out (see
              gn_tls_retransmit_deadline).  */
-          unsigned long sent = t->dtls_peer->sent;
+          unsigned long sent = t->sent;
           if (advance_handshake (sv, session, t) || t->failed)
             continue;
-          if (t->dtls_peer->sent != sent)
+          if (t->sent != sent)
             sv->stats[STAT_RETRANSMISSIONS]++;
         }
       int64_t timer = gn_tls_retransmit_deadline (t);
@@ -777,9 +719,10 @@ SCM_DEFINE (gn_dtls_server_receive, "%dtls-server-receive!", 4, 0, 0,
 #define FUNC_NAME "dtls-server-receive!"
 {
   gn_dtls_server *sv = to_open_server (server, FUNC_NAME, 1);
-  size_t s, n;
-  bytevector_range (bv, start, count, &s, &n, FUNC_NAME, 2);
-  char *out = (char *) SCM_BYTEVECTOR_CONTENTS (bv) + s;
+  char *data;
+  size_t n;
+  message_span (bv, start, count, &data, &n, FUNC_NAME, 2);
+  char *out = data;
   /* Whether the socket is non-blocking is asked (fcntl) only when it
      would block, not for every message.  */
   int nonblocking = -1;

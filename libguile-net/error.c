@@ -111,6 +111,36 @@ gn_foreign_data (SCM obj, SCM type, const char *subr, int pos)
   return scm_foreign_object_ref (obj, 0);
 }
 
+void
+gn_bytevector_span (SCM bv, int pos, SCM start, int start_pos, SCM limit,
+                    int limit_pos, int is_count, const char *subr,
+                    char **buf, size_t *len)
+{
+  if (!scm_is_bytevector (bv))
+    gn_wrong_type (subr, pos, bv);
+  size_t size = SCM_BYTEVECTOR_LENGTH (bv);
+  size_t from = 0, to = size;
+  if (!SCM_UNBNDP (start))
+    {
+      if (!scm_is_exact_integer (start))
+        gn_wrong_type (subr, start_pos, start);
+      if (!scm_is_unsigned_integer (start, 0, size))
+        gn_out_of_range (subr, start_pos, start);
+      from = scm_to_size_t (start);
+    }
+  if (!SCM_UNBNDP (limit))
+    {
+      if (!scm_is_exact_integer (limit))
+        gn_wrong_type (subr, limit_pos, limit);
+      if (!(is_count ? scm_is_unsigned_integer (limit, 0, size - from)
+            : scm_is_unsigned_integer (limit, from, size)))
+        gn_out_of_range (subr, limit_pos, limit);
+      to = is_count ? from + scm_to_size_t (limit) : scm_to_size_t (limit);
+    }
+  *buf = (char *) SCM_BYTEVECTOR_CONTENTS (bv) + from;
+  *len = to - from;
+}
+
 int
 gn_to_int (SCM x, const char *subr, int pos)
 {
@@ -182,6 +212,21 @@ gn_tls_alert_symbol (int alert)
   return scm_from_utf8_symbol (buf);
 }
 
+static SCM raise_too_large_var = SCM_BOOL_F;
+
+void
+gn_raise_dtls_message_too_large (const char *subr, size_t size, size_t limit,
+                                 SCM session)
+{
+  if (scm_is_false (raise_too_large_var))
+    raise_too_large_var =
+      scm_c_public_variable ("net error", "%raise-dtls-message-too-large");
+  scm_call_4 (scm_variable_ref (raise_too_large_var),
+              scm_from_utf8_string (subr), scm_from_size_t (size),
+              scm_from_size_t (limit), session);
+  abort ();   /* not reached */
+}
+
 void
 gn_raise_tls_error (const char *subr, int code, int alert)
 {
@@ -219,6 +264,13 @@ gn_raise_tls_priority_error (const char *subr, SCM priorities,
               scm_from_utf8_symbol (gnutls_strerror_name (code)),
               priorities, scm_from_size_t (position));
   abort ();   /* not reached */
+}
+
+void
+gn_tls_check (int rc, const char *subr)
+{
+  if (rc < 0)
+    gn_raise_tls_error (subr, rc, -1);
 }
 
 /* The reasons a certificate can fail verification, most telling first.  */

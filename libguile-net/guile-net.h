@@ -54,6 +54,12 @@ int gn_is_a (SCM obj, SCM type);
 /* The data pointer of OBJ, argument POS of SUBR: a foreign object of
    TYPE, or a wrong-type-arg.  */
 void *gn_foreign_data (SCM obj, SCM type, const char *subr, int pos);
+/* The bytes of bytevector BV, argument POS of SUBR, from START to LIMIT
+   (arguments START_POS and LIMIT_POS; unbound: the whole), LIMIT being a
+   count when IS_COUNT, else an end position: into *BUF and *LEN.  */
+void gn_bytevector_span (SCM bv, int pos, SCM start, int start_pos,
+                         SCM limit, int limit_pos, int is_count,
+                         const char *subr, char **buf, size_t *len);
 SCM_NORETURN void gn_raise_getaddrinfo_error (int code, SCM name);
 SCM_NORETURN void gn_raise_timeout (const char *subr, const char *operation,
                                     SCM object);
@@ -112,9 +118,13 @@ struct gn_op
   /* Before each wait: bring events and wake_at up to date (the direction
      GnuTLS needs, DTLS timers).  May be NULL.  */
   void (*refresh) (gn_op *op);
-  /* What a waiter is handed when the operation has no deadline and no
-     wake-up: the object's own port, or #f to hand it the wait port.  */
+  /* The object's own port, or #f.  A waiter is handed it when the
+     operation has no deadline and no wake-up (else the wait port); a
+     blocking wait that wakes to find it closed raises.  */
   SCM port;
+  /* Where a thread blocked on the operation leaves its wake-up pipe, so
+     that closing the object wakes it (gn_wake_blocked); NULL if none.  */
+  int *waker;
   /* Suspendable waits with a deadline: an epoll descriptor holding FD
      and a timerfd armed at the deadline, -1 when not made.  */
   int epoll_fd;
@@ -140,6 +150,8 @@ void gn_op_end (gn_op *op);
 /* An object closes while OP may wait on it: wake its waiter (the timer
    fires at once), so the retry finds the object closed.  */
 void gn_op_wake (gn_op *op);
+/* Wake the thread blocked with WAKER (a gn_op's), if any.  */
+void gn_wake_blocked (int *waker);
 /* When OP raises its timeout or must wake up, whichever comes first.  */
 int64_t gn_op_wake_deadline (const gn_op *op);
 /* Unique object the C attempt primitives return for "would block", so
@@ -154,6 +166,10 @@ void gn_register_waitable_port_type (scm_t_port_type *type,
                                      int64_t (*deadline) (SCM port,
                                                           gn_timeout_kind
                                                           kind));
+/* Poll FD for EVENTS up to MS milliseconds, outside Guile mode when it
+   may wait, running no async and raising nothing: for callbacks that run
+   inside GnuTLS.  poll's result, errno set.  */
+int gn_poll_quietly (int fd, short events, int ms);
 /* Compatibility wrappers over gn_op_wait: wait for FD until DEADLINE;
    1 when ready, 0 when the deadline passed.  */
 int gn_wait_fd (int fd, short events, int64_t deadline);
@@ -219,6 +235,8 @@ typedef struct
      accept, 1: write and connect) left to a waiter, or #f: closing the
      socket wakes them.  */
   SCM waiting[2];
+  /* The wake-up pipes of threads blocked on each side, or -1.  */
+  int blocked[2];
   /* Times `port->fdes' handed the descriptor out; closing the port leaves
      a revealed descriptor open, as Guile's file ports do.  */
   int revealed;
@@ -255,6 +273,17 @@ void gn_socket_op (gn_op *op, SCM port, int fd, gn_timeout_kind kind,
    rather than wait: the mode the user gave the descriptor.  */
 int gn_socket_nonblocking (SCM port, int fd);
 int gn_fd_is_nonblocking (int fd);
+/* What recv and send take, and the attempts gn_retry_io makes with them:
+   without blocking (MSG_DONTWAIT), and without SIGPIPE.  */
+typedef struct
+{
+  char *buf;
+  size_t len;
+  int flags;
+  gn_sockaddr addr;   /* source (recvfrom) or destination (sendto) */
+} gn_message;
+ssize_t gn_attempt_recv (int fd, void *message);
+ssize_t gn_attempt_send (int fd, void *message);
 /* Wake the operations left to waiters in SLOTS (N wait ports or #f).  */
 void gn_wake_waiting (SCM *slots, int n);
 void gn_init_socket_port (void);

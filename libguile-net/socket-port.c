@@ -68,6 +68,8 @@ gn_socket_op (gn_op *op, SCM port, int fd, gn_timeout_kind kind,
               slot_of (kind) == 0 ? POLLIN : POLLOUT,
               s ? s->timeouts[kind] : GN_NO_LIMIT);
   op->port = port;
+  if (s != NULL)
+    op->waker = &s->blocked[slot_of (kind)];
 }
 
 int
@@ -136,6 +138,7 @@ gn_make_socket_port (int fd, int family, int type)
   for (int i = 0; i < GN_TIMEOUT_COUNT; i++)
     s->timeouts[i] = GN_NO_LIMIT;
   s->waiting[0] = s->waiting[1] = SCM_BOOL_F;
+  s->blocked[0] = s->blocked[1] = -1;
   s->revealed = 0;
   s->own_nonblock = s->user_nonblock = 0;
   s->ends = NULL;
@@ -144,24 +147,18 @@ gn_make_socket_port (int fd, int family, int type)
                                           (scm_t_bits) s));
 }
 
-struct transfer
+ssize_t
+gn_attempt_recv (int fd, void *data)
 {
-  char *buf;
-  size_t count;
-};
-
-static ssize_t
-attempt_recv (int fd, void *data)
-{
-  struct transfer *t = data;
-  return recv (fd, t->buf, t->count, MSG_DONTWAIT);
+  gn_message *m = data;
+  return recv (fd, m->buf, m->len, m->flags | MSG_DONTWAIT);
 }
 
-static ssize_t
-attempt_send (int fd, void *data)
+ssize_t
+gn_attempt_send (int fd, void *data)
 {
-  struct transfer *t = data;
-  return send (fd, t->buf, t->count, MSG_DONTWAIT | MSG_NOSIGNAL);
+  gn_message *m = data;
+  return send (fd, m->buf, m->len, m->flags | MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
 /* Transfer through PORT's descriptor.  Outside suspendable ports (Guile's
@@ -170,7 +167,7 @@ attempt_send (int fd, void *data)
    waits in a waiter.  */
 static ssize_t
 port_transfer (SCM port, gn_timeout_kind kind,
-               ssize_t (*attempt) (int, void *), struct transfer *t,
+               ssize_t (*attempt) (int, void *), gn_message *t,
                int nowait, const char *subr)
 {
   gn_socket *s = port_socket (port);
@@ -182,19 +179,19 @@ port_transfer (SCM port, gn_timeout_kind kind,
 static size_t
 socket_read (SCM port, SCM dst, size_t start, size_t count)
 {
-  struct transfer t = { (char *) SCM_BYTEVECTOR_CONTENTS (dst) + start, count };
-  return port_transfer (port, GN_TIMEOUT_READ, attempt_recv, &t, 0,
+  gn_message t = { (char *) SCM_BYTEVECTOR_CONTENTS (dst) + start, count, 0 };
+  return port_transfer (port, GN_TIMEOUT_READ, gn_attempt_recv, &t, 0,
                         "socket-read");
 }
 
 static size_t
 socket_write (SCM port, SCM src, size_t start, size_t count)
 {
-  struct transfer t = { (char *) SCM_BYTEVECTOR_CONTENTS (src) + start, count };
+  gn_message t = { (char *) SCM_BYTEVECTOR_CONTENTS (src) + start, count, 0 };
   /* Guile writes a large buffer in many calls that may never wait: let
      asyncs in between them.  */
   scm_async_tick ();
-  return port_transfer (port, GN_TIMEOUT_WRITE, attempt_send, &t, 0,
+  return port_transfer (port, GN_TIMEOUT_WRITE, gn_attempt_send, &t, 0,
                         "socket-write");
 }
 
@@ -203,8 +200,8 @@ scm_transfer (SCM port, SCM bv, SCM start, SCM count, gn_timeout_kind kind,
               ssize_t (*attempt) (int, void *), const char *subr)
 {
   size_t from = scm_to_size_t (start);
-  struct transfer t = { (char *) SCM_BYTEVECTOR_CONTENTS (bv) + from,
-                        scm_to_size_t (count) };
+  gn_message t = { (char *) SCM_BYTEVECTOR_CONTENTS (bv) + from,
+                   scm_to_size_t (count), 0 };
   ssize_t n = port_transfer (port, kind, attempt, &t, -1, subr);
   return n < 0 ? gn_would_block : scm_from_ssize_t (n);
 }
@@ -216,7 +213,7 @@ SCM_DEFINE (gn_socket_read_x, "%socket-read!", 4, 0, 0,
             "@code{%would-block} when a non-blocking socket has none.")
 #define FUNC_NAME s_gn_socket_read_x
 {
-  return scm_transfer (port, bv, start, count, GN_TIMEOUT_READ, attempt_recv,
+  return scm_transfer (port, bv, start, count, GN_TIMEOUT_READ, gn_attempt_recv,
                        "socket-read");
 }
 #undef FUNC_NAME
@@ -227,7 +224,7 @@ SCM_DEFINE (gn_socket_write_x, "%socket-write!", 4, 0, 0,
             "suspendable ports, as @code{%socket-read!}.")
 #define FUNC_NAME s_gn_socket_write_x
 {
-  return scm_transfer (port, bv, start, count, GN_TIMEOUT_WRITE, attempt_send,
+  return scm_transfer (port, bv, start, count, GN_TIMEOUT_WRITE, gn_attempt_send,
                        "socket-write");
 }
 #undef FUNC_NAME
@@ -285,8 +282,10 @@ static void
 socket_close (SCM port)
 {
   gn_socket *s = port_socket (port);
-  /* A task waiting on this socket wakes and finds it closed.  */
+  /* A task or thread waiting on this socket wakes and finds it closed.  */
   gn_wake_waiting (s->waiting, 2);
+  gn_wake_blocked (&s->blocked[0]);
+  gn_wake_blocked (&s->blocked[1]);
   if (s->fd >= 0 && s->revealed == 0)
     {
       if (s->ends && --s->ends->open > 0)
@@ -459,6 +458,7 @@ make_one_way_port (gn_socket *from, struct gn_socket_ends *ends,
   gn_socket *s = scm_gc_malloc (sizeof *s, "socket");
   *s = *from;
   s->waiting[0] = s->waiting[1] = SCM_BOOL_F;
+  s->blocked[0] = s->blocked[1] = -1;
   s->revealed = 0;
   s->ends = ends;
   return gn_port_no_bom (scm_c_make_port (gn_socket_port_type,

@@ -312,32 +312,10 @@ SCM_DEFINE (gn_getpeername, "getpeername", 1, 0, 0, (SCM sock),
 
 /* recv!, send, recvfrom!, sendto.  */
 
-struct message
-{
-  char *buf;
-  size_t len;
-  int flags;
-  gn_sockaddr addr;   /* source (recvfrom) or destination (sendto) */
-};
-
-static ssize_t
-attempt_recv (int fd, void *data)
-{
-  struct message *m = data;
-  return recv (fd, m->buf, m->len, m->flags | MSG_DONTWAIT);
-}
-
-static ssize_t
-attempt_send (int fd, void *data)
-{
-  struct message *m = data;
-  return send (fd, m->buf, m->len, m->flags | MSG_DONTWAIT | MSG_NOSIGNAL);
-}
-
 static ssize_t
 attempt_recvfrom (int fd, void *data)
 {
-  struct message *m = data;
+  gn_message *m = data;
   m->addr.len = sizeof m->addr.ss;
   return recvfrom (fd, m->buf, m->len, m->flags | MSG_DONTWAIT,
                    (struct sockaddr *) &m->addr.ss, &m->addr.len);
@@ -346,7 +324,7 @@ attempt_recvfrom (int fd, void *data)
 static ssize_t
 attempt_sendto (int fd, void *data)
 {
-  struct message *m = data;
+  gn_message *m = data;
   return sendto (fd, m->buf, m->len, m->flags | MSG_DONTWAIT | MSG_NOSIGNAL,
                  (struct sockaddr *) &m->addr.ss, m->addr.len);
 }
@@ -355,7 +333,7 @@ attempt_sendto (int fd, void *data)
    the kernel does for a blocking send; MSG_WAITALL receives all of it.  */
 static size_t
 transfer (SCM sock, int fd, short events, ssize_t (*attempt) (int, void *),
-          struct message *m, int all, const char *subr)
+          gn_message *m, int all, const char *subr)
 {
   /* Non-blocking sockets are asked about only when they would block.  */
   int nowait = (m->flags & MSG_DONTWAIT) != 0 ? 1 : -1;
@@ -383,34 +361,6 @@ transfer (SCM sock, int fd, short events, ssize_t (*attempt) (int, void *),
     }
 }
 
-static void
-bytevector_range (SCM bv, SCM start, SCM end, int pos, char **buf,
-                  size_t *len, const char *subr)
-{
-  if (!scm_is_bytevector (bv))
-    gn_wrong_type (subr, pos, bv);
-  size_t size = SCM_BYTEVECTOR_LENGTH (bv);
-  size_t from = 0, to = size;
-  if (!SCM_UNBNDP (start))
-    {
-      if (!scm_is_exact_integer (start))
-        gn_wrong_type (subr, pos + 2, start);
-      if (!scm_is_unsigned_integer (start, 0, size))
-        gn_out_of_range (subr, pos + 2, start);
-      from = scm_to_size_t (start);
-    }
-  if (!SCM_UNBNDP (end))
-    {
-      if (!scm_is_exact_integer (end))
-        gn_wrong_type (subr, pos + 3, end);
-      if (!scm_is_unsigned_integer (end, from, size))
-        gn_out_of_range (subr, pos + 3, end);
-      to = scm_to_size_t (end);
-    }
-  *buf = (char *) SCM_BYTEVECTOR_CONTENTS (bv) + from;
-  *len = to - from;
-}
-
 static int
 is_stream (SCM sock, int fd)
 {
@@ -434,9 +384,9 @@ SCM_DEFINE (gn_recv, "recv!", 2, 1, 0, (SCM sock, SCM buf, SCM flags),
 #define FUNC_NAME s_gn_recv
 {
   int fd = gn_port_fd (sock, FUNC_NAME, 1);
-  struct message m;
-  bytevector_range (buf, SCM_UNDEFINED, SCM_UNDEFINED, 2, &m.buf, &m.len,
-                    FUNC_NAME);
+  gn_message m;
+  gn_bytevector_span (buf, 2, SCM_UNDEFINED, 0, SCM_UNDEFINED, 0, 0, FUNC_NAME,
+                      &m.buf, &m.len);
   m.flags = optional_flags (flags, FUNC_NAME, 3);
   /* An empty buffer on a stream has nothing to receive into: return 0 at
      once, as read (2) with a count of 0 does.  Otherwise Linux's recv
@@ -446,7 +396,7 @@ SCM_DEFINE (gn_recv, "recv!", 2, 1, 0, (SCM sock, SCM buf, SCM flags),
   if (m.len == 0 && is_stream (sock, fd))
     return scm_from_size_t (0);
   int all = (m.flags & MSG_WAITALL) != 0;
-  return scm_from_size_t (transfer (sock, fd, POLLIN, attempt_recv, &m, all,
+  return scm_from_size_t (transfer (sock, fd, POLLIN, gn_attempt_recv, &m, all,
                                     FUNC_NAME));
 }
 #undef FUNC_NAME
@@ -462,11 +412,11 @@ SCM_DEFINE (gn_send, "send", 2, 1, 0, (SCM sock, SCM message, SCM flags),
 #define FUNC_NAME s_gn_send
 {
   int fd = gn_port_fd (sock, FUNC_NAME, 1);
-  struct message m;
-  bytevector_range (message, SCM_UNDEFINED, SCM_UNDEFINED, 2, &m.buf, &m.len,
-                    FUNC_NAME);
+  gn_message m;
+  gn_bytevector_span (message, 2, SCM_UNDEFINED, 0, SCM_UNDEFINED, 0, 0,
+                      FUNC_NAME, &m.buf, &m.len);
   m.flags = optional_flags (flags, FUNC_NAME, 3);
-  return scm_from_size_t (transfer (sock, fd, POLLOUT, attempt_send, &m,
+  return scm_from_size_t (transfer (sock, fd, POLLOUT, gn_attempt_send, &m,
                                     is_stream (sock, fd), FUNC_NAME));
 }
 #undef FUNC_NAME
@@ -482,9 +432,9 @@ SCM_DEFINE (gn_recvfrom, "recvfrom!", 2, 3, 0,
 #define FUNC_NAME s_gn_recvfrom
 {
   int fd = gn_port_fd (sock, FUNC_NAME, 1);
-  struct message m;
+  gn_message m;
   memset (&m, 0, sizeof m);
-  bytevector_range (buf, start, end, 2, &m.buf, &m.len, FUNC_NAME);
+  gn_bytevector_span (buf, 2, start, 4, end, 5, 0, FUNC_NAME, &m.buf, &m.len);
   m.flags = optional_flags (flags, FUNC_NAME, 3);
   int all = (m.flags & MSG_WAITALL) != 0;
   size_t n = transfer (sock, fd, POLLIN, attempt_recvfrom, &m, all, FUNC_NAME);
@@ -510,9 +460,9 @@ SCM_DEFINE (gn_sendto, "sendto", 3, 1, 1,
 #define FUNC_NAME s_gn_sendto
 {
   int fd = gn_port_fd (sock, FUNC_NAME, 1);
-  struct message m;
-  bytevector_range (message, SCM_UNDEFINED, SCM_UNDEFINED, 2, &m.buf, &m.len,
-                    FUNC_NAME);
+  gn_message m;
+  gn_bytevector_span (message, 2, SCM_UNDEFINED, 0, SCM_UNDEFINED, 0, 0,
+                      FUNC_NAME, &m.buf, &m.len);
   SCM rest = gn_scm_to_sockaddr (fam_or_sockaddr, address, args_and_flags,
                                  &m.addr, FUNC_NAME, 3);
   m.flags = 0;

@@ -157,13 +157,6 @@ password_arg (SCM password, const char *subr, int pos)
   return s;
 }
 
-static void
-check_rc (int rc, const char *subr)
-{
-  if (rc < 0)
-    gn_raise_tls_error (subr, rc, -1);
-}
-
 SCM_DEFINE (gn_make_certificate_credentials, "make-certificate-credentials",
             0, 0, 0, (void),
             "Return new, empty X.509 certificate credentials.  Add the\n"
@@ -208,7 +201,7 @@ SCM_DEFINE (gn_set_cred_key_files, "set-certificate-credentials-x509-key-files!"
   char *pw = password_arg (password, FUNC_NAME, 5);
   int rc = gnutls_certificate_set_x509_key_file2 (c->cred, cf, kf, f, pw, 0);
   scm_dynwind_end ();
-  check_rc (rc, FUNC_NAME);
+  gn_tls_check (rc, FUNC_NAME);
   return SCM_UNSPECIFIED;
 }
 #undef FUNC_NAME
@@ -229,7 +222,7 @@ SCM_DEFINE (gn_set_cred_key_data, "set-certificate-credentials-x509-key-data!",
   int rc = gnutls_certificate_set_x509_key_mem2 (c->cred, &cd, &kd, f, pw, 0);
   scm_dynwind_end ();
   scm_remember_upto_here_2 (cert, key);
-  check_rc (rc, FUNC_NAME);
+  gn_tls_check (rc, FUNC_NAME);
   return SCM_UNSPECIFIED;
 }
 #undef FUNC_NAME
@@ -249,7 +242,7 @@ SCM_DEFINE (gn_set_cred_trust_file,
   gnutls_x509_crt_fmt_t fmt = gn_tls_to_format (format, FUNC_NAME, 3);
   int rc = gnutls_certificate_set_x509_trust_file (c->cred, f, fmt);
   scm_dynwind_end ();
-  check_rc (rc, FUNC_NAME);
+  gn_tls_check (rc, FUNC_NAME);
   c->explicit_trust = 1;
   return scm_from_int (rc);
 }
@@ -267,7 +260,7 @@ SCM_DEFINE (gn_set_cred_trust_data,
   gnutls_x509_crt_fmt_t fmt = gn_tls_to_format (format, FUNC_NAME, 3);
   int rc = gnutls_certificate_set_x509_trust_mem (c->cred, &d, fmt);
   scm_remember_upto_here_1 (data);
-  check_rc (rc, FUNC_NAME);
+  gn_tls_check (rc, FUNC_NAME);
   c->explicit_trust = 1;
   return scm_from_int (rc);
 }
@@ -284,7 +277,7 @@ SCM_DEFINE (gn_set_cred_system_trust,
   if (!c->system_trust)
     {
       rc = gnutls_certificate_set_x509_system_trust (c->cred);
-      check_rc (rc, FUNC_NAME);
+      gn_tls_check (rc, FUNC_NAME);
       c->system_trust = 1;
     }
   return scm_from_int (rc);
@@ -304,7 +297,7 @@ SCM_DEFINE (gn_set_cred_crl_file, "set-certificate-credentials-x509-crl-file!",
   gnutls_x509_crt_fmt_t fmt = gn_tls_to_format (format, FUNC_NAME, 3);
   int rc = gnutls_certificate_set_x509_crl_file (c->cred, f, fmt);
   scm_dynwind_end ();
-  check_rc (rc, FUNC_NAME);
+  gn_tls_check (rc, FUNC_NAME);
   return scm_from_int (rc);
 }
 #undef FUNC_NAME
@@ -320,7 +313,7 @@ SCM_DEFINE (gn_set_cred_crl_data, "set-certificate-credentials-x509-crl-data!",
   gnutls_x509_crt_fmt_t fmt = gn_tls_to_format (format, FUNC_NAME, 3);
   int rc = gnutls_certificate_set_x509_crl_mem (c->cred, &d, fmt);
   scm_remember_upto_here_1 (data);
-  check_rc (rc, FUNC_NAME);
+  gn_tls_check (rc, FUNC_NAME);
   return scm_from_int (rc);
 }
 #undef FUNC_NAME

@@ -245,6 +245,12 @@ tls_op_init (gn_op *op, SCM session, gn_tls_session *t, const char *subr,
   gn_op_init (op, subr, name, session, t->fd, POLLIN, timeout);
   op->refresh = refresh_tls_op;
   op->port = t->transport;
+  /* Closing the record port closes this socket: a thread blocked in the
+     session wakes.  */
+  gn_socket *s = gn_port_socket (t->transport);
+  if (s != NULL)
+    op->waker = &s->blocked[strcmp (name, "write") == 0
+                            || strcmp (name, "bye") == 0];
 }
 
 SCM

@@ -27,18 +27,26 @@ note_errno (gn_tls_session *t, int err)
   gnutls_transport_set_errno (t->s, err);
 }
 
-/* Several records in one system call.  */
+/* Several records in one system call; to T->send_to on an unconnected
+   socket (a DTLS server's client).  */
 static ssize_t
 fd_vec_push (gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
 {
   gn_tls_session *t = ptr;
   struct msghdr msg;
   memset (&msg, 0, sizeof msg);
+  if (t->send_to != NULL)
+    {
+      msg.msg_name = (void *) &t->send_to->ss;
+      msg.msg_namelen = t->send_to->len;
+    }
   msg.msg_iov = (struct iovec *) iov;
   msg.msg_iovlen = iovcnt;
   ssize_t r = sendmsg (t->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
   if (r < 0)
     note_errno (t, errno);
+  else
+    t->sent++;
   return r;
 }
 
@@ -52,22 +60,6 @@ fd_pull (gnutls_transport_ptr_t ptr, void *buf, size_t n)
   return r;
 }
 
-struct poll_args
-{
-  int fd;
-  int ms;
-  int result;
-};
-
-static void *
-do_poll (void *data)
-{
-  struct poll_args *a = data;
-  struct pollfd pfd = { a->fd, POLLIN, 0 };
-  a->result = poll (&pfd, 1, a->ms);
-  return NULL;
-}
-
 /* GnuTLS asks this with a short timeout when it waits for a TLS 1.3
    ticket, and with zero for DTLS; longer waits are ours to do.  */
 static int
@@ -76,17 +68,10 @@ fd_pull_timeout (gnutls_transport_ptr_t ptr, unsigned int ms)
   gn_tls_session *t = ptr;
   if (ms == GNUTLS_INDEFINITE_TIMEOUT)
     return 1;   /* let the pull report EAGAIN; we wait outside GnuTLS */
-  struct poll_args a = { t->fd, ms > 1000 ? 1000 : (int) ms, 0 };
-  if (a.ms == 0)
-    do_poll (&a);
-  else
-    gn_without_guile (do_poll, &a);
-  if (a.result < 0)
-    {
-      note_errno (t, errno);
-      return -1;
-    }
-  return a.result;
+  int r = gn_poll_quietly (t->fd, POLLIN, ms > 1000 ? 1000 : (int) ms);
+  if (r < 0)
+    note_errno (t, errno);
+  return r;
 }
 
 /* Transports that are Scheme ports without a descriptor.  Scheme errors

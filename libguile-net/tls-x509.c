@@ -86,13 +86,6 @@ datum_to_string (gnutls_datum_t *d)
   return s;
 }
 
-static void
-check_rc (int rc, const char *subr)
-{
-  if (rc < 0)
-    gn_raise_tls_error (subr, rc, -1);
-}
-
 SCM_DEFINE (gn_import_x509_certificate, "import-x509-certificate", 1, 1, 0,
             (SCM data, SCM format),
             "Return the X.509 certificate in bytevector @var{data}, in\n"
@@ -107,7 +100,7 @@ SCM_DEFINE (gn_import_x509_certificate, "import-x509-certificate", 1, 1, 0,
   gnutls_datum_t d = { (unsigned char *) SCM_BYTEVECTOR_CONTENTS (data),
                        (unsigned int) SCM_BYTEVECTOR_LENGTH (data) };
   gnutls_x509_crt_t crt;
-  check_rc (gnutls_x509_crt_init (&crt), FUNC_NAME);
+  gn_tls_check (gnutls_x509_crt_init (&crt), FUNC_NAME);
   int rc = gnutls_x509_crt_import (crt, &d, fmt);
   scm_remember_upto_here_1 (data);
   if (rc < 0)
@@ -137,7 +130,7 @@ SCM_DEFINE (gn_export_x509_certificate, "export-x509-certificate", 1, 1, 0,
   gnutls_x509_crt_fmt_t fmt = SCM_UNBNDP (format) ? GNUTLS_X509_FMT_DER
     : gn_tls_to_format (format, FUNC_NAME, 2);
   gnutls_datum_t d;
-  check_rc (gnutls_x509_crt_export2 (crt, fmt, &d), FUNC_NAME);
+  gn_tls_check (gnutls_x509_crt_export2 (crt, fmt, &d), FUNC_NAME);
   return datum_to_bytevector (&d);
 }
 #undef FUNC_NAME
@@ -151,7 +144,7 @@ SCM_DEFINE (gn_x509_certificate_dn, "x509-certificate-dn", 1, 0, 0,
 {
   gnutls_x509_crt_t crt = to_certificate (cert, FUNC_NAME, 1);
   gnutls_datum_t d;
-  check_rc (gnutls_x509_crt_get_dn3 (crt, &d, 0), FUNC_NAME);
+  gn_tls_check (gnutls_x509_crt_get_dn3 (crt, &d, 0), FUNC_NAME);
   return datum_to_string (&d);
 }
 #undef FUNC_NAME
@@ -164,7 +157,7 @@ SCM_DEFINE (gn_x509_certificate_issuer_dn, "x509-certificate-issuer-dn",
 {
   gnutls_x509_crt_t crt = to_certificate (cert, FUNC_NAME, 1);
   gnutls_datum_t d;
-  check_rc (gnutls_x509_crt_get_issuer_dn3 (crt, &d, 0), FUNC_NAME);
+  gn_tls_check (gnutls_x509_crt_get_issuer_dn3 (crt, &d, 0), FUNC_NAME);
   return datum_to_string (&d);
 }
 #undef FUNC_NAME
@@ -190,7 +183,7 @@ SCM_DEFINE (gn_x509_certificate_san, "x509-certificate-subject-alternative-names
         break;
       if (type == GNUTLS_E_SHORT_MEMORY_BUFFER)
         continue;
-      check_rc (type, FUNC_NAME);
+      gn_tls_check (type, FUNC_NAME);
       const char *kind;
       SCM value;
       switch (type)
@@ -270,7 +263,7 @@ SCM_DEFINE (gn_x509_certificate_fingerprint, "x509-certificate-fingerprint",
     }
   unsigned char buf[64];
   size_t size = sizeof buf;
-  check_rc (gnutls_x509_crt_get_fingerprint (crt, dig, buf, &size), FUNC_NAME);
+  gn_tls_check (gnutls_x509_crt_get_fingerprint (crt, dig, buf, &size), FUNC_NAME);
   SCM bv = scm_c_make_bytevector (size);
   memcpy (SCM_BYTEVECTOR_CONTENTS (bv), buf, size);
   return bv;
@@ -357,7 +350,7 @@ SCM_DEFINE (gn_set_cred_keys, "set-certificate-credentials-x509-keys!",
   gnutls_x509_privkey_t k = to_private_key (key, FUNC_NAME, 3);
   int rc = gnutls_certificate_set_x509_key (c->cred, list, (int) n, k);
   scm_remember_upto_here_2 (certs, key);
-  check_rc (rc, FUNC_NAME);
+  gn_tls_check (rc, FUNC_NAME);
   return SCM_UNSPECIFIED;
 }
 #undef FUNC_NAME

@@ -17,6 +17,13 @@
 /* error.c (TLS section): raise a TLS condition for GnuTLS error CODE from
    SUBR; ALERT is the alert received (gnutls_alert_description_t) or -1.  */
 SCM_NORETURN void gn_raise_tls_error (const char *subr, int code, int alert);
+/* A DTLS message of SIZE bytes does not fit LIMIT (the data MTU or the
+   caller's buffer): raise &dtls-message-too-large.  */
+SCM_NORETURN void gn_raise_dtls_message_too_large (const char *subr,
+                                                   size_t size, size_t limit,
+                                                   SCM session);
+/* Raise the TLS error of GnuTLS result RC, if it is one.  */
+void gn_tls_check (int rc, const char *subr);
 /* The alert ALERT as a symbol such as unknown-ca, or #f.  */
 SCM gn_tls_alert_symbol (int alert);
 /* The reasons in verification STATUS, as a list of symbols.  */
@@ -86,6 +93,8 @@ typedef struct
   int failed;                   /* a fatal error made it unusable */
   int send_pending;             /* a record send was interrupted */
   int last_errno;               /* errno of the last transport failure */
+  const gn_sockaddr *send_to;   /* where datagrams go, or NULL: connected */
+  unsigned long sent;           /* datagrams (or writes) sent */
   int verify_failed;            /* server: our client check failed */
   unsigned int verify_status;   /* ... with these status bits */
   int client_cert;              /* server: GNUTLS_CERT_IGNORE/REQUEST/... */

@@ -176,11 +176,41 @@ timeout_ms_until (int64_t deadline)
   return ms > INT_MAX ? INT_MAX : (int) ms;
 }
 
+/* Blocked threads' wake-up pipes, published for closes to write to:
+   taken and cleared under this lock, so a close never writes to the pipe
+   of a thread that has stopped waiting (and may have exited).  */
+static pthread_mutex_t waker_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+publish_waker (int *waker, int fd, int old)
+{
+  pthread_mutex_lock (&waker_lock);
+  if (fd >= 0 || *waker == old)
+    *waker = fd;
+  pthread_mutex_unlock (&waker_lock);
+}
+
+void
+gn_wake_blocked (int *waker)
+{
+  pthread_mutex_lock (&waker_lock);
+  if (*waker >= 0)
+    {
+      /* When the pipe is full the thread is being woken already.  */
+      char c = 0;
+      ssize_t r = write (*waker, &c, 1);
+      (void) r;
+    }
+  pthread_mutex_unlock (&waker_lock);
+}
+
 /* Poll FDS (N of them, with one slot more at the end for the wake-up
    pipe) until one is ready or DEADLINE passes; run asyncs as they come.
-   Return how many of FDS are ready, 0 at the deadline.  */
+   WAKER, when not NULL, publishes the pipe for a close to wake us; the
+   wake-up then returns 0 at once.  Return how many of FDS are ready, 0
+   at the deadline.  */
 static int
-poll_waking (struct pollfd *fds, nfds_t n, int64_t deadline)
+poll_waking (struct pollfd *fds, nfds_t n, int64_t deadline, int *waker)
 {
   int *wake = wake_pipe ();
   for (;;)
@@ -195,8 +225,13 @@ poll_waking (struct pollfd *fds, nfds_t n, int64_t deadline)
       fds[n].events = POLLIN;
       fds[n].revents = 0;
       struct poll_args a = { fds, n + 1, timeout_ms_until (deadline), 0, 0 };
+      if (waker)
+        publish_waker (waker, wake[1], -1);
       scm_without_guile (do_poll, &a);
+      if (waker)
+        publish_waker (waker, -1, wake[1]);
       scm_c_wait_finished ();
+      int woken = a.result > 0 && fds[n].revents;
       if (a.result > 0 && fds[n].revents)
         {
           drain (wake[0]);
@@ -206,7 +241,7 @@ poll_waking (struct pollfd *fds, nfds_t n, int64_t deadline)
         gn_syserror_errno ("poll", a.err);
       /* Whatever asyncs arrived run now; one may not return.  */
       scm_async_tick ();
-      if (a.result > 0)
+      if (a.result > 0 || (woken && waker))
         return a.result;
       if (deadline != GN_NO_LIMIT && gn_now_ns () >= deadline)
         return 0;
@@ -220,16 +255,29 @@ gn_poll (struct pollfd *fds, nfds_t n, int64_t deadline)
   struct pollfd *all = n < 8 ? small
     : scm_gc_malloc_pointerless (sizeof *all * (n + 1), "pollfds");
   memcpy (all, fds, sizeof *fds * n);
-  int r = poll_waking (all, n, deadline);
+  int r = poll_waking (all, n, deadline, NULL);
   memcpy (fds, all, sizeof *fds * n);
   return r;
+}
+
+int
+gn_poll_quietly (int fd, short events, int ms)
+{
+  struct pollfd p[1] = { { fd, events, 0 } };
+  struct poll_args a = { p, 1, ms, 0, 0 };
+  if (ms == 0)
+    do_poll (&a);
+  else
+    scm_without_guile (do_poll, &a);
+  errno = a.err;
+  return a.result;
 }
 
 int
 gn_wait_fd (int fd, short events, int64_t deadline)
 {
   struct pollfd p[2] = { { fd, events, 0 } };
-  return poll_waking (p, 1, deadline) > 0;
+  return poll_waking (p, 1, deadline, NULL) > 0;
 }
 
 /* ---- operations ----------------------------------------------------- */
@@ -247,6 +295,7 @@ gn_op_init (gn_op *op, const char *subr, const char *name, SCM object,
   op->wake_at = GN_NO_LIMIT;
   op->refresh = NULL;
   op->port = SCM_BOOL_F;
+  op->waker = NULL;
   op->epoll_fd = -1;
   op->timer_fd = -1;
   op->epoll_events = 0;
@@ -271,7 +320,13 @@ gn_op_wait (gn_op *op)
 {
   if (op->refresh)
     op->refresh (op);
-  if (gn_wait_fd (op->fd, op->events, gn_op_wake_deadline (op)))
+  struct pollfd p[2] = { { op->fd, op->events, 0 } };
+  int ready = poll_waking (p, 1, gn_op_wake_deadline (op), op->waker) > 0;
+  /* Closed meanwhile (another thread woke us): its descriptor may
+     already be someone else's.  */
+  if (SCM_PORTP (op->port) && !SCM_OPPORTP (op->port))
+    gn_wrong_type (op->subr, 1, op->port);
+  if (ready)
     return 1;
   if (gn_now_ns () >= op->deadline)
     gn_op_raise_timeout (op);
@@ -562,7 +617,7 @@ SCM_DEFINE (gn_wait_for_descriptors, "%wait-for-descriptors", 4, 0, 0,
   fds_to_pollfds (writes, POLLOUT, p, &n, FUNC_NAME, 2);
   fds_to_pollfds (excepts, POLLPRI, p, &n, FUNC_NAME, 3);
   /* With no descriptors this sleeps until the deadline, like select.  */
-  poll_waking (p, total, deadline);
+  poll_waking (p, total, deadline, NULL);
   /* Readable includes end of file and errors, as select(2) reports them.  */
   return scm_list_3 (ready_fds (p, nr, POLLIN | POLLHUP | POLLERR),
                      ready_fds (p + nr, nw, POLLOUT | POLLHUP | POLLERR),

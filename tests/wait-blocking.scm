@@ -235,6 +235,47 @@ and go with the threads)."
       (close-port (car p))
       (unless (port-closed? (cdr p)) (close-port (cdr p)))))
 
+  (test-group "closing a socket wakes the thread blocked on it"
+    ;; Guile's own sockets (and poll) leave such a thread asleep until
+    ;; data or its timeout comes; ours wake it with an error.
+    (define (close-wakes name make-blocker)
+      (let* ((p (connected-pair))
+             (w (make-watched (make-blocker p))))
+        (let ((syscall (wait-blocked w)))
+          (test-assert (string-append name ": the thread was seen blocked")
+                       syscall)
+          (let* ((start (now))
+                 (_ (close-port (car p)))
+                 (done (pair? (wait-watched (list w) 1)))
+                 (took (- (now) start)))
+            (format #t "# ~a: ~a after ~,1f ms~%" name
+                    (if done "left" "still blocked") (* 1000 took))
+            (test-assert (string-append name ": it leaves within 0.2 s")
+                         (and done (< took 0.2)))
+            (unless done
+              (close-port (cdr p))
+              (wait-watched (list w) 5))
+            (test-assert (string-append name ": with an error, not data")
+                         (and (watched-done? w)
+                              (exception? (watched-result w))))
+            (when (watched-done? w) (finish-watched! w))))
+        (unless (port-closed? (cdr p)) (close-port (cdr p)))))
+    ;; (Not a read through the port: Guile closes a port that another
+    ;; thread is reading only once that read returns.)
+    (close-wakes "recv!"
+                 (lambda (p)
+                   (lambda (about-to-block)
+                     (about-to-block)
+                     (recv! (car p) (make-bytevector 16)))))
+    (close-wakes "accept"
+                 (lambda (p)
+                   (let ((l (make-listener)))
+                     (close-port (car p))   ; the listener stands in for it
+                     (set-car! p l)
+                     (lambda (about-to-block)
+                       (about-to-block)
+                       (accept l))))))
+
   (test-group "threads accepting on one blocking listener"
     ;; Two threads block in accept; one client connects: one thread takes
     ;; it.  The other (each other, if THREADS is raised), still waiting,
