@@ -199,6 +199,9 @@ static SCM
 scm_transfer (SCM port, SCM bv, SCM start, SCM count, gn_timeout_kind kind,
               ssize_t (*attempt) (int, void *), const char *subr)
 {
+  /* Closed while the loop waited (another task closed it).  */
+  if (!SCM_OPPORTP (port))
+    gn_wrong_type (subr, 1, port);
   size_t from = scm_to_size_t (start);
   gn_message t = { (char *) SCM_BYTEVECTOR_CONTENTS (bv) + from,
                    scm_to_size_t (count), 0 };
