@@ -82,7 +82,7 @@ drive (SCM session, gn_tls_session *t, const char *subr, const char *name,
        gn_tls_step step, void *args)
 {
   gn_tls_io io;
-  gn_tls_io_init (&io, t, subr, name, step, args, gn_tls_mode_of (t, 0));
+  gn_tls_io_init (&io, t, subr, name, step, args, GN_TLS_AUTO);
   return gn_tls_drive (session, t, &io);
 }
 

@@ -327,6 +327,8 @@ gn_tls_drive (SCM session, gn_tls_session *t, gn_tls_io *io)
              whether input is ready, and the next call reads.  */
           if (t->fd < 0)
             continue;
+          if (io->mode == GN_TLS_AUTO || io->mode == GN_TLS_AUTO_PORT)
+            io->mode = gn_tls_mode_of (t, io->mode == GN_TLS_AUTO_PORT);
           if (io->mode == GN_TLS_SUSPEND)
             return GN_TLS_WOULD_BLOCK;
           if (io->mode == GN_TLS_AGAIN)
@@ -407,23 +409,14 @@ session_data_step (gn_tls_session *t, void *datum)
   return gnutls_session_get_data2 (t->s, datum);
 }
 
-/* The mode of the session procedures below, decided when they would
-   block: asking whether the descriptor is non-blocking costs a system
-   call.  */
+/* A session procedure's operation.  */
 static ssize_t
 drive_session (SCM session, gn_tls_session *t, const char *subr,
                const char *name, gn_tls_step step, void *args)
 {
   gn_tls_io io;
-  gn_tls_io_init (&io, t, subr, name, step, args, GN_TLS_WAIT);
-  /* Blocking descriptors never need the question asked.  */
-  ssize_t rc;
-  io.mode = GN_TLS_SUSPEND;
-  rc = gn_tls_drive (session, t, &io);
-  if (rc != GN_TLS_WOULD_BLOCK)
-    return rc;
-  io.mode = gn_tls_mode_of (t, 0);
-  return io.mode == GN_TLS_SUSPEND ? rc : gn_tls_drive (session, t, &io);
+  gn_tls_io_init (&io, t, subr, name, step, args, GN_TLS_AUTO);
+  return gn_tls_drive (session, t, &io);
 }
 
 /* ---- session procedures ------------------------------------------------ */

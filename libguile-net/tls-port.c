@@ -99,7 +99,7 @@ scm_record_io (SCM port, SCM bv, SCM start, SCM count, int reading,
   ssize_t n = record_io (r, reading,
                          (char *) SCM_BYTEVECTOR_CONTENTS (bv)
                          + scm_to_size_t (start), scm_to_size_t (count),
-                         gn_tls_mode_of (r->t, 1));
+                         GN_TLS_AUTO_PORT);
   return n == GN_TLS_WOULD_BLOCK ? gn_would_block : scm_from_ssize_t (n);
 }
 

@@ -136,7 +136,11 @@ typedef enum
 {
   GN_TLS_WAIT,        /* wait here (wait.c), bounded by the timeout */
   GN_TLS_SUSPEND,     /* return GN_TLS_WOULD_BLOCK: (net wait) waits */
-  GN_TLS_AGAIN        /* raise the non-fatal error/again (guile-gnutls) */
+  GN_TLS_AGAIN,       /* raise the non-fatal error/again (guile-gnutls) */
+  /* Decided when it first would block, by gn_tls_mode_of: asking
+     whether the descriptor is non-blocking costs a system call.  */
+  GN_TLS_AUTO,        /* as a session procedure */
+  GN_TLS_AUTO_PORT    /* as the record port under suspendable ports */
 } gn_tls_mode;
 #define GN_TLS_WOULD_BLOCK GNUTLS_E_AGAIN
 /* The mode of a session procedure on T: GN_TLS_WAIT on a blocking
