@@ -288,8 +288,10 @@ ssize_t gn_attempt_send (int fd, void *message);
 void gn_wake_waiting (SCM *slots, int n);
 void gn_init_socket_port (void);
 
-/* socket.c: connect, for the one-call constructors.  */
+/* socket.c: the socket system calls.  */
 void gn_init_socket (void);
+/* mmsg.c: recvmmsg! and sendmmsg.  */
+void gn_init_mmsg (void);
 
 /* addrinfo.c, constants.c.  */
 void gn_init_addrinfo (void);

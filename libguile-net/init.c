@@ -31,6 +31,7 @@ scm_init_guile_net_socket (void)
   gn_init_sockopt ();
   gn_init_socket_port ();
   gn_init_socket ();
+  gn_init_mmsg ();
   gn_init_addrinfo ();
   gn_init_constants ();
 }

@@ -44,6 +44,7 @@
   #:use-module (ice-9 match)
   #:use-module (ice-9 threads)
   #:export (socket-port?
+            recvmmsg! sendmmsg
             socket-timeout
             set-socket-timeout!
             socket-port-split!
