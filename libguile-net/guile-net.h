@@ -130,6 +130,7 @@ struct gn_op
   int epoll_fd;
   int timer_fd;
   short epoll_events;
+  int keeps_time;       /* its waiter asks socket-time-left itself */
   int ended;
 };
 void gn_op_init (gn_op *op, const char *subr, const char *name, SCM object,

@@ -92,8 +92,17 @@ void
 gn_wake_waiting (SCM *slots, int n)
 {
   for (int i = 0; i < n; i++)
-    if (scm_is_true (slots[i]))
-      gn_op_wake (gn_op_of_wait_port (slots[i]));
+    {
+      gn_op *op = gn_op_of_wait_port (slots[i]);
+      if (op == NULL || op->ended)
+        continue;
+      /* A timer fires for waiters that wait for the descriptor; the wait
+         port closes for schedulers that check port-closed?.  */
+      if (op->timer_fd >= 0)
+        gn_op_wake (op);
+      else if (SCM_OPPORTP (slots[i]))
+        scm_close_port (slots[i]);
+    }
 }
 
 /* For socket-time-left: the latest operation of KIND's side left to a

@@ -299,6 +299,7 @@ gn_op_init (gn_op *op, const char *subr, const char *name, SCM object,
   op->epoll_fd = -1;
   op->timer_fd = -1;
   op->epoll_events = 0;
+  op->keeps_time = 0;
   op->ended = 0;
 }
 
@@ -506,13 +507,16 @@ to_live_op (SCM op_port, const char *subr)
   return op;
 }
 
-SCM_DEFINE (gn_operation_prepare_x, "%operation-prepare!", 1, 0, 0,
-            (SCM op_port),
+SCM_DEFINE (gn_operation_prepare_x, "%operation-prepare!", 2, 0, 0,
+            (SCM op_port, SCM keeps_time),
             "Internal: the operation of wait port @var{op-port} is about to\n"
             "wait in a waiter.  Raise its timeout if its time has run out;\n"
             "otherwise arrange what the waiter waits for and return\n"
             "@code{#t} to call the read waiter, @code{#f} for the write\n"
-            "waiter, with @code{(%operation-port op-port)}.")
+            "waiter, with @code{(%operation-port op-port)}.  When\n"
+            "@var{keeps-time} is true the waiter resumes the operation in\n"
+            "time by itself (it asks @code{socket-time-left}), and is handed\n"
+            "the plain descriptor even when the operation has a deadline.")
 #define FUNC_NAME s_gn_operation_prepare_x
 {
   gn_op *op = to_live_op (op_port, FUNC_NAME);
@@ -520,8 +524,9 @@ SCM_DEFINE (gn_operation_prepare_x, "%operation-prepare!", 1, 0, 0,
     op->refresh (op);
   if (gn_now_ns () >= op->deadline)
     gn_op_raise_timeout (op);
+  op->keeps_time = scm_is_true (keeps_time);
   int64_t at = gn_op_wake_deadline (op);
-  if (at != GN_NO_LIMIT && ensure_epoll (op))
+  if (at != GN_NO_LIMIT && !op->keeps_time && ensure_epoll (op))
     {
       arm_timer (op->timer_fd, at);
       return SCM_BOOL_T;   /* an epoll descriptor is only ever readable */
@@ -533,11 +538,14 @@ SCM_DEFINE (gn_operation_prepare_x, "%operation-prepare!", 1, 0, 0,
 SCM_DEFINE (gn_operation_port, "%operation-port", 1, 0, 0, (SCM op_port),
             "Internal: the port to hand a waiter for the operation of wait\n"
             "port @var{op-port}: the object's own port while it waits with\n"
-            "no deadline, else @var{op-port} itself.")
+            "no deadline, else @var{op-port} itself (always, for a waiter\n"
+            "that keeps time: it answers @code{socket-time-left} for the\n"
+            "operation).")
 #define FUNC_NAME s_gn_operation_port
 {
   gn_op *op = to_live_op (op_port, FUNC_NAME);
-  if (op->epoll_fd < 0 && scm_is_true (op->port) && SCM_OPPORTP (op->port))
+  if (op->epoll_fd < 0 && !op->keeps_time
+      && scm_is_true (op->port) && SCM_OPPORTP (op->port))
     return op->port;
   return op_port;
 }
@@ -618,9 +626,12 @@ SCM_DEFINE (gn_wait_for_descriptors, "%wait-for-descriptors", 4, 0, 0,
   fds_to_pollfds (excepts, POLLPRI, p, &n, FUNC_NAME, 3);
   /* With no descriptors this sleeps until the deadline, like select.  */
   poll_waking (p, total, deadline, NULL);
-  /* Readable includes end of file and errors, as select(2) reports them.  */
-  return scm_list_3 (ready_fds (p, nr, POLLIN | POLLHUP | POLLERR),
-                     ready_fds (p + nr, nw, POLLOUT | POLLHUP | POLLERR),
+  /* Readable includes end of file and errors, as select(2) reports them;
+     a descriptor closed meanwhile counts as ready too, so that whoever
+     waits on it finds out.  */
+  return scm_list_3 (ready_fds (p, nr, POLLIN | POLLHUP | POLLERR | POLLNVAL),
+                     ready_fds (p + nr, nw,
+                                POLLOUT | POLLHUP | POLLERR | POLLNVAL),
                      ready_fds (p + nr + nw, ne, POLLPRI));
 }
 #undef FUNC_NAME

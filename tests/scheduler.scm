@@ -6,7 +6,8 @@
 ;;; waiting descriptors and resumes the tasks that can go on.  A waiter also
 ;;; asks the socket how long its operation may still wait (socket-time-left)
 ;;; and resumes the task when that runs out, so the operation can raise its
-;;; timeout: timeouts hold under a suspending waiter too.
+;;; timeout: timeouts hold under a suspending waiter too.  A task whose
+;;; port is closed while it waits is resumed, to find it closed.
 
 (define-module (tests scheduler)
   #:use-module (net socket)
@@ -20,7 +21,7 @@
 
 (define tag (make-prompt-tag "scheduler"))
 (define ready (make-q))                 ; thunks to run
-(define waiting '())                    ; (fd events deadline . resume)
+(define waiting '())                    ; (fd events deadline resume port)
 (define tasks 0)
 
 (define (current-task-count) tasks)
@@ -47,7 +48,8 @@
   ((current-on-wait) port)
   (abort-to-prompt tag fd events
                    (let ((left (time-left port kind)))
-                     (and left (+ (now) left)))))
+                     (and left (+ (now) left)))
+                   port))
 
 (define (read-waiter port)
   (suspend port (port-read-wait-fd port) 'read 'read))
@@ -58,8 +60,8 @@
 (define (run-task thunk)
   (call-with-prompt tag
     thunk
-    (lambda (resume fd events deadline)
-      (set! waiting (cons (list fd events deadline resume) waiting)))))
+    (lambda (resume fd events deadline port)
+      (set! waiting (cons (list fd events deadline resume port) waiting)))))
 
 (define* (run-scheduler #:key (limit 60) (on-wait (lambda (port) #t)))
   "Run tasks until none is left, or LIMIT seconds pass (then return #f).
@@ -93,7 +95,8 @@ ON-WAIT is called with the port of every wait, for tests to observe."
                             (and (or (memv fd (if (eq? (cadr w) 'read)
                                                   (car result)
                                                   (cadr result)))
-                                     (and deadline (>= t deadline)))
+                                     (and deadline (>= t deadline))
+                                     (port-closed? (list-ref w 4)))
                                  (begin (enq! ready (cadddr w)) #t))))
                         waiting))
           (loop)))))))

@@ -12,6 +12,7 @@
                 #:select (current-read-waiter current-write-waiter))
   #:export (wait-and-retry
             perform-operation
+            waiter-keeps-time?
             suspendable-ports-installed?
             ;; defined by the extension
             %would-block
@@ -41,6 +42,13 @@
 ;;; never returns (a cancelled task) is simply dropped: the next one gets a
 ;;; record and a clock of its own.
 
+(define waiter-keeps-time?
+  ;; Set by a scheduler whose waiters resume each task by the time
+  ;; socket-time-left gives: its operations are then handed the plain
+  ;; descriptor, without the epoll and timer descriptors that make a
+  ;; deadline visible to waiters that do not ask.
+  (make-parameter #f (lambda (x) (and x #t))))
+
 (define (wait-and-retry op attempt)
   "Wait for operation OP (a wait port from a %...-operation primitive) in
 the current waiters until ATTEMPT, a thunk, returns something other than
@@ -49,7 +57,7 @@ the current waiters until ATTEMPT, a thunk, returns something other than
       (lambda (e) (%operation-end! op) (raise-exception e))
     (lambda ()
       (let loop ()
-        (if (%operation-prepare! op)
+        (if (%operation-prepare! op (waiter-keeps-time?))
             ((current-read-waiter) (%operation-port op))
             ((current-write-waiter) (%operation-port op)))
         (let ((result (attempt)))
