@@ -155,28 +155,29 @@ SCM
 gn_scm_to_sockaddr (SCM fam_or_sa, SCM address, SCM args, gn_sockaddr *out,
                     const char *subr, int pos)
 {
-  if (scm_is_vector (fam_or_sa))
+  if (SCM_HEAP_OBJECT_P (fam_or_sa) && SCM_TYP7 (fam_or_sa) == scm_tc7_vector)
     {
       /* A socket address object; ADDRESS, if given, starts the rest.  */
-      size_t len = scm_c_vector_length (fam_or_sa);
+      size_t len = SCM_SIMPLE_VECTOR_LENGTH (fam_or_sa);
       if (len < 2)
         gn_wrong_type (subr, pos, fam_or_sa);
-      int family = gn_to_int (scm_c_vector_ref (fam_or_sa, 0), subr, pos);
-      if (family == AF_INET && len == 3)
+      SCM fam = SCM_SIMPLE_VECTOR_REF (fam_or_sa, 0);
+      if (scm_is_eq (fam, SCM_I_MAKINUM (AF_INET)) && len == 3)
         {
           /* The common case, without building a list: sendto per datagram. */
           struct sockaddr_in *in = (struct sockaddr_in *) &out->ss;
-          memset (out, 0, sizeof *out);
+          memset (in, 0, sizeof *in);
           in->sin_family = AF_INET;
-          in->sin_addr.s_addr = htonl (gn_to_ipv4 (scm_c_vector_ref (fam_or_sa, 1),
-                                                   subr, pos));
-          in->sin_port = htons (gn_to_port_number (scm_c_vector_ref (fam_or_sa, 2),
-                                                   subr, pos));
+          in->sin_addr.s_addr = htonl (gn_to_ipv4 (SCM_SIMPLE_VECTOR_REF
+                                                   (fam_or_sa, 1), subr, pos));
+          in->sin_port = htons (gn_to_port_number (SCM_SIMPLE_VECTOR_REF
+                                                   (fam_or_sa, 2), subr, pos));
           out->len = sizeof *in;
           if (SCM_UNBNDP (address))
             return SCM_EOL;
           return scm_cons (address, SCM_UNBNDP (args) ? SCM_EOL : args);
         }
+      int family = gn_to_int (fam, subr, pos);
       SCM fields = SCM_EOL;
       for (size_t i = len; i > 2; i--)
         fields = scm_cons (scm_c_vector_ref (fam_or_sa, i - 1), fields);
