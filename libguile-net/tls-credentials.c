@@ -352,7 +352,9 @@ free_file_data (void *p)
 }
 
 /* Read file PATH (the argument NAME) into F; raise a &tls-file-error
-   naming it and the errno on failure.  Call within a dynwind context.  */
+   naming it and the errno on failure.  Call within a dynwind context,
+   which frees F's data when it ends: F must live until then (declare it
+   in the block that ends the context, not in a block inside).  */
 static void
 read_file (const char *subr, SCM name, const char *path, struct file_data *f,
            int secret)
@@ -600,6 +602,7 @@ SCM_DEFINE (gn_set_cred_key_files, "set-certificate-credentials-x509-key-files!"
 #define FUNC_NAME s_gn_set_cred_key_files
 {
   gn_tls_cred *c = to_mutable_cred (cred, FUNC_NAME, 1);
+  struct file_data cd, kd;      /* freed by scm_dynwind_end */
   scm_dynwind_begin (0);
   char *cf = file_arg (cert_file, FUNC_NAME, 2);
   char *kf = file_arg (key_file, FUNC_NAME, 3);
@@ -619,7 +622,6 @@ SCM_DEFINE (gn_set_cred_key_files, "set-certificate-credentials-x509-key-files!"
     }
   else
     {
-      struct file_data cd, kd;
       read_file (FUNC_NAME, cert_file, cf, &cd, 0);
       read_file (FUNC_NAME, key_file, kf, &kd, 1);
       add_key_pair (c, FUNC_NAME, &cd.d, &kd.d, f, pw, cert_file, key_file);
@@ -736,6 +738,7 @@ SCM_DEFINE (gn_set_cred_trust_file,
 #define FUNC_NAME s_gn_set_cred_trust_file
 {
   gn_tls_cred *c = to_mutable_cred (cred, FUNC_NAME, 1);
+  struct file_data d;           /* freed by scm_dynwind_end */
   scm_dynwind_begin (0);
   char *f = file_arg (file, FUNC_NAME, 2);
   gnutls_x509_crt_fmt_t fmt = gn_tls_to_format (format, FUNC_NAME, 3);
@@ -764,7 +767,6 @@ SCM_DEFINE (gn_set_cred_trust_file,
     }
   else
     {
-      struct file_data d;
       read_file (FUNC_NAME, file, f, &d, 0);
       n = add_trust (c, FUNC_NAME, &d.d, fmt, file);
     }
@@ -866,10 +868,10 @@ SCM_DEFINE (gn_set_cred_crl_file, "set-certificate-credentials-x509-crl-file!",
 #define FUNC_NAME s_gn_set_cred_crl_file
 {
   gn_tls_cred *c = to_mutable_cred (cred, FUNC_NAME, 1);
+  struct file_data d;           /* freed by scm_dynwind_end */
   scm_dynwind_begin (0);
   char *f = file_arg (file, FUNC_NAME, 2);
   gnutls_x509_crt_fmt_t fmt = gn_tls_to_format (format, FUNC_NAME, 3);
-  struct file_data d;
   read_file (FUNC_NAME, file, f, &d, 0);
   SCM n = add_crls (c, FUNC_NAME, &d.d, fmt, file);
   scm_dynwind_end ();
