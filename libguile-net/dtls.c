@@ -928,5 +928,7 @@ gn_init_dtls (void)
     scm_make_foreign_object_type (scm_from_utf8_symbol ("dtls-server"),
                                   scm_list_1 (scm_from_utf8_symbol ("data")),
                                   finalize_server);
+  /* For (net dtls)'s printer, a GOOPS method on this class.  */
+  scm_c_define ("%dtls-server-type", dtls_server_type);
 #include "dtls.x"
 }

@@ -245,6 +245,36 @@ gn_raise_tls_error (const char *subr, int code, int alert)
   abort ();   /* not reached */
 }
 
+void
+gn_raise_tls_error_message (const char *subr, int code, SCM message)
+{
+  if (scm_is_false (raise_tls_error_var))
+    raise_tls_error_var = scm_c_public_variable ("net error",
+                                                 "%raise-tls-error");
+  const char *name = gnutls_strerror_name (code);
+  SCM args = scm_list_n (scm_from_utf8_symbol (subr), scm_from_int (code),
+                         name ? scm_from_utf8_symbol (name) : SCM_BOOL_F,
+                         message, SCM_BOOL_F,
+                         scm_from_bool (gnutls_error_is_fatal (code)),
+                         SCM_UNDEFINED);
+  scm_apply_0 (scm_variable_ref (raise_tls_error_var), args);
+  abort ();   /* not reached */
+}
+
+static SCM raise_tls_file_error_var = SCM_BOOL_F;
+
+void
+gn_raise_tls_file_error (const char *subr, SCM file, int err)
+{
+  int code = GNUTLS_E_FILE_ERROR;
+  scm_call_5 (net_error_procedure (&raise_tls_file_error_var,
+                                   "%raise-tls-file-error"),
+              scm_from_utf8_symbol (subr), scm_from_int (code),
+              scm_from_utf8_symbol (gnutls_strerror_name (code)), file,
+              scm_from_int (err));
+  abort ();   /* not reached */
+}
+
 static SCM raise_tls_priority_var = SCM_BOOL_F;
 
 void

@@ -8,14 +8,33 @@
    object and every session that used them are gone.  The gn_tls_cred must
    not be GC memory: a session that replaced its credentials holds the old
    ones only through its (malloc'd, unscanned) list of links, so the GC
-   would free the block while that session still counts on it.  */
+   would free the block while that session still counts on it.
+
+   Files are read here, not by GnuTLS, so that a failure names the file
+   and the errno, and so that what was given can be looked at when GnuTLS
+   refuses it: a key and a certificate in the wrong order, PEM where DER
+   was said (read as PEM), a trust file with no certificate in it.  Names
+   that GnuTLS reads as URLs (pkcs11:, tpmkey:, system:) still go to
+   GnuTLS.
+
+   Trust: a client given no trust loads the system store at its first
+   handshake (gn_tls_cred_ensure_trust).  Trust given explicitly after
+   that replaces the whole trust list, so that the documented rule holds
+   whenever the trust is given: once trust is given, only that trust (and
+   the system store if asked for with
+   set-certificate-credentials-system-trust!) is used.  The CRLs given
+   before are put back into the new list from copies kept here.  */
 
 #include "tls.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 SCM gn_tls_credentials_type = SCM_BOOL_F;
 static SCM default_credentials = SCM_BOOL_F;
@@ -34,6 +53,13 @@ gn_tls_cred_unref (gn_tls_cred *c)
     {
       gnutls_certificate_free_credentials (c->cred);
       c->cred = NULL;
+      while (c->crls != NULL)
+        {
+          struct gn_crl_copy *next = c->crls->next;
+          free (c->crls->data.data);
+          free (c->crls);
+          c->crls = next;
+        }
       free (c);
     }
 }
@@ -65,6 +91,150 @@ gn_tls_to_format (SCM fmt, const char *subr, int pos)
   return (gnutls_x509_crt_fmt_t) f;
 }
 
+/* ---- What data hold ----------------------------------------------------
+   PEM is text with "-----BEGIN LABEL-----" lines, anywhere in the data
+   (certtool puts a description before them); DER starts with the
+   SEQUENCE tag, #x30, which no PEM text starts with.  So each is told
+   from the other with certainty.  */
+
+static const unsigned char *
+find_bytes (const unsigned char *hay, size_t n, const char *needle)
+{
+  size_t k = strlen (needle);
+  for (size_t i = 0; k <= n && i <= n - k; i++)
+    if (hay[i] == (unsigned char) needle[0] && memcmp (hay + i, needle, k) == 0)
+      return hay + i;
+  return NULL;
+}
+
+static int
+looks_pem (const gnutls_datum_t *d)
+{
+  return d->size > 0 && d->data[0] != 0x30
+    && find_bytes (d->data, d->size, "-----BEGIN ") != NULL;
+}
+
+static int
+looks_der (const gnutls_datum_t *d)
+{
+  return d->size > 1 && d->data[0] == 0x30
+    && find_bytes (d->data, d->size, "-----BEGIN ") == NULL;
+}
+
+gnutls_x509_crt_fmt_t
+gn_tls_data_format (const gnutls_datum_t *d, gnutls_x509_crt_fmt_t format)
+{
+  if (format == GNUTLS_X509_FMT_DER && looks_pem (d))
+    return GNUTLS_X509_FMT_PEM;
+  if (format == GNUTLS_X509_FMT_PEM && looks_der (d))
+    return GNUTLS_X509_FMT_DER;
+  return format;
+}
+
+static int
+printable (const unsigned char *s, size_t len)
+{
+  for (size_t i = 0; i < len; i++)
+    if (s[i] < 0x20 || s[i] > 0x7e)
+      return 0;
+  return 1;
+}
+
+/* Call F with each PEM label of D (printable ASCII, at most 64 bytes)
+   until it returns nonzero; return that, or 0.  */
+static int
+each_pem_label (const gnutls_datum_t *d,
+                int (*f) (const char *label, size_t len, void *data),
+                void *data)
+{
+  const unsigned char *p = d->data, *end = d->data + d->size;
+  while (p < end)
+    {
+      const unsigned char *b = find_bytes (p, end - p, "-----BEGIN ");
+      if (b == NULL)
+        return 0;
+      const unsigned char *label = b + 11;
+      const unsigned char *e = find_bytes (label, end - label, "-----");
+      if (e == NULL)
+        return 0;
+      size_t len = e - label;
+      if (len > 0 && len <= 64 && printable (label, len))
+        {
+          int r = f ((const char *) label, len, data);
+          if (r)
+            return r;
+        }
+      p = e + 5;
+    }
+  return 0;
+}
+
+static int
+label_matches (const char *label, size_t len, void *data)
+{
+  const char *want = data;
+  size_t k = strlen (want);
+  return len >= k && memcmp (label + len - k, want, k) == 0
+    && (len == k || label[len - k - 1] == ' ');
+}
+
+int
+gn_tls_pem_has (const gnutls_datum_t *d, const char *label)
+{
+  return each_pem_label (d, label_matches, (void *) label);
+}
+
+/* The first four distinct labels.  */
+struct label_list { char labels[4][65]; int count; };
+
+static int
+collect_label (const char *label, size_t len, void *data)
+{
+  struct label_list *l = data;
+  char one[65];
+  snprintf (one, sizeof one, "%.*s", (int) len, label);
+  for (int i = 0; i < l->count; i++)
+    if (strcmp (l->labels[i], one) == 0)   /* said already */
+      return 0;
+  if (l->count == 4)
+    return 1;
+  memcpy (l->labels[l->count++], one, sizeof one);
+  return 0;
+}
+
+SCM
+gn_tls_pem_contents (const gnutls_datum_t *d)
+{
+  if (d->size == 0)
+    return scm_from_utf8_string (" (it is empty)");
+  struct label_list l;
+  l.count = 0;
+  each_pem_label (d, collect_label, &l);
+  char text[320];
+  if (l.count > 0)
+    {
+      size_t used = snprintf (text, sizeof text, " (its PEM blocks: %s",
+                              l.labels[0]);
+      for (int i = 1; i < l.count; i++)
+        used += snprintf (text + used, sizeof text - used, ", %s",
+                          l.labels[i]);
+      snprintf (text + used, sizeof text - used, ")");
+    }
+  else if (d->data[0] == 0x30)
+    text[0] = '\0';
+  else
+    snprintf (text, sizeof text, " (it holds no PEM block and is not DER)");
+  return scm_from_utf8_string (text);   /* ASCII */
+}
+
+/* Messages are made with Guile's simple-format: ~a in TEMPLATE.  */
+static SCM
+message (const char *template, SCM args)
+{
+  return scm_simple_format (SCM_BOOL_F, scm_from_utf8_string (template),
+                            args);
+}
+
 static SCM
 make_credentials (const char *subr)
 {
@@ -91,15 +261,37 @@ gn_tls_cred_ensure_trust (gn_tls_cred *c, const char *subr)
 {
   int rc = 0;
   pthread_mutex_lock (&trust_lock);
-  if (!c->explicit_trust && !c->system_trust)
+  if (!c->explicit_trust && c->system_trust == GN_SYSTEM_TRUST_NONE)
     {
       rc = gnutls_certificate_set_x509_system_trust (c->cred);
       if (rc >= 0 || rc == GNUTLS_E_UNIMPLEMENTED_FEATURE)
-        c->system_trust = 1;
+        {
+          c->system_trust = GN_SYSTEM_TRUST_IMPLICIT;
+          c->system_trusted = rc > 0 ? (unsigned int) rc : 0;
+        }
     }
   pthread_mutex_unlock (&trust_lock);
   if (rc < 0 && rc != GNUTLS_E_UNIMPLEMENTED_FEATURE)
     gn_raise_tls_error (subr, rc, -1);
+}
+
+void
+gn_tls_cred_check_mutable (SCM obj, gn_tls_cred *c, const char *subr)
+{
+  if (c->is_default)
+    gn_raise_state_error (subr, "these are the default credentials, which "
+                          "every client session given none shares: make "
+                          "your own with make-certificate-credentials",
+                          obj);
+}
+
+/* C's credentials, to be changed by SUBR.  */
+static gn_tls_cred *
+to_mutable_cred (SCM obj, const char *subr, int pos)
+{
+  gn_tls_cred *c = gn_to_tls_cred (obj, subr, pos);
+  gn_tls_cred_check_mutable (obj, c, subr);
+  return c;
 }
 
 SCM
@@ -111,8 +303,9 @@ gn_tls_default_credentials (void)
   if (scm_is_false (creds))
     {
       creds = make_credentials ("make-session");
-      gn_tls_cred_ensure_trust (scm_foreign_object_ref (creds, 0),
-                                "make-session");
+      gn_tls_cred *c = scm_foreign_object_ref (creds, 0);
+      gn_tls_cred_ensure_trust (c, "make-session");
+      c->is_default = 1;
       pthread_mutex_lock (&default_lock);
       if (scm_is_false (default_credentials))
         default_credentials = scm_permanent_object (creds);
@@ -132,6 +325,95 @@ file_arg (SCM file, const char *subr, int pos)
   char *s = scm_to_locale_string (file);
   scm_dynwind_free (s);
   return s;
+}
+
+/* Files are read whole, up to this size.  */
+#define MAX_FILE_SIZE (64 * 1024 * 1024)
+
+/* A file's contents, freed (and wiped, for a key) at the end of the
+   dynwind context.  */
+struct file_data
+{
+  gnutls_datum_t d;
+  int secret;
+};
+
+static void
+free_file_data (void *p)
+{
+  struct file_data *f = p;
+  if (f->d.data != NULL)
+    {
+      if (f->secret)
+        gnutls_memset (f->d.data, 0, f->d.size);
+      free (f->d.data);
+      f->d.data = NULL;
+    }
+}
+
+/* Read file PATH (the argument NAME) into F; raise a &tls-file-error
+   naming it and the errno on failure.  Call within a dynwind context,
+   which frees F's data when it ends: F must live until then (declare it
+   in the block that ends the context, not in a block inside).  */
+static void
+read_file (const char *subr, SCM name, const char *path, struct file_data *f,
+           int secret)
+{
+  f->d.data = NULL;
+  f->d.size = 0;
+  f->secret = secret;
+  scm_dynwind_unwind_handler (free_file_data, f, SCM_F_WIND_EXPLICITLY);
+  int err = 0;
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    err = errno;
+  struct stat st;
+  if (err == 0 && fstat (fd, &st) < 0)
+    err = errno;
+  if (err == 0 && S_ISDIR (st.st_mode))
+    err = EISDIR;
+  size_t cap = 0, used = 0;
+  while (err == 0)
+    {
+      if (used == cap)
+        {
+          size_t want = cap == 0 ? 16384 : 2 * cap;
+          if (cap >= MAX_FILE_SIZE)
+            {
+              err = EFBIG;
+              break;
+            }
+          unsigned char *more = malloc (want);
+          if (more == NULL)
+            {
+              err = ENOMEM;
+              break;
+            }
+          if (f->d.data != NULL)
+            {
+              memcpy (more, f->d.data, used);
+              if (secret)
+                gnutls_memset (f->d.data, 0, used);
+              free (f->d.data);
+            }
+          f->d.data = more;
+          cap = want;
+        }
+      ssize_t n = read (fd, f->d.data + used, cap - used);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        err = errno;
+      else if (n == 0)
+        break;
+      else
+        used += (size_t) n;
+      f->d.size = (unsigned int) used;
+    }
+  if (fd >= 0)
+    close (fd);
+  if (err != 0)
+    gn_raise_tls_file_error (subr, name, err);
 }
 
 static gnutls_datum_t
@@ -182,6 +464,129 @@ SCM_DEFINE (gn_certificate_credentials_p, "certificate-credentials?", 1, 0, 0,
 }
 #undef FUNC_NAME
 
+/* ---- What a side presents ------------------------------------------- */
+
+/* What D (in format FMT) holds: bit 1 a certificate, bit 2 a private
+   key.  PEM by its labels; DER by trying to import it.  */
+#define HOLDS_CERT 1
+#define HOLDS_KEY 2
+
+static int
+holds (const gnutls_datum_t *d, gnutls_x509_crt_fmt_t fmt)
+{
+  int r = 0;
+  if (fmt == GNUTLS_X509_FMT_PEM)
+    {
+      if (gn_tls_pem_has (d, "CERTIFICATE"))
+        r |= HOLDS_CERT;
+      if (gn_tls_pem_has (d, "PRIVATE KEY"))
+        r |= HOLDS_KEY;
+      return r;
+    }
+  gnutls_x509_crt_t crt;
+  if (gnutls_x509_crt_init (&crt) >= 0)
+    {
+      if (gnutls_x509_crt_import (crt, d, GNUTLS_X509_FMT_DER) >= 0)
+        r |= HOLDS_CERT;
+      gnutls_x509_crt_deinit (crt);
+    }
+  gnutls_x509_privkey_t key;
+  if (gnutls_x509_privkey_init (&key) >= 0)
+    {
+      /* An encrypted PKCS #8 key fails without its password: call it a
+         key too.  */
+      int rc = gnutls_x509_privkey_import2 (key, d, GNUTLS_X509_FMT_DER,
+                                            NULL, 0);
+      if (rc >= 0 || rc == GNUTLS_E_DECRYPTION_FAILED)
+        r |= HOLDS_KEY;
+      gnutls_x509_privkey_deinit (key);
+    }
+  return r;
+}
+
+/* Say why GnuTLS refused (with RC) the certificate chain CD and the key
+   KD in FMT.  CNAME and KNAME name them: the files, or for data #f.  */
+static void
+raise_key_pair_error (const char *subr, int rc, const gnutls_datum_t *cd,
+                      const gnutls_datum_t *kd, gnutls_x509_crt_fmt_t fmt,
+                      SCM cname, SCM kname, const char *pw)
+{
+  int files = scm_is_true (cname);
+  SCM cnoun = files ? cname : scm_from_utf8_string ("the certificate data");
+  SCM knoun = files ? kname : scm_from_utf8_string ("the key data");
+  SCM cin = files ? message (" in ~a", scm_list_1 (cname))
+    : scm_from_utf8_string ("");
+  SCM kin = files ? message (" in ~a", scm_list_1 (kname))
+    : scm_from_utf8_string ("");
+  gnutls_x509_crt_fmt_t cf = gn_tls_data_format (cd, fmt);
+  gnutls_x509_crt_fmt_t kf = gn_tls_data_format (kd, fmt);
+  int c = holds (cd, cf), k = holds (kd, kf);
+  SCM text;
+  if (!(c & HOLDS_CERT) && (c & HOLDS_KEY) && (k & HOLDS_CERT))
+    text = message ("the certificate and the private key are given in the "
+                    "wrong order: ~a holds a private key and ~a a "
+                    "certificate; give the certificate first, then the key",
+                    scm_list_2 (cnoun, knoun));
+  else if (rc == GNUTLS_E_CERTIFICATE_KEY_MISMATCH)
+    text = message ("the private key~a does not match the certificate~a "
+                    "(the first certificate of the chain must be the one "
+                    "of the key)", scm_list_2 (kin, cin));
+  else if (!(c & HOLDS_CERT))
+    text = message ("~a holds no certificate~a",
+                    scm_list_2 (cnoun, gn_tls_pem_contents (cd)));
+  else if (!(k & HOLDS_KEY))
+    text = message ("~a holds no private key~a",
+                    scm_list_2 (knoun, gn_tls_pem_contents (kd)));
+  else if (rc == GNUTLS_E_DECRYPTION_FAILED && pw != NULL)
+    text = message ("cannot decrypt the private key~a: wrong password",
+                    scm_list_1 (kin));
+  else if (rc == GNUTLS_E_DECRYPTION_FAILED)
+    text = message ("the private key~a is encrypted: give its password",
+                    scm_list_1 (kin));
+  else
+    text = message ("cannot use the certificate~a with the private key~a: ~a",
+                    scm_list_3 (cin, kin,
+                                scm_from_utf8_string (gnutls_strerror (rc))));
+  gn_raise_tls_error_message (subr, rc, text);
+}
+
+/* Add the chain CD with key KD; each in FMT unless plainly in the other
+   encoding.  */
+static void
+add_key_pair (gn_tls_cred *c, const char *subr, const gnutls_datum_t *cd,
+              const gnutls_datum_t *kd, gnutls_x509_crt_fmt_t fmt,
+              const char *pw, SCM cname, SCM kname)
+{
+  gnutls_x509_crt_fmt_t cf = gn_tls_data_format (cd, fmt);
+  gnutls_x509_crt_fmt_t kf = gn_tls_data_format (kd, fmt);
+  int rc;
+  if (cf == kf)
+    rc = gnutls_certificate_set_x509_key_mem2 (c->cred, cd, kd, cf, pw, 0);
+  else
+    {
+      /* One in PEM, the other in DER: import each in its own.  */
+      gnutls_x509_crt_t list[16];
+      unsigned int n = 16;
+      gnutls_x509_privkey_t key = NULL;
+      rc = gnutls_x509_crt_list_import (list, &n, cd, cf, 0);
+      if (rc >= 0)
+        {
+          n = (unsigned int) rc;
+          rc = gnutls_x509_privkey_init (&key);
+          if (rc >= 0)
+            rc = gnutls_x509_privkey_import2 (key, kd, kf, pw, 0);
+          if (rc >= 0)
+            rc = gnutls_certificate_set_x509_key (c->cred, list, (int) n, key);
+          if (key != NULL)
+            gnutls_x509_privkey_deinit (key);
+          for (unsigned int i = 0; i < n; i++)
+            gnutls_x509_crt_deinit (list[i]);
+        }
+    }
+  if (rc < 0)
+    raise_key_pair_error (subr, rc, cd, kd, fmt, cname, kname, pw);
+}
+
 SCM_DEFINE (gn_set_cred_key_files, "set-certificate-credentials-x509-key-files!",
             3, 2, 0,
             (SCM cred, SCM cert_file, SCM key_file, SCM format, SCM password),
@@ -190,18 +595,38 @@ SCM_DEFINE (gn_set_cred_key_files, "set-certificate-credentials-x509-key-files!"
             "default, or @var{format}) as what @var{cred} presents to the\n"
             "peer.  @var{password}, when a string, decrypts a PKCS #8 key.\n"
             "Several key pairs may be added; GnuTLS picks one that suits the\n"
-            "peer.")
+            "peer.  A file that cannot be read raises a\n"
+            "@code{&tls-file-error} naming it; a key that does not match the\n"
+            "certificate, or the two in the wrong order, a @code{&tls-error}\n"
+            "that says so.")
 #define FUNC_NAME s_gn_set_cred_key_files
 {
-  gn_tls_cred *c = gn_to_tls_cred (cred, FUNC_NAME, 1);
+  gn_tls_cred *c = to_mutable_cred (cred, FUNC_NAME, 1);
+  struct file_data cd, kd;      /* freed by scm_dynwind_end */
   scm_dynwind_begin (0);
   char *cf = file_arg (cert_file, FUNC_NAME, 2);
   char *kf = file_arg (key_file, FUNC_NAME, 3);
   gnutls_x509_crt_fmt_t f = gn_tls_to_format (format, FUNC_NAME, 4);
   char *pw = password_arg (password, FUNC_NAME, 5);
-  int rc = gnutls_certificate_set_x509_key_file2 (c->cred, cf, kf, f, pw, 0);
+  if (gnutls_url_is_supported (cf) || gnutls_url_is_supported (kf))
+    {
+      /* A PKCS #11 or TPM object: GnuTLS reads it.  */
+      int rc = gnutls_certificate_set_x509_key_file2 (c->cred, cf, kf, f, pw,
+                                                      0);
+      if (rc < 0)
+        gn_raise_tls_error_message
+          (FUNC_NAME, rc,
+           message ("cannot use the certificate ~a with the private key ~a: ~a",
+                    scm_list_3 (cert_file, key_file,
+                                scm_from_utf8_string (gnutls_strerror (rc)))));
+    }
+  else
+    {
+      read_file (FUNC_NAME, cert_file, cf, &cd, 0);
+      read_file (FUNC_NAME, key_file, kf, &kd, 1);
+      add_key_pair (c, FUNC_NAME, &cd.d, &kd.d, f, pw, cert_file, key_file);
+    }
   scm_dynwind_end ();
-  gn_tls_check (rc, FUNC_NAME);
   return SCM_UNSPECIFIED;
 }
 #undef FUNC_NAME
@@ -213,38 +638,140 @@ SCM_DEFINE (gn_set_cred_key_data, "set-certificate-credentials-x509-key-data!",
             "certificate chain and private key given as bytevectors.")
 #define FUNC_NAME s_gn_set_cred_key_data
 {
-  gn_tls_cred *c = gn_to_tls_cred (cred, FUNC_NAME, 1);
+  gn_tls_cred *c = to_mutable_cred (cred, FUNC_NAME, 1);
   gnutls_datum_t cd = data_arg (cert, FUNC_NAME, 2);
   gnutls_datum_t kd = data_arg (key, FUNC_NAME, 3);
   scm_dynwind_begin (0);
   gnutls_x509_crt_fmt_t f = gn_tls_to_format (format, FUNC_NAME, 4);
   char *pw = password_arg (password, FUNC_NAME, 5);
-  int rc = gnutls_certificate_set_x509_key_mem2 (c->cred, &cd, &kd, f, pw, 0);
+  add_key_pair (c, FUNC_NAME, &cd, &kd, f, pw, SCM_BOOL_F, SCM_BOOL_F);
   scm_dynwind_end ();
   scm_remember_upto_here_2 (cert, key);
-  gn_tls_check (rc, FUNC_NAME);
   return SCM_UNSPECIFIED;
 }
 #undef FUNC_NAME
+
+/* ---- What a side trusts --------------------------------------------- */
+
+/* Put in place of C's trust list, which holds the system store loaded
+   implicitly, one holding only the certificates in D (or, when D is
+   NULL, those GnuTLS reads from URL) and the CRLs given before; or, when
+   there is no certificate or an error, leave C untouched.  Return the
+   number of certificates, or GnuTLS's error.  Under the trust lock.  */
+static int
+replace_trust (gn_tls_cred *c, const gnutls_datum_t *d, const char *url,
+               gnutls_x509_crt_fmt_t fmt)
+{
+  gnutls_x509_trust_list_t tl;
+  int rc = gnutls_x509_trust_list_init (&tl, 0);
+  if (rc < 0)
+    return rc;
+  rc = d != NULL
+    ? gnutls_x509_trust_list_add_trust_mem (tl, d, NULL, fmt,
+                                            GNUTLS_TL_USE_IN_TLS, 0)
+    : gnutls_x509_trust_list_add_trust_file (tl, url, NULL, fmt,
+                                             GNUTLS_TL_USE_IN_TLS, 0);
+  if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND)
+    rc = 0;
+  for (struct gn_crl_copy *crl = c->crls; rc > 0 && crl != NULL;
+       crl = crl->next)
+    {
+      int r = gnutls_x509_trust_list_add_trust_mem (tl, NULL, &crl->data,
+                                                    crl->format,
+                                                    GNUTLS_TL_USE_IN_TLS, 0);
+      if (r < 0)
+        rc = r;
+    }
+  if (rc <= 0)
+    {
+      gnutls_x509_trust_list_deinit (tl, 1);
+      return rc;
+    }
+  gnutls_certificate_set_trust_list (c->cred, tl, 0);
+  c->system_trust = GN_SYSTEM_TRUST_NONE;
+  c->system_trusted = 0;
+  return rc;
+}
+
+/* Trust the certificates in D (FMT unless plainly the other encoding),
+   which NOUN names for messages; return how many.  */
+static SCM
+add_trust (gn_tls_cred *c, const char *subr, const gnutls_datum_t *d,
+           gnutls_x509_crt_fmt_t fmt, SCM noun)
+{
+  gnutls_x509_crt_fmt_t f = gn_tls_data_format (d, fmt);
+  pthread_mutex_lock (&trust_lock);
+  int rc;
+  if (c->system_trust == GN_SYSTEM_TRUST_IMPLICIT)
+    rc = replace_trust (c, d, NULL, f);
+  else
+    rc = gnutls_certificate_set_x509_trust_mem (c->cred, d, f);
+  if (rc > 0)
+    {
+      c->explicit_trust = 1;
+      c->trusted += (unsigned int) rc;
+    }
+  pthread_mutex_unlock (&trust_lock);
+  if (rc < 0)
+    gn_raise_tls_error_message
+      (subr, rc, message ("cannot read the certificates of ~a: ~a~a",
+                          scm_list_3 (noun,
+                                      scm_from_utf8_string
+                                      (gnutls_strerror (rc)),
+                                      gn_tls_pem_contents (d))));
+  if (rc == 0)
+    gn_raise_tls_error_message
+      (subr, GNUTLS_E_NO_CERTIFICATE_FOUND,
+       message ("~a holds no certificate~a",
+                scm_list_2 (noun, gn_tls_pem_contents (d))));
+  return scm_from_int (rc);
+}
 
 SCM_DEFINE (gn_set_cred_trust_file,
             "set-certificate-credentials-x509-trust-file!", 2, 1, 0,
             (SCM cred, SCM file, SCM format),
             "Trust the CA certificates in @var{file} (PEM by default, or\n"
             "@var{format}) to verify peers.  Once trust is given explicitly,\n"
-            "the system trust store is not used by these credentials.\n"
-            "Return the number of certificates added.")
+            "the system trust store is not used by these credentials, even\n"
+            "if a handshake loaded it before.  Return the number of\n"
+            "certificates added; a file with none is an error.")
 #define FUNC_NAME s_gn_set_cred_trust_file
 {
-  gn_tls_cred *c = gn_to_tls_cred (cred, FUNC_NAME, 1);
+  gn_tls_cred *c = to_mutable_cred (cred, FUNC_NAME, 1);
+  struct file_data d;           /* freed by scm_dynwind_end */
   scm_dynwind_begin (0);
   char *f = file_arg (file, FUNC_NAME, 2);
   gnutls_x509_crt_fmt_t fmt = gn_tls_to_format (format, FUNC_NAME, 3);
-  int rc = gnutls_certificate_set_x509_trust_file (c->cred, f, fmt);
+  SCM n;
+  if (gnutls_url_is_supported (f))
+    {
+      /* A PKCS #11 token's certificates: GnuTLS reads them.  */
+      pthread_mutex_lock (&trust_lock);
+      int rc = c->system_trust == GN_SYSTEM_TRUST_IMPLICIT
+        ? replace_trust (c, NULL, f, fmt)
+        : gnutls_certificate_set_x509_trust_file (c->cred, f, fmt);
+      if (rc > 0)
+        {
+          c->explicit_trust = 1;
+          c->trusted += (unsigned int) rc;
+        }
+      pthread_mutex_unlock (&trust_lock);
+      if (rc <= 0)
+        gn_raise_tls_error_message
+          (FUNC_NAME, rc < 0 ? rc : GNUTLS_E_NO_CERTIFICATE_FOUND,
+           rc < 0 ? message ("cannot read the certificates of ~a: ~a",
+                             scm_list_2 (file, scm_from_utf8_string
+                                         (gnutls_strerror (rc))))
+           : message ("~a holds no certificate", scm_list_1 (file)));
+      n = scm_from_int (rc);
+    }
+  else
+    {
+      read_file (FUNC_NAME, file, f, &d, 0);
+      n = add_trust (c, FUNC_NAME, &d.d, fmt, file);
+    }
   scm_dynwind_end ();
-  gn_tls_check (rc, FUNC_NAME);
-  c->explicit_trust = 1;
-  return scm_from_int (rc);
+  return n;
 }
 #undef FUNC_NAME
 
@@ -255,34 +782,83 @@ SCM_DEFINE (gn_set_cred_trust_data,
             "the certificates in bytevector @var{data}.")
 #define FUNC_NAME s_gn_set_cred_trust_data
 {
-  gn_tls_cred *c = gn_to_tls_cred (cred, FUNC_NAME, 1);
+  gn_tls_cred *c = to_mutable_cred (cred, FUNC_NAME, 1);
   gnutls_datum_t d = data_arg (data, FUNC_NAME, 2);
   gnutls_x509_crt_fmt_t fmt = gn_tls_to_format (format, FUNC_NAME, 3);
-  int rc = gnutls_certificate_set_x509_trust_mem (c->cred, &d, fmt);
+  SCM n = add_trust (c, FUNC_NAME, &d, fmt,
+                     scm_from_utf8_string ("the trust data"));
   scm_remember_upto_here_1 (data);
-  gn_tls_check (rc, FUNC_NAME);
-  c->explicit_trust = 1;
-  return scm_from_int (rc);
+  return n;
 }
 #undef FUNC_NAME
 
 SCM_DEFINE (gn_set_cred_system_trust,
             "set-certificate-credentials-system-trust!", 1, 0, 0, (SCM cred),
             "Add the system's trust store to @var{cred}, even when other\n"
-            "trust was given.  Return the number of certificates added.")
+            "trust was given.  Return the number of certificates added (0\n"
+            "when a handshake had loaded it already).")
 #define FUNC_NAME s_gn_set_cred_system_trust
 {
-  gn_tls_cred *c = gn_to_tls_cred (cred, FUNC_NAME, 1);
+  gn_tls_cred *c = to_mutable_cred (cred, FUNC_NAME, 1);
   int rc = 0;
-  if (!c->system_trust)
+  pthread_mutex_lock (&trust_lock);
+  if (c->system_trust == GN_SYSTEM_TRUST_NONE)
     {
       rc = gnutls_certificate_set_x509_system_trust (c->cred);
-      gn_tls_check (rc, FUNC_NAME);
-      c->system_trust = 1;
+      if (rc >= 0)
+        c->system_trusted = (unsigned int) rc;
     }
+  if (rc >= 0)
+    c->system_trust = GN_SYSTEM_TRUST_EXPLICIT;
+  pthread_mutex_unlock (&trust_lock);
+  gn_tls_check (rc, FUNC_NAME);
   return scm_from_int (rc);
 }
 #undef FUNC_NAME
+
+/* Add the CRLs in D (FMT unless plainly the other encoding), named NOUN;
+   keep a copy for a later replacement of the trust list.  */
+static SCM
+add_crls (gn_tls_cred *c, const char *subr, const gnutls_datum_t *d,
+          gnutls_x509_crt_fmt_t fmt, SCM noun)
+{
+  gnutls_x509_crt_fmt_t f = gn_tls_data_format (d, fmt);
+  struct gn_crl_copy *copy = malloc (sizeof *copy);
+  unsigned char *bytes = malloc (d->size > 0 ? d->size : 1);
+  if (copy == NULL || bytes == NULL)
+    {
+      free (copy);
+      free (bytes);
+      gn_syserror_errno (subr, ENOMEM);
+    }
+  memcpy (bytes, d->data, d->size);
+  copy->data.data = bytes;
+  copy->data.size = d->size;
+  copy->format = f;
+  pthread_mutex_lock (&trust_lock);
+  int rc = gnutls_certificate_set_x509_crl_mem (c->cred, d, f);
+  if (rc > 0)
+    {
+      c->crl_count += (unsigned int) rc;
+      copy->next = c->crls;
+      c->crls = copy;
+      copy = NULL;
+    }
+  pthread_mutex_unlock (&trust_lock);
+  if (copy != NULL)
+    {
+      free (copy->data.data);
+      free (copy);
+    }
+  if (rc < 0)
+    gn_raise_tls_error_message
+      (subr, rc, message ("cannot read the CRLs of ~a: ~a~a",
+                          scm_list_3 (noun,
+                                      scm_from_utf8_string
+                                      (gnutls_strerror (rc)),
+                                      gn_tls_pem_contents (d))));
+  return scm_from_int (rc);
+}
 
 SCM_DEFINE (gn_set_cred_crl_file, "set-certificate-credentials-x509-crl-file!",
             2, 1, 0, (SCM cred, SCM file, SCM format),
@@ -291,14 +867,15 @@ SCM_DEFINE (gn_set_cred_crl_file, "set-certificate-credentials-x509-crl-file!",
             "number of CRLs added.")
 #define FUNC_NAME s_gn_set_cred_crl_file
 {
-  gn_tls_cred *c = gn_to_tls_cred (cred, FUNC_NAME, 1);
+  gn_tls_cred *c = to_mutable_cred (cred, FUNC_NAME, 1);
+  struct file_data d;           /* freed by scm_dynwind_end */
   scm_dynwind_begin (0);
   char *f = file_arg (file, FUNC_NAME, 2);
   gnutls_x509_crt_fmt_t fmt = gn_tls_to_format (format, FUNC_NAME, 3);
-  int rc = gnutls_certificate_set_x509_crl_file (c->cred, f, fmt);
+  read_file (FUNC_NAME, file, f, &d, 0);
+  SCM n = add_crls (c, FUNC_NAME, &d.d, fmt, file);
   scm_dynwind_end ();
-  gn_tls_check (rc, FUNC_NAME);
-  return scm_from_int (rc);
+  return n;
 }
 #undef FUNC_NAME
 
@@ -308,13 +885,76 @@ SCM_DEFINE (gn_set_cred_crl_data, "set-certificate-credentials-x509-crl-data!",
             "CRLs in bytevector @var{data}.")
 #define FUNC_NAME s_gn_set_cred_crl_data
 {
-  gn_tls_cred *c = gn_to_tls_cred (cred, FUNC_NAME, 1);
+  gn_tls_cred *c = to_mutable_cred (cred, FUNC_NAME, 1);
   gnutls_datum_t d = data_arg (data, FUNC_NAME, 2);
   gnutls_x509_crt_fmt_t fmt = gn_tls_to_format (format, FUNC_NAME, 3);
-  int rc = gnutls_certificate_set_x509_crl_mem (c->cred, &d, fmt);
+  SCM n = add_crls (c, FUNC_NAME, &d, fmt,
+                    scm_from_utf8_string ("the CRL data"));
   scm_remember_upto_here_1 (data);
-  gn_tls_check (rc, FUNC_NAME);
-  return scm_from_int (rc);
+  return n;
+}
+#undef FUNC_NAME
+
+/* ---- What credentials hold, for printing ----------------------------- */
+
+static SCM
+crt_dn (gnutls_x509_crt_t crt)
+{
+  gnutls_datum_t d;
+  if (gnutls_x509_crt_get_dn3 (crt, &d, 0) < 0)
+    return scm_from_utf8_string ("?");
+  SCM s = scm_from_stringn ((const char *) d.data, d.size, "UTF-8",
+                            SCM_FAILED_CONVERSION_QUESTION_MARK);
+  gnutls_free (d.data);
+  return s;
+}
+
+SCM_DEFINE (gn_certificate_credentials_summary,
+            "%certificate-credentials-summary", 1, 0, 0, (SCM cred),
+            "Internal, for printing: an alist of what @var{cred} holds:\n"
+            "@code{chains} (a list of lists of subjects, own certificate\n"
+            "first), @code{trusted} (certificates trusted explicitly),\n"
+            "@code{system} (@code{#f}, @code{implicit} or @code{explicit}),\n"
+            "@code{system-trusted}, @code{crls} and @code{default?}.")
+#define FUNC_NAME s_gn_certificate_credentials_summary
+{
+  gn_tls_cred *c = gn_to_tls_cred (cred, FUNC_NAME, 1);
+  SCM chains = SCM_EOL;
+  for (unsigned int i = 0;; i++)
+    {
+      gnutls_x509_crt_t *list = NULL;
+      unsigned int n = 0;
+      if (gnutls_certificate_get_x509_crt (c->cred, i, &list, &n) < 0)
+        break;
+      SCM chain = SCM_EOL;
+      for (unsigned int j = 0; j < n; j++)
+        {
+          chain = scm_cons (crt_dn (list[j]), chain);
+          gnutls_x509_crt_deinit (list[j]);
+        }
+      gnutls_free (list);
+      chains = scm_cons (scm_reverse_x (chain, SCM_EOL), chains);
+    }
+  pthread_mutex_lock (&trust_lock);
+  unsigned int trusted = c->trusted, system_trusted = c->system_trusted;
+  unsigned int crls = c->crl_count;
+  int system = c->system_trust;
+  pthread_mutex_unlock (&trust_lock);
+  scm_remember_upto_here_1 (cred);
+  return scm_list_n
+    (scm_cons (scm_from_utf8_symbol ("chains"),
+               scm_reverse_x (chains, SCM_EOL)),
+     scm_cons (scm_from_utf8_symbol ("trusted"), scm_from_uint (trusted)),
+     scm_cons (scm_from_utf8_symbol ("system"),
+               system == GN_SYSTEM_TRUST_NONE ? SCM_BOOL_F
+               : scm_from_utf8_symbol (system == GN_SYSTEM_TRUST_IMPLICIT
+                                       ? "implicit" : "explicit")),
+     scm_cons (scm_from_utf8_symbol ("system-trusted"),
+               scm_from_uint (system_trusted)),
+     scm_cons (scm_from_utf8_symbol ("crls"), scm_from_uint (crls)),
+     scm_cons (scm_from_utf8_symbol ("default?"),
+               scm_from_bool (c->is_default)),
+     SCM_UNDEFINED);
 }
 #undef FUNC_NAME
 
@@ -327,6 +967,8 @@ gn_init_tls_credentials (void)
                                   scm_list_1 (scm_from_utf8_symbol ("ptr")),
                                   finalize_credentials);
   scm_permanent_object (gn_tls_credentials_type);
+  /* For (net tls)'s printer (a GOOPS method on this class).  */
+  scm_c_define ("%certificate-credentials-type", gn_tls_credentials_type);
   scm_c_define ("x509-certificate-format/pem",
                 scm_from_int (GNUTLS_X509_FMT_PEM));
   scm_c_define ("x509-certificate-format/der",

@@ -10,6 +10,7 @@
 #include "tls.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -86,11 +87,31 @@ datum_to_string (gnutls_datum_t *d)
   return s;
 }
 
+/* What is wrong with DATA (D), which GnuTLS refused with RC as a WHAT
+   ("certificate" or "private key", whose PEM label ends with LABEL).  */
+static SCM
+import_error_message (const gnutls_datum_t *d, gnutls_x509_crt_fmt_t fmt,
+                      int rc, const char *what, const char *label)
+{
+  char text[200];
+  if (fmt == GNUTLS_X509_FMT_PEM && !gn_tls_pem_has (d, label))
+    {
+      snprintf (text, sizeof text, "the data hold no %s~a", what);
+      return scm_simple_format (SCM_BOOL_F, scm_from_utf8_string (text),
+                                scm_list_1 (gn_tls_pem_contents (d)));
+    }
+  snprintf (text, sizeof text, "not a valid %s: %s", what,
+            gnutls_strerror (rc));
+  return scm_from_utf8_string (text);
+}
+
 SCM_DEFINE (gn_import_x509_certificate, "import-x509-certificate", 1, 1, 0,
             (SCM data, SCM format),
             "Return the X.509 certificate in bytevector @var{data}, in\n"
             "@code{x509-certificate-format/der} (the default, as in\n"
-            "@code{session-peer-certificate-chain}) or @code{/pem}.")
+            "@code{session-peer-certificate-chain}) or @code{/pem}.  Data\n"
+            "plainly in the other encoding (PEM text where DER is said) are\n"
+            "read in that one.")
 #define FUNC_NAME s_gn_import_x509_certificate
 {
   if (!scm_is_bytevector (data))
@@ -99,15 +120,19 @@ SCM_DEFINE (gn_import_x509_certificate, "import-x509-certificate", 1, 1, 0,
     : gn_tls_to_format (format, FUNC_NAME, 2);
   gnutls_datum_t d = { (unsigned char *) SCM_BYTEVECTOR_CONTENTS (data),
                        (unsigned int) SCM_BYTEVECTOR_LENGTH (data) };
+  fmt = gn_tls_data_format (&d, fmt);
   gnutls_x509_crt_t crt;
   gn_tls_check (gnutls_x509_crt_init (&crt), FUNC_NAME);
   int rc = gnutls_x509_crt_import (crt, &d, fmt);
-  scm_remember_upto_here_1 (data);
   if (rc < 0)
     {
       gnutls_x509_crt_deinit (crt);
-      gn_raise_tls_error (FUNC_NAME, rc, -1);
+      SCM text = import_error_message (&d, fmt, rc, "certificate",
+                                       "CERTIFICATE");
+      scm_remember_upto_here_1 (data);
+      gn_raise_tls_error_message (FUNC_NAME, rc, text);
     }
+  scm_remember_upto_here_1 (data);
   return scm_make_foreign_object_1 (certificate_type, crt);
 }
 #undef FUNC_NAME
@@ -289,7 +314,8 @@ SCM_DEFINE (gn_x509_certificate_matches_hostname,
 SCM_DEFINE (gn_import_x509_private_key, "import-x509-private-key", 1, 2, 0,
             (SCM data, SCM format, SCM password),
             "Return the private key in bytevector @var{data}, PEM by default\n"
-            "or @var{format}.  PKCS #1, SEC 1 and PKCS #8 keys are accepted;\n"
+            "or @var{format} (data plainly in the other encoding are read in\n"
+            "that one).  PKCS #1, SEC 1 and PKCS #8 keys are accepted;\n"
             "@var{password}, a string, decrypts an encrypted PKCS #8 key.")
 #define FUNC_NAME s_gn_import_x509_private_key
 {
@@ -305,6 +331,7 @@ SCM_DEFINE (gn_import_x509_private_key, "import-x509-private-key", 1, 2, 0,
     }
   gnutls_datum_t d = { (unsigned char *) SCM_BYTEVECTOR_CONTENTS (data),
                        (unsigned int) SCM_BYTEVECTOR_LENGTH (data) };
+  fmt = gn_tls_data_format (&d, fmt);
   gnutls_x509_privkey_t key;
   int rc = gnutls_x509_privkey_init (&key);
   if (rc < 0)
@@ -313,14 +340,42 @@ SCM_DEFINE (gn_import_x509_private_key, "import-x509-private-key", 1, 2, 0,
       gn_raise_tls_error (FUNC_NAME, rc, -1);
     }
   rc = gnutls_x509_privkey_import2 (key, &d, fmt, pw, 0);
-  scm_remember_upto_here_1 (data);
+  int had_password = pw != NULL;
   free (pw);
   if (rc < 0)
     {
       gnutls_x509_privkey_deinit (key);
-      gn_raise_tls_error (FUNC_NAME, rc, -1);
+      SCM text;
+      if (rc == GNUTLS_E_DECRYPTION_FAILED)
+        text = scm_from_utf8_string
+          (had_password ? "cannot decrypt the private key: wrong password"
+           : "the private key is encrypted: give its password");
+      else
+        text = import_error_message (&d, fmt, rc, "private key",
+                                     "PRIVATE KEY");
+      scm_remember_upto_here_1 (data);
+      gn_raise_tls_error_message (FUNC_NAME, rc, text);
     }
+  scm_remember_upto_here_1 (data);
   return scm_make_foreign_object_1 (private_key_type, key);
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_x509_private_key_info, "%x509-private-key-info", 1, 0, 0,
+            (SCM key),
+            "Internal, for printing: @code{(@var{algorithm} . @var{bits})},\n"
+            "the name GnuTLS gives the algorithm of @var{key} (such as\n"
+            "@code{\"RSA\"} or @code{\"EC/ECDSA\"}) and its size in bits.")
+#define FUNC_NAME s_gn_x509_private_key_info
+{
+  gnutls_x509_privkey_t k = to_private_key (key, FUNC_NAME, 1);
+  unsigned int bits = 0;
+  int alg = gnutls_x509_privkey_get_pk_algorithm2 (k, &bits);
+  scm_remember_upto_here_1 (key);
+  const char *name = alg >= 0
+    ? gnutls_pk_algorithm_get_name ((gnutls_pk_algorithm_t) alg) : NULL;
+  return scm_cons (scm_from_utf8_string (name ? name : "unknown"),
+                   scm_from_uint (bits));
 }
 #undef FUNC_NAME
 
@@ -340,6 +395,7 @@ SCM_DEFINE (gn_set_cred_keys, "set-certificate-credentials-x509-keys!",
 #define FUNC_NAME s_gn_set_cred_keys
 {
   gn_tls_cred *c = gn_to_tls_cred (cred, FUNC_NAME, 1);
+  gn_tls_cred_check_mutable (cred, c, FUNC_NAME);
   long n = scm_ilength (certs);
   if (n <= 0 || n > 16)
     gn_wrong_type (FUNC_NAME, 2, certs);
@@ -350,6 +406,11 @@ SCM_DEFINE (gn_set_cred_keys, "set-certificate-credentials-x509-keys!",
   gnutls_x509_privkey_t k = to_private_key (key, FUNC_NAME, 3);
   int rc = gnutls_certificate_set_x509_key (c->cred, list, (int) n, k);
   scm_remember_upto_here_2 (certs, key);
+  if (rc == GNUTLS_E_CERTIFICATE_KEY_MISMATCH)
+    gn_raise_tls_error_message
+      (FUNC_NAME, rc, scm_from_utf8_string
+       ("the private key does not match the certificate (the first "
+        "certificate of the list must be the one of the key)"));
   gn_tls_check (rc, FUNC_NAME);
   return SCM_UNSPECIFIED;
 }
@@ -473,6 +534,9 @@ gn_init_tls_x509 (void)
                                   scm_list_1 (scm_from_utf8_symbol ("ptr")),
                                   finalize_private_key);
   scm_permanent_object (private_key_type);
+  /* For (net tls)'s printers (GOOPS methods on these classes).  */
+  scm_c_define ("%x509-certificate-type", certificate_type);
+  scm_c_define ("%x509-private-key-type", private_key_type);
 #ifndef SCM_MAGIC_SNARFER
 #include "tls-x509.x"
 #endif

@@ -22,6 +22,14 @@ SCM_NORETURN void gn_raise_tls_error (const char *subr, int code, int alert);
 SCM_NORETURN void gn_raise_dtls_message_too_large (const char *subr,
                                                    size_t size, size_t limit,
                                                    SCM session);
+/* A &tls-error for GnuTLS error CODE whose message is MESSAGE (a Scheme
+   string) instead of GnuTLS's: says what is wrong with what was given.  */
+SCM_NORETURN void gn_raise_tls_error_message (const char *subr, int code,
+                                              SCM message);
+/* A &tls-file-error: FILE (a Scheme string) could not be read, ERR is
+   the errno.  */
+SCM_NORETURN void gn_raise_tls_file_error (const char *subr, SCM file,
+                                           int err);
 /* Raise the TLS error of GnuTLS result RC, if it is one.  */
 void gn_tls_check (int rc, const char *subr);
 /* The alert ALERT as a symbol such as unknown-ca, or #f.  */
@@ -43,12 +51,31 @@ SCM_NORETURN void gn_raise_tls_priority_error (const char *subr,
 /* tls-credentials.c.  Credentials are shared by sessions and freed by
    whichever of their finalizer and the last session's finalizer runs last
    (Guile finalizers run in no particular order), hence the count.  */
+/* How the system trust store is in a credentials' trust list.  */
+enum
+{
+  GN_SYSTEM_TRUST_NONE = 0,
+  GN_SYSTEM_TRUST_IMPLICIT,     /* loaded by a handshake: no trust given */
+  GN_SYSTEM_TRUST_EXPLICIT      /* set-certificate-credentials-system-trust! */
+};
+/* A copy of CRLs given, to put back when the trust list is replaced.  */
+struct gn_crl_copy
+{
+  gnutls_datum_t data;
+  gnutls_x509_crt_fmt_t format;
+  struct gn_crl_copy *next;
+};
 typedef struct
 {
   gnutls_certificate_credentials_t cred;
   int refs;                     /* atomic: the Scheme object + sessions */
   int explicit_trust;           /* a trust file or data was given */
-  int system_trust;             /* the system trust store was loaded */
+  int system_trust;             /* GN_SYSTEM_TRUST_... */
+  int is_default;               /* the process-wide default credentials */
+  unsigned int trusted;         /* certificates trusted explicitly */
+  unsigned int system_trusted;  /* ... and from the system store */
+  unsigned int crl_count;       /* CRLs added */
+  struct gn_crl_copy *crls;     /* their data (under the trust lock) */
 } gn_tls_cred;
 extern SCM gn_tls_credentials_type;
 gn_tls_cred *gn_to_tls_cred (SCM obj, const char *subr, int pos);
@@ -61,6 +88,18 @@ void gn_tls_cred_ensure_trust (gn_tls_cred *c, const char *subr);
 SCM gn_tls_default_credentials (void);
 /* Convert x509-certificate-format/pem or /der.  */
 gnutls_x509_crt_fmt_t gn_tls_to_format (SCM fmt, const char *subr, int pos);
+/* The encoding of D: FORMAT, unless D is plainly the other one (PEM text
+   with a -----BEGIN line where DER was said, or DER where PEM was).  */
+gnutls_x509_crt_fmt_t gn_tls_data_format (const gnutls_datum_t *d,
+                                          gnutls_x509_crt_fmt_t format);
+/* What the PEM blocks of D are, for messages: e.g. " (it holds: PRIVATE
+   KEY)", or "" when D has none; a Scheme string.  */
+SCM gn_tls_pem_contents (const gnutls_datum_t *d);
+/* Whether D has a PEM block whose label is LABEL or ends with it.  */
+int gn_tls_pem_has (const gnutls_datum_t *d, const char *label);
+/* A &net-state-error unless C may be changed (it is not the default
+   credentials every session given none shares).  */
+void gn_tls_cred_check_mutable (SCM obj, gn_tls_cred *c, const char *subr);
 void gn_init_tls_credentials (void);
 
 /* tls-session.c: the session object and its settings.  */

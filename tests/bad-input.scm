@@ -78,6 +78,16 @@
 (define (tls-code code)
   (lambda (e) (and (tls-error? e) (eqv? (tls-error-code e) code))))
 
+(define (file-error-of file errno)
+  (lambda (e) (and (tls-file-error? e)
+                   (equal? (tls-file-error-file e) file)
+                   (eqv? (tls-file-error-errno e) errno))))
+
+(define (tls-message-has code text)
+  ;; A &tls-error of CODE whose message contains TEXT.
+  (lambda (e) (and (tls-error? e) (eqv? (tls-error-code e) code)
+                   (string-contains (exception-message e) text) #t)))
+
 (define (timeout-of operation)
   (lambda (e) (and (net-timeout-error? e)
                    (eq? (net-timeout-operation e) operation))))
@@ -162,7 +172,7 @@
     connection-refused-error? connection-reset-error?
     tls-error? tls-verification-error? tls-premature-termination?
     dtls-server? dtls-message-too-large?
-    net-state-error? tls-priority-error?))
+    net-state-error? tls-priority-error? tls-file-error?))
 
 ;; Condition accessors: Guile's define-exception-type makes them, and
 ;; given anything else they raise Guile's misc-error, as documented in
@@ -174,7 +184,7 @@
     tls-verification-host tls-verification-status
     dtls-message-size dtls-message-limit dtls-message-session
     net-state-error-object tls-priority-error-string
-    tls-priority-error-position))
+    tls-priority-error-position tls-file-error-file tls-file-error-errno))
 
 ;; The procedures that legitimately accept anything, and why.
 (define accept-anything
@@ -184,6 +194,8 @@
     (make-dtls-message-too-large-error "a condition constructor: its fields hold any value" ,returns-anything)
     (make-net-state-error "a condition constructor: its fields hold any value" ,returns-anything)
     (make-tls-priority-error "a condition constructor: its fields hold any value" ,returns-anything)
+    (make-tls-file-error "a condition constructor: its fields hold any value" ,returns-anything)
+    (%raise-tls-file-error "internal: raises a &tls-file-error for whatever it is given" ,(raises-condition tls-file-error?))
     (%raise-state-error "internal: raises a &net-state-error for whatever it is given" ,(raises-condition net-state-error?))
     (%raise-tls-priority-error "internal: raises a &tls-priority-error for whatever it is given" ,(raises-condition tls-priority-error?))
     (%raise-dtls-message-too-large "internal: raises a &dtls-message-too-large for whatever it is given" ,(raises-condition dtls-message-too-large?))
@@ -582,9 +594,90 @@ or the peer goes away."
       (make-certificate-credentials) invalid-pem))
 (row "DER garbage: import-x509-certificate" (raises-condition tls-error?) 'tls
      (import-x509-certificate (random-bytes 200) x509-certificate-format/der))
-(row "missing key file" (raises-condition tls-error?) 'tls
+(row "missing key file: &tls-file-error naming it, ENOENT"
+     (raises-condition (file-error-of "/nonexistent/key.pem" ENOENT)) 'tls
      (set-certificate-credentials-x509-key-files!
       (make-certificate-credentials) (cert-file "server") "/nonexistent/key.pem"))
+(row "missing certificate file: &tls-file-error naming it, ENOENT"
+     (raises-condition (file-error-of "/nonexistent/cert.pem" ENOENT)) 'tls
+     (set-certificate-credentials-x509-key-files!
+      (make-certificate-credentials) "/nonexistent/cert.pem" (cert-file "key")))
+(row "missing trust file: &tls-file-error naming it, ENOENT"
+     (raises-condition (file-error-of "/nonexistent/ca.pem" ENOENT)) 'tls
+     (set-certificate-credentials-x509-trust-file!
+      (make-certificate-credentials) "/nonexistent/ca.pem"))
+(row "missing CRL file: &tls-file-error naming it, ENOENT"
+     (raises-condition (file-error-of "/nonexistent/crl.pem" ENOENT)) 'tls
+     (set-certificate-credentials-x509-crl-file!
+      (make-certificate-credentials) "/nonexistent/crl.pem"))
+(row "a directory as trust file: &tls-file-error, EISDIR"
+     (raises-condition (file-error-of "/" EISDIR)) 'tls
+     (set-certificate-credentials-x509-trust-file!
+      (make-certificate-credentials) "/"))
+(row "a key file as trust file: error/no-certificate-found, says so"
+     (raises-condition (tls-message-has error/no-certificate-found
+                                        "holds no certificate (its PEM blocks: EC PRIVATE KEY)"))
+     'tls
+     (set-certificate-credentials-x509-trust-file!
+      (make-certificate-credentials) (cert-file "key")))
+(row "empty trust data: error/no-certificate-found, not 0"
+     (raises-condition (tls-message-has error/no-certificate-found
+                                        "the trust data holds no certificate (it is empty)"))
+     'tls
+     (set-certificate-credentials-x509-trust-data!
+      (make-certificate-credentials) (make-bytevector 0)))
+(row "trust data of text that is not PEM: error/no-certificate-found"
+     (raises-condition (tls-message-has error/no-certificate-found "no certificate"))
+     'tls
+     (set-certificate-credentials-x509-trust-data!
+      (make-certificate-credentials) (string->utf8 "not a certificate")))
+(row "certificate and key files in the wrong order: says so"
+     (raises-condition (tls-message-has -56 "wrong order")) 'tls
+     (set-certificate-credentials-x509-key-files!
+      (make-certificate-credentials) (cert-file "key") (cert-file "server")))
+(row "certificate and key data in the wrong order: says so"
+     (raises-condition (tls-message-has -56 "wrong order")) 'tls
+     (set-certificate-credentials-x509-key-data!
+      (make-certificate-credentials) (file-bytes (cert-file "key"))
+      (file-bytes (cert-file "server"))))
+(row "PEM certificate given to import-x509-certificate (DER default): read"
+     (returns x509-certificate?) 'tls
+     (import-x509-certificate (file-bytes (cert-file "server"))))
+(row "PEM key given to import-x509-private-key as DER: read"
+     (returns x509-private-key?) 'tls
+     (import-x509-private-key (file-bytes (cert-file "key"))
+                              x509-certificate-format/der))
+(row "PEM key data given as DER to -key-data!: read"
+     returns-anything 'tls
+     (set-certificate-credentials-x509-key-data!
+      (make-certificate-credentials) (file-bytes (cert-file "server"))
+      (file-bytes (cert-file "key")) x509-certificate-format/der))
+(row "DER trust data given as PEM (the default): read, 1 certificate"
+     (returns (cut eqv? <> 1)) 'tls
+     (set-certificate-credentials-x509-trust-data!
+      (make-certificate-credentials)
+      (export-x509-certificate (load-x509-certificate (cert-file "ca")))))
+(row "a PEM key given to import-x509-certificate: says what the data hold"
+     (raises-condition (lambda (e)
+                         (and (tls-error? e)
+                              (string=? (exception-message e)
+                                        "the data hold no certificate (its PEM blocks: EC PRIVATE KEY)"))))
+     'tls
+     (import-x509-certificate (file-bytes (cert-file "key"))))
+(row "changing the default credentials: &net-state-error"
+     (raises-condition net-state-error?) 'tls
+     (let ((d (make-session connection-end/client)))
+       ;; A session given no credentials gets the defaults at its first
+       ;; handshake (here one the peer cuts); session-credentials then
+       ;; returns them.
+       (set-session-verify-peer! d #f)
+       (with-pair
+        (lambda (a b)
+          (set-session-transport-port! d a)
+          (close-port b)
+          (false-if-exception (handshake d))))
+       (set-certificate-credentials-x509-trust-file!
+        (session-credentials d) (cert-file "ca"))))
 (row "wrong key password: error/decryption-failed"
      (raises-condition (tls-code error/decryption-failed)) 'tls
      (set-certificate-credentials-x509-key-files!
@@ -602,10 +695,12 @@ or the peer goes away."
      (set-certificate-credentials-x509-key-files!
       (make-certificate-credentials) (cert-file "server") (encrypted-key-file)
       x509-certificate-format/pem "secret"))
-(row "mismatched key and certificate (files)" (raises-condition tls-error?) 'tls
+(row "mismatched key and certificate (files): says so"
+     (raises-condition (tls-message-has -60 "does not match the certificate in")) 'tls
      (set-certificate-credentials-x509-key-files!
       (make-certificate-credentials) (cert-file "server") (cert-file "ca-key")))
-(row "mismatched key and certificate (data)" (raises-condition tls-error?) 'tls
+(row "mismatched key and certificate (data): says so"
+     (raises-condition (tls-message-has -60 "does not match the certificate")) 'tls
      (set-certificate-credentials-x509-key-data!
       (make-certificate-credentials) (file-bytes (cert-file "server"))
       (file-bytes (cert-file "ca-key"))))

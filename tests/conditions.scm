@@ -112,6 +112,87 @@ integer, as Guile gives it."
         (list (exception-kind e) (car (exception-args e))
               (cadr (exception-args e))))))
 
+  ;; Issue 14: every condition type's exception-message is the text (no
+  ;; "~A" with the text in the irritants), its exception-origin the
+  ;; procedure as a symbol, and Guile's report prints them.
+  (test-group "message and origin of each condition type"
+    (define (report e)
+      (string-trim-right
+       (call-with-output-string
+         (lambda (port)
+           (print-exception port #f (exception-kind e) (exception-args e))))
+       #\newline))
+    (define-syntax-rule (seen-row name pred origin message expr)
+      (let ((e (raised expr)))
+        (test-equal name
+          (list #t origin message
+                (string-append "In procedure " (symbol->string origin) ": "
+                               message))
+          (and e (list (and (pred e) #t) (exception-origin e)
+                       (exception-message e) (report e))))))
+    (seen-row "&net-timeout" net-timeout-error? 'handshake "handshake timed out"
+              (%raise-timeout 'handshake 'handshake #f))
+    (seen-row "&connection-refused (a system-error too)"
+              connection-refused-error? 'connect "Connection refused"
+              (%raise-system-error "connect" ECONNREFUSED))
+    (seen-row "&connection-reset" connection-reset-error? 'recv!
+              "Connection reset by peer"
+              (%raise-system-error "recv!" ECONNRESET))
+    ;; A getaddrinfo-error's throw arguments are just the code, which
+    ;; Guile's own printer shows: the report does not name the host.
+    (let ((e (raised (%raise-getaddrinfo-error EAI_NONAME "nowhere.invalid"))))
+      (test-equal "&host-not-found (a getaddrinfo-error too)"
+        (list #t 'getaddrinfo "host not found: nowhere.invalid"
+              (string-append "In procedure getaddrinfo: "
+                             (gai-strerror EAI_NONAME)))
+        (list (host-not-found-error? e) (exception-origin e)
+              (exception-message e) (report e))))
+    (let ((e (raised (%raise-getaddrinfo-error EAI_AGAIN "example.org"))))
+      (test-equal "another getaddrinfo-error"
+        (list 'getaddrinfo-error 'getaddrinfo
+              (string-append "example.org: " (gai-strerror EAI_AGAIN)))
+        (list (exception-kind e) (exception-origin e) (exception-message e))))
+    (seen-row "&net-state-error" net-state-error? 'record-send
+              "the handshake has not been done"
+              (%raise-state-error 'record-send "the handshake has not been done" #f))
+    (seen-row "&tls-error" tls-error? 'bye "The TLS connection was non-properly terminated."
+              (%raise-tls-error 'bye -110 'GNUTLS_E_PREMATURE_TERMINATION
+                                "The TLS connection was non-properly terminated."
+                                #f #t))
+    (seen-row "&tls-error with an alert" tls-error? 'handshake
+              "A TLS fatal alert has been received. (alert: unknown-ca)"
+              (%raise-tls-error 'handshake -12 'GNUTLS_E_FATAL_ALERT_RECEIVED
+                                "A TLS fatal alert has been received."
+                                'unknown-ca #t))
+    (seen-row "&tls-verification-error" tls-verification-error? 'handshake
+              "certificate verification failed for a.test: the certificate has expired"
+              (%raise-tls-verification-error
+               'handshake -348 'GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR "m"
+               '(expired) '("the certificate has expired") "a.test" 0))
+    (seen-row "&tls-priority-error" tls-priority-error? 'set-session-priorities!
+              "invalid priority string at \"+BOGUS\""
+              (%raise-tls-priority-error 'set-session-priorities! -50
+                                         'GNUTLS_E_INVALID_REQUEST
+                                         "NORMAL:+BOGUS" 7))
+    (seen-row "&tls-file-error" tls-file-error? 'set-certificate-credentials-x509-trust-file!
+              "cannot read /x/y.pem: No such file or directory"
+              (%raise-tls-file-error 'set-certificate-credentials-x509-trust-file!
+                                     -64 'GNUTLS_E_FILE_ERROR "/x/y.pem" ENOENT))
+    (seen-row "&dtls-message-too-large (origin given by C as a string)"
+              dtls-message-too-large? 'dtls-send
+              "a message of 2000 bytes does not fit in 1200 bytes"
+              (%raise-dtls-message-too-large "dtls-send" 2000 1200 #f))
+    (let ((e (raised (%raise-tls-file-error 'x -64 'GNUTLS_E_FILE_ERROR
+                                            "/x/y.pem" ENOENT))))
+      (test-equal "&tls-file-error: file, errno, code, the file as irritant"
+        (list "/x/y.pem" ENOENT ENOENT -64 '("/x/y.pem") 'gnutls-error)
+        (list (tls-file-error-file e) (tls-file-error-errno e)
+              (net-error-errno e) (tls-error-code e) (exception-irritants e)
+              (exception-kind e))))
+    (test-equal "a condition the user made without a message: Guile's report"
+      "ERROR:\n  1. &net-timeout:\n      operation: read\n      object: #f"
+      (report (make-net-timeout-error 'read #f))))
+
   (test-group "sockaddr.c"
     (test-equal "inet-pton of a bad IPv4 address: out-of-range, argument 2"
       '(out-of-range "inet-pton" 2 "1.2.3")

@@ -626,6 +626,34 @@ THREAD returns how many datagrams it dropped once STOP! is called."
                    (length (dtls-server-sessions server))))
       (close-dtls-server server)))
 
+  ;; Issue 14: a server prints its address and how many clients it keeps.
+  (test-group "printing"
+    (for-each
+     (lambda (host shown)
+       (let* ((server (make-dtls-server host 0 #:credentials server-cred
+                                        #:timeout 10))
+              (where (format #f shown (server-port server))))
+         (test-equal (string-append host ": address, no session yet")
+           (format #f "#<dtls-server ~a 0 sessions>" where)
+           (object->string server))
+         (let* ((t (echo-server server))
+                (c (make-dtls-client host (server-port server)
+                                     #:credentials client-cred
+                                     #:server-name "localhost" #:timeout 10)))
+           (exchange c '(10))
+           (test-equal (string-append host ": one client kept")
+             (format #f "#<dtls-server ~a 1 session>" where)
+             (object->string server))
+           (test-equal (string-append host ": display prints the same")
+             (object->string server)
+             (with-output-to-string (lambda () (display server))))
+           (close-dtls c)
+           (join t))
+         (close-dtls-server server)
+         (test-equal (string-append host ": closed") "#<dtls-server closed>"
+           (object->string server))))
+     (list "127.0.0.1" "::1") (list "127.0.0.1:~a" "[::1]:~a")))
+
   (test-group "descriptors"
     (gc) (gc)
     (test-assert "no descriptor leaked" (<= (open-fd-count) (+ fds-at-start 2)))))

@@ -756,6 +756,156 @@
       (error-key (set-session-client-certificate-request!
                   (make-session connection-end/server) 'always))))
 
+  ;; Issue 14: explicit trust given after a handshake loaded the system
+  ;; store replaces it, and keeps the CRLs given before.
+  (test-group "explicit trust after the system store"
+    (let ((creds (make-certificate-credentials)))
+      (set-certificate-credentials-x509-crl-file! creds (cert-file "crl"))
+      (let-values (((c s) (tls-pair #:client-creds creds
+                                    #:client-body (lambda (s) 'connected))))
+        (test-equal "no trust given: the system store, which refuses our CA"
+          '(untrusted-issuer)
+          (and (tls-verification-error? c) (tls-verification-reasons c))))
+      (test-assert "... and the credentials say they trust the system store"
+        (string-contains (object->string creds) "trusting the system store"))
+      (test-equal "trust given now: the number added" 1
+        (set-certificate-credentials-x509-trust-file! creds (cert-file "ca")))
+      (test-equal "it replaced the system store; the CRL stayed"
+        "#<certificate-credentials trusting 1 certificate, 1 CRL>"
+        (object->string creds))
+      (let-values (((c s) (tls-pair #:client-creds creds
+                                    #:client-body (lambda (s) (say-and-hear s "after"))
+                                    #:server-body echo-line)))
+        (test-equal "the next handshake trusts our CA" "echo after" c))
+      (let-values (((c s) (tls-pair #:client-creds creds #:server-cert "revoked"
+                                    #:client-body (lambda (s) 'connected))))
+        (test-equal "... and still refuses what the CRL revokes" '(revoked)
+          (and (tls-verification-error? c) (tls-verification-reasons c))))
+      (let-values (((c s) (tls-pair #:client-creds creds
+                                    #:server-creds
+                                    (let ((sc (make-certificate-credentials)))
+                                      (let-values (((cert key)
+                                                    (make-self-signed-certificate
+                                                     "localhost")))
+                                        (set-certificate-credentials-x509-key-data!
+                                         sc cert key))
+                                      sc)
+                                    #:client-body (lambda (s) 'connected))))
+        (test-assert "... and only what was given: another issuer is refused"
+          (and (tls-verification-error? c)
+               (memq 'untrusted-issuer (tls-verification-reasons c))))))
+    (let ((creds (make-certificate-credentials)))
+      (let-values (((c s) (tls-pair #:client-creds creds
+                                    #:client-body (lambda (s) 'connected))))
+        #t)
+      (set-certificate-credentials-x509-trust-data!
+       creds (call-with-input-file (cert-file "ca") get-bytevector-all
+               #:binary #t))
+      (test-equal "trust data replace it the same way"
+        "#<certificate-credentials trusting 1 certificate>"
+        (object->string creds)))
+    (let ((creds (make-certificate-credentials)))
+      (set-certificate-credentials-system-trust! creds)
+      (let-values (((c s) (tls-pair #:client-creds creds
+                                    #:client-body (lambda (s) 'connected))))
+        #t)
+      (set-certificate-credentials-x509-trust-file! creds (cert-file "ca"))
+      (test-assert "the system store asked for explicitly stays"
+        (string-contains (object->string creds)
+                         "trusting 1 certificate and the system store"))
+      (let-values (((c s) (tls-pair #:client-creds creds
+                                    #:client-body (lambda (s) (say-and-hear s "both"))
+                                    #:server-body echo-line)))
+        (test-equal "... with the trust given" "echo both" c))))
+
+  ;; Issue 14: a condition's exception-message is its text and its
+  ;; exception-origin the procedure called, and the report of an uncaught
+  ;; one says so, for real failures.
+  (test-group "conditions as a user sees them"
+    (define (report e)
+      ;; What Guile prints for E after the frame line (and its newline).
+      (string-trim-right
+       (call-with-output-string
+         (lambda (port)
+           (print-exception port #f (exception-kind e) (exception-args e))))
+       #\newline))
+    (define (seen e)
+      (and (exception? e)
+           (list (exception-origin e) (exception-message e) (report e))))
+    (let-values (((c s) (tls-pair #:server-cert "selfsigned"
+                                  #:client-body (lambda (s) 'connected))))
+      (let ((text (string-append "certificate verification failed for "
+                                 "localhost: the certificate's issuer is "
+                                 "not trusted (unknown or self-signed)")))
+        (test-equal "a refused certificate: origin handshake, the whole text"
+          (list 'handshake text (string-append "In procedure handshake: " text))
+          (seen c))))
+    (let* ((listener (loopback-listener))
+           (r (capture
+               (lambda ()
+                 (let ((s (make-session connection-end/client)))
+                   (set-session-timeout! s 0.3)
+                   (set-session-server-name! s server-name-type/dns "localhost")
+                   (set-session-transport-port! s (connect-loopback
+                                                   (listener-port listener)))
+                   (handshake s))))))
+      (close-port listener)
+      (test-equal "a handshake that times out"
+        '(handshake "handshake timed out"
+                    "In procedure handshake: handshake timed out")
+        (seen r)))
+    (let* ((listener (loopback-listener))
+           (port (listener-port listener))
+           (server
+            (call-with-new-thread
+             (lambda ()
+               (capture
+                (lambda ()
+                  (let ((conn (car (accept listener)))
+                        (s (make-session connection-end/server)))
+                    (set-session-timeout! s 5)
+                    (set-session-credentials! s (server-credentials))
+                    (set-session-transport-port! s conn)
+                    (handshake s))))))))
+      (let ((conn (connect-loopback port)))
+        (display "GET / HTTP/1.0\r\nHost: localhost\r\n\r\n" conn)
+        (let ((r (join-thread server (+ (current-time) 10))))
+          (test-assert "GnuTLS's error: origin handshake, GnuTLS's message"
+            (and (tls-error? r)
+                 (eq? 'handshake (exception-origin r))
+                 (string=? (exception-message r) (tls-error-message r))
+                 (string=? (report r)
+                           (string-append "In procedure handshake: "
+                                          (tls-error-message r))))))
+        (close-port conn)
+        (close-port listener)))
+    (let* ((u (socket AF_INET SOCK_DGRAM 0))
+           (s (make-session connection-end/client)))
+      (set-session-transport-port! s u)
+      (test-equal "a state error: origin record-send"
+        '(record-send "the handshake has not been done"
+                      "In procedure record-send: the handshake has not been done")
+        (seen (capture (lambda () (record-send s (make-bytevector 1 0))))))
+      (close-port u))
+    (let* ((port (free-port))
+           (sock (socket AF_INET SOCK_STREAM 0))
+           (r (capture (lambda () (connect sock AF_INET INADDR_LOOPBACK port)))))
+      (close-port sock)
+      (test-equal "connection refused: origin connect, the errno's text"
+        '(connect "Connection refused" "In procedure connect: Connection refused")
+        (and (connection-refused-error? r) (seen r)))
+      (test-equal "... still Guile's system-error for catch"
+        (list "connect" ECONNREFUSED)
+        (list (car (exception-args r)) (net-error-errno r))))
+    (let ((r (capture (lambda ()
+                        (set-certificate-credentials-x509-trust-file!
+                         (make-certificate-credentials) "/nonexistent/ca.pem")))))
+      (test-equal "a file that cannot be read"
+        '(set-certificate-credentials-x509-trust-file!
+          "cannot read /nonexistent/ca.pem: No such file or directory"
+          "In procedure set-certificate-credentials-x509-trust-file!: cannot read /nonexistent/ca.pem: No such file or directory")
+        (seen r))))
+
   (test-group "GC"
     (test-assert "sessions and credentials are collected without crashes"
       (begin

@@ -25,6 +25,7 @@
   #:use-module (net tls)
   #:use-module (net wait)
   #:use-module (rnrs bytevectors)
+  #:use-module ((oop goops) #:select (define-method))
   #:re-export (&dtls-message-too-large dtls-message-too-large?
                dtls-message-size dtls-message-limit dtls-message-session)
   #:export (make-dtls-client socket->dtls-client
@@ -38,6 +39,38 @@
 
 (eval-when (expand load eval)
   (load-guile-net-extension "scm_init_guile_net_dtls"))
+
+;;; How a server prints: its address and how many clients it keeps,
+;;; #<dtls-server 127.0.0.1:4433 2 sessions>, or #<dtls-server closed>.
+
+(define (address-text sa)
+  (let ((family (sockaddr:fam sa)))
+    (cond ((= family AF_INET)
+           (format #f "~a:~a" (inet-ntop AF_INET (sockaddr:addr sa))
+                   (sockaddr:port sa)))
+          ((= family AF_INET6)
+           (format #f "[~a]:~a" (inet-ntop AF_INET6 (sockaddr:addr sa))
+                   (sockaddr:port sa)))
+          (else "?"))))
+
+(define (print-dtls-server server port)
+  (let ((sock (dtls-server-socket server)))
+    (if (port-closed? sock)
+        (display "#<dtls-server closed>" port)
+        (let ((address (false-if-exception (getsockname sock)))
+              (sessions (false-if-exception (dtls-server-sessions server))))
+          (format port "#<dtls-server ~a~a>"
+                  (if address (address-text address) "?")
+                  (if sessions
+                      (let ((n (length sessions)))
+                        (format #f " ~a session~a" n (if (= n 1) "" "s")))
+                      ""))))))
+
+(let ((<dtls-server> %dtls-server-type))
+  (define-method (write (server <dtls-server>) port)
+    (print-dtls-server server port))
+  (define-method (display (server <dtls-server>) port)
+    (print-dtls-server server port)))
 
 ;; The largest plaintext a DTLS record carries.
 (define max-message 16384)

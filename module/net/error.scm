@@ -12,7 +12,10 @@
 ;;;                                   allows the call (handshake not done,
 ;;;                                   no transport, ...)
 ;;;     &tls-error                    TLS failed (below, for (net tls))
+;;;       &tls-verification-error     the peer's certificate was refused
 ;;;       &tls-priority-error         a priority string GnuTLS rejects
+;;;       &tls-file-error             a certificate, key, trust or CRL
+;;;                                   file could not be read
 ;;;     &dtls-message-too-large       a datagram would have been cut
 ;;;
 ;;; Each is a Guile exception type, so `guard' and `with-exception-handler'
@@ -23,6 +26,12 @@
 ;;; host-not-found is also a `getaddrinfo-error'.  A &net-state-error is
 ;;; also of Guile's throw kind `misc-error', which those calls raised before
 ;;; the condition existed.
+;;;
+;;; Every condition raised here has an origin, the procedure the user
+;;; called (a symbol), and a message that is the whole text, so that
+;;; `exception-message' and `exception-origin' are what a user reads; the
+;;; REPL and uncaught-exception reports print them as "In procedure
+;;; ORIGIN: MESSAGE", as Guile prints its own errors.
 
 (define-module (net error)
   #:use-module (ice-9 exceptions)
@@ -94,44 +103,71 @@
  net-state-error-object "The session, server or socket whose state refused the call, or #f.")
 
 (define (net-error-errno exn)
-  "Return the errno of EXN if it is a system error, otherwise #f."
-  (and (eq? (exception-kind exn) 'system-error)
-       (let ((args (exception-args exn)))
-         (and (= (length args) 4) (pair? (list-ref args 3))
-              (car (list-ref args 3))))))
+  "Return the errno of EXN if it is a system error or a &tls-file-error,
+otherwise #f."
+  (cond ((eq? (exception-kind exn) 'system-error)
+         (let ((args (exception-args exn)))
+           (and (= (length args) 4) (pair? (list-ref args 3))
+                (car (list-ref args 3)))))
+        ((tls-file-error? exn) (tls-file-error-errno exn))
+        (else #f)))
+
+(define (origin-symbol who)
+  ;; The procedure WHO (a symbol, or a string from C) as an origin.
+  (cond ((symbol? who) who)
+        ((string? who) (string->symbol who))
+        (else who)))
 
 (define (%raise-system-error who errno)
   "Raise the system error ERRNO of procedure WHO (a string), as Guile's
 `scm_syserror' would, compounded with our condition for ERRNO.  Called
-from C for the errnos that have one."
+from C for the errnos that have one.  Its exception-message is the text
+of ERRNO, such as \"Connection refused\", and its exception-origin WHO
+as a symbol; `catch' sees Guile's arguments, WHO a string."
   (let ((throw-exn (make-exception-from-throw
                     'system-error
-                    (list who "~A" (list (strerror errno)) (list errno)))))
+                    (list who "~A" (list (strerror errno)) (list errno))))
+        (ours (list (make-exception-with-origin (origin-symbol who))
+                    (make-exception-with-message (strerror errno))
+                    (make-exception-with-irritants '()))))
     (raise-exception
      (cond ((= errno ECONNREFUSED)
-            (make-exception (make-connection-refused-error) throw-exn))
+            (apply make-exception (make-connection-refused-error)
+                   (append ours (list throw-exn))))
            ((memv errno (list ECONNRESET EPIPE ECONNABORTED))
-            (make-exception (make-connection-reset-error) throw-exn))
+            (apply make-exception (make-connection-reset-error)
+                   (append ours (list throw-exn))))
            (else throw-exn)))))
 
 (define (%raise-getaddrinfo-error code name)
   "Raise Guile's `getaddrinfo-error' with CODE, compounded with
-&host-not-found when NAME does not exist.  Called from C."
-  (let ((throw-exn (make-exception-from-throw 'getaddrinfo-error (list code))))
+&host-not-found when NAME does not exist.  Called from C.  The message
+says what failed (\"host not found: NAME\", or gai-strerror's text) and
+the origin is getaddrinfo."
+  (let ((throw-exn (make-exception-from-throw 'getaddrinfo-error (list code)))
+        (origin (make-exception-with-origin 'getaddrinfo)))
     (raise-exception
      (if (memv code (list EAI_NONAME EAI_NODATA EAI_FAIL EAI_ADDRFAMILY))
          (make-exception (make-host-not-found-error name)
+                         origin
                          (make-exception-with-message
                           (format #f "host not found: ~a" name))
                          throw-exn)
-         throw-exn))))
+         (make-exception origin
+                         (make-exception-with-message
+                          (let ((why (or (false-if-exception
+                                          (gai-strerror code))
+                                         (format #f "getaddrinfo error ~a"
+                                                 code))))
+                            (if name (format #f "~a: ~a" name why) why)))
+                         throw-exn)))))
 
 (define (%raise-timeout who operation object)
   "Raise a timeout condition: OPERATION (a symbol) on OBJECT did not
 complete in time.  Called from C; WHO names the procedure."
   (raise-exception
    (make-exception (make-net-timeout-error operation object)
-                   (make-exception-with-origin who)
+                   (make-exception-with-origin (origin-symbol who))
                    (make-exception-with-message
                     (format #f "~a timed out" operation))
                    (make-exception-with-irritants (list object)))))
@@ -160,7 +196,7 @@ catches it."
      (make-exception (make-kind-and-args
                       'misc-error (list subr (format-escape text) '() #f))
                      (make-net-state-error object)
-                     (make-exception-with-origin who)
+                     (make-exception-with-origin (origin-symbol who))
                      (make-exception-with-message text)
                      (make-exception-with-irritants
                       (if object (list object) '()))))))
@@ -195,8 +231,10 @@ catches it."
         tls-verification-host tls-verification-status
         &tls-priority-error make-tls-priority-error tls-priority-error?
         tls-priority-error-string tls-priority-error-position
+        &tls-file-error make-tls-file-error tls-file-error?
+        tls-file-error-file tls-file-error-errno
         %raise-tls-error %raise-tls-verification-error
-        %raise-tls-priority-error)
+        %raise-tls-priority-error %raise-tls-file-error)
 
 (define-exception-type &tls-error &net-error
   make-tls-error tls-error?
@@ -218,22 +256,30 @@ catches it."
   (string tls-priority-error-string)      ; the priority string given
   (position tls-priority-error-position)) ; index of the first bad character
 
+(define-exception-type &tls-file-error &tls-error
+  make-tls-file-error tls-file-error?
+  (file tls-file-error-file)              ; the file name, a string
+  (errno tls-file-error-errno))           ; why: an errno, e.g. ENOENT
+
 (define (tls-premature-termination? obj)
   "Return #t if OBJ is a TLS condition saying the peer closed the
 connection without a TLS close_notify (a truncated connection)."
   (and (tls-error? obj)
        (eq? (tls-error-name obj) 'GNUTLS_E_PREMATURE_TERMINATION)))
 
-(define (tls-exception who code tls message)
-  (make-exception (make-kind-and-args
-                   'gnutls-error (list code who message))
-                  tls
-                  (make-exception-with-origin who)
-                  (make-exception-with-message message)
-                  (make-exception-with-irritants '())))
+(define* (tls-exception who code tls message #:optional (irritants '()))
+  (let ((who (origin-symbol who)))
+    (make-exception (make-kind-and-args
+                     'gnutls-error (list code who message))
+                    tls
+                    (make-exception-with-origin who)
+                    (make-exception-with-message message)
+                    (make-exception-with-irritants irritants))))
 
 (define (%raise-tls-error who code name message alert fatal?)
-  "Raise a TLS condition for GnuTLS error CODE in WHO.  Called from C."
+  "Raise a TLS condition for GnuTLS error CODE in WHO.  Called from C.
+MESSAGE is GnuTLS's description of CODE, or a sentence saying what is
+wrong with what WHO was given (credentials, certificates, keys)."
   (let ((text (if alert
                   (format #f "~a (alert: ~a)" message alert)
                   message)))
@@ -254,6 +300,19 @@ REASONS.  Called from C."
                                                  reasons words host status)
                     text))))
 
+(define (%raise-tls-file-error who code name file errno)
+  "Raise a &tls-file-error: WHO could not read FILE, for the reason
+ERRNO.  CODE is GnuTLS's GNUTLS_E_FILE_ERROR, named NAME.  Called from
+C.  The message names the file and the reason, as in \"cannot read
+/etc/x.pem: No such file or directory\"; FILE is the irritant."
+  (let ((text (format #f "cannot read ~a: ~a" file
+                      (or (false-if-exception (strerror errno))
+                          (format #f "error ~a" errno)))))
+    (raise-exception
+     (tls-exception who code
+                    (make-tls-file-error code name text #f #t file errno)
+                    text (list file)))))
+
 (define (%raise-tls-priority-error who code name string position)
   "Raise a &tls-priority-error: GnuTLS rejected the priority STRING from
 character POSITION on, with error CODE (GNUTLS_E_INVALID_REQUEST) named
@@ -271,13 +330,35 @@ it had."
                     text))))
 
 ;; How the REPL and uncaught-exception reports show the `gnutls-error'
-;; kind (after their own "In procedure handshake:" line): the message.
+;; kind: "In procedure handshake: MESSAGE", as Guile prints its own
+;; errors.  (Their line before it names the innermost frame, which may be
+;; a primitive of ours such as %handshake; this line names the procedure
+;; the user called.)
 (set-exception-printer!
  'gnutls-error
  (lambda (port key args default-printer)
    (if (and (= (length args) 3) (string? (caddr args)))
-       (display (caddr args) port)
+       (begin
+         (when (cadr args)
+           (format port "In procedure ~a: " (cadr args)))
+         (display (caddr args) port))
        (default-printer))))
+
+;; Conditions of ours that are no throw (timeouts, messages too large)
+;; print the same way; other exceptions as Guile prints them.
+(let ((guile-printer
+       (false-if-exception
+        (module-ref (resolve-module '(ice-9 exceptions)) 'exception-printer))))
+  (set-exception-printer!
+   '%exception
+   (lambda (port key args default-printer)
+     (let ((e (and (pair? args) (null? (cdr args)) (car args))))
+       (cond ((and e (net-error? e) (exception-with-message? e))
+              (when (and (exception-with-origin? e) (exception-origin e))
+                (format port "In procedure ~a: " (exception-origin e)))
+              (display (exception-message e) port))
+             (guile-printer (guile-printer port key args default-printer))
+             (else (default-printer)))))))
 
 (document!
  make-tls-error "Make a TLS condition: CODE NAME MESSAGE ALERT FATAL?."
@@ -296,7 +377,11 @@ it had."
  make-tls-priority-error "Make a priority-string condition: CODE NAME MESSAGE ALERT FATAL? STRING POSITION."
  tls-priority-error? "Return #t if OBJ says GnuTLS rejected a priority string."
  tls-priority-error-string "The priority string GnuTLS rejected."
- tls-priority-error-position "The index in the priority string of the first character GnuTLS rejected.")
+ tls-priority-error-position "The index in the priority string of the first character GnuTLS rejected."
+ make-tls-file-error "Make a file condition: CODE NAME MESSAGE ALERT FATAL? FILE ERRNO."
+ tls-file-error? "Return #t if OBJ says a certificate, key, trust or CRL file could not be read."
+ tls-file-error-file "The file that could not be read."
+ tls-file-error-errno "Why the file could not be read: an errno such as ENOENT.")
 
 ;;; ---- DTLS (for (net dtls)) ------------------------------------------------
 ;;;
@@ -319,7 +404,7 @@ it had."
   "Raise a &dtls-message-too-large condition.  Called from C."
   (raise-exception
    (make-exception (make-dtls-message-too-large-error size limit session)
-                   (make-exception-with-origin who)
+                   (make-exception-with-origin (origin-symbol who))
                    (make-exception-with-message
                     (format #f "a message of ~a bytes does not fit in ~a bytes"
                             size limit))

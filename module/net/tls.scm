@@ -126,6 +126,78 @@
   (define-method (display (session <session>) port)
     (print-session session port)))
 
+;;; How credentials, certificates and keys print: what they hold.
+;;;
+;;;   #<certificate-credentials chain ("CN=localhost" "CN=Test CA"), trusting 1 certificate>
+;;;   #<x509-certificate "CN=localhost" expires 2027-01-15 10:00:00 UTC>
+;;;   #<x509-private-key EC/ECDSA 256 bits>
+
+(define (plural n word)
+  (format #f "~a ~a~a" n word (if (= n 1) "" "s")))
+
+(define (utc-time t)
+  (strftime "%Y-%m-%d %H:%M:%S UTC" (gmtime t)))
+
+(define (credentials-description cred)
+  ;; The words after #<certificate-credentials.
+  (let* ((summary (%certificate-credentials-summary cred))
+         (get (lambda (key) (assq-ref summary key)))
+         (trusted (get 'trusted))
+         (system (get 'system))
+         (system-trusted (get 'system-trusted))
+         (trust (cond ((and (> trusted 0) system)
+                       (format #f "trusting ~a and the system store (~a)"
+                               (plural trusted "certificate")
+                               (plural system-trusted "certificate")))
+                      ((> trusted 0)
+                       (string-append "trusting " (plural trusted "certificate")))
+                      (system
+                       (format #f "trusting the system store (~a)"
+                               (plural system-trusted "certificate")))
+                      (else
+                       "no trust given (the system store at the first handshake)")))
+         (parts (append (if (get 'default?) '("default") '())
+                        (map (lambda (chain) (format #f "chain ~s" chain))
+                             (get 'chains))
+                        (list trust)
+                        (if (> (get 'crls) 0)
+                            (list (plural (get 'crls) "CRL"))
+                            '()))))
+    (string-join parts ", ")))
+
+(define (print-credentials cred port)
+  (format port "#<certificate-credentials ~a>" (credentials-description cred)))
+
+(define (print-certificate cert port)
+  (let ((dn (false-if-exception (x509-certificate-dn cert)))
+        (end (false-if-exception (x509-certificate-expiration-time cert))))
+    (format port "#<x509-certificate ~s~a>" (or dn "?")
+            (if end
+                (format #f " ~a ~a" (if (< end (current-time)) "expired" "expires")
+                        (utc-time end))
+                ""))))
+
+(define (print-private-key key port)
+  (let ((info (%x509-private-key-info key)))
+    (format port "#<x509-private-key ~a ~a>" (car info)
+            (plural (cdr info) "bit"))))
+
+(let ((<certificate-credentials> %certificate-credentials-type)
+      (<x509-certificate> %x509-certificate-type)
+      (<x509-private-key> %x509-private-key-type))
+  (define-method (write (cred <certificate-credentials>) port)
+    (print-credentials cred port))
+  (define-method (display (cred <certificate-credentials>) port)
+    (print-credentials cred port))
+  (define-method (write (cert <x509-certificate>) port)
+    (print-certificate cert port))
+  (define-method (display (cert <x509-certificate>) port)
+    (print-certificate cert port))
+  (define-method (write (key <x509-private-key>) port)
+    (print-private-key key port))
+  (define-method (display (key <x509-private-key>) port)
+    (print-private-key key port)))
+
 ;;; What waits: handshake, bye, record-send, record-receive! and the record
 ;;; port.  On a blocking transport the C primitives wait themselves.  On a
 ;;; non-blocking one under suspendable ports they return %would-block and
