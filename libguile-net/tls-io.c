@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
 
 /* ---- failures --------------------------------------------------------- */
 
@@ -157,15 +158,16 @@ gn_tls_prepare_handshake (SCM session, gn_tls_session *t, const char *subr)
 
 /* GnuTLS leaves telling the peer why a handshake failed to us; without
    an alert the peer only sees the connection drop.  Best effort: the
-   transport may be gone or full.  */
-static void
+   transport may be gone or full.  Return 1 if an alert went out.  */
+static int
 send_failure_alert (gn_tls_session *t, int rc)
 {
   if (rc == GNUTLS_E_PUSH_ERROR || rc == GNUTLS_E_PULL_ERROR
       || rc == GNUTLS_E_PREMATURE_TERMINATION
       || rc == GNUTLS_E_FATAL_ALERT_RECEIVED || scm_is_pair (t->pending))
-    return;
-  unsigned int status = 0;
+    return 0;
+  int sent;
+  unsigned int status = 0, n = 0;
   if (t->verify_failed)
     status = t->verify_status;
   else if (rc == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR)
@@ -181,11 +183,62 @@ send_failure_alert (gn_tls_session *t, int rc)
         a = GNUTLS_A_CERTIFICATE_REVOKED;
       else if (status & GNUTLS_CERT_PURPOSE_MISMATCH)
         a = GNUTLS_A_UNSUPPORTED_CERTIFICATE;
-      gnutls_alert_send (t->s, GNUTLS_AL_FATAL, a);
+      sent = gnutls_alert_send (t->s, GNUTLS_AL_FATAL, a);
     }
+  else if (t->is_server && rc == GNUTLS_E_NO_CERTIFICATE_FOUND
+           && (gnutls_certificate_get_peers (t->s, &n) == NULL || n == 0))
+    /* A TLS 1.2 client without the certificate we require: GnuTLS would
+       say decode_error; RFC 5246, 7.4.6, says handshake_failure.  */
+    sent = gnutls_alert_send (t->s, GNUTLS_AL_FATAL,
+                              GNUTLS_A_HANDSHAKE_FAILURE);
   else
-    gnutls_alert_send_appropriate (t->s, rc);
+    sent = gnutls_alert_send_appropriate (t->s, rc);
   t->pending = SCM_BOOL_F;
+  return sent >= 0;
+}
+
+/* How long a failed handshake waits for the peer to take its alert.  */
+#define LINGER_NS ((int64_t) 200 * 1000000)
+
+/* The alert must reach the peer, not a reset.  A socket closed with
+   input unread resets the connection and drops what it has not sent yet,
+   such as an alert that Nagle's algorithm holds back until the peer
+   acknowledges earlier data: the peer then sees ECONNRESET or a premature
+   termination instead of why we refused.  So shut down writing, which
+   sends the alert and a FIN at once, and read and discard until the peer
+   closes too (having read the alert) or LINGER_NS pass; only then does
+   the handshake raise, and the caller close.  The reading is a step of
+   the handshake operation, waiting as the operation does (linger_step).
+   Connected stream sockets only.  Return 1 if lingering began.  */
+static int
+begin_linger (gn_tls_session *t, int code)
+{
+  if (t->fd < 0 || (t->init_flags & GNUTLS_DATAGRAM)
+      || shutdown (t->fd, SHUT_WR) < 0)
+    return 0;
+  t->linger_code = code;
+  t->linger_until = gn_deadline_after_ns (LINGER_NS);
+  return 1;
+}
+
+/* Read and discard until the peer closes, the connection fails or time
+   is up: then end lingering and return the error the handshake raises;
+   GNUTLS_E_AGAIN while the peer may still close.  */
+static ssize_t
+linger_step (gn_tls_session *t)
+{
+  char buf[4096];
+  while (gn_tls_transport_open (t) && gn_now_ns () < t->linger_until)
+    {
+      ssize_t r = recv (t->fd, buf, sizeof buf, MSG_DONTWAIT);
+      if (r > 0 || (r < 0 && errno == EINTR))
+        continue;
+      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return GNUTLS_E_AGAIN;
+      break;
+    }
+  t->linger_until = 0;
+  return t->linger_code;
 }
 
 /* ---- waiting ---------------------------------------------------------- */
@@ -210,6 +263,8 @@ gn_tls_direction (gn_tls_session *t)
      socket is nearly always writable, so waiting for that would spin.  */
   if ((t->init_flags & GNUTLS_DATAGRAM) && !t->handshake_done)
     return 0;
+  if (t->linger_until)
+    return 0;   /* a failed handshake waits for the peer to close */
   return gnutls_record_get_direction (t->s);
 }
 
@@ -236,6 +291,13 @@ refresh_tls_op (gn_op *op)
   gn_tls_session *t = scm_foreign_object_ref (op->object, 0);
   op->events = gn_tls_direction (t) ? POLLOUT : POLLIN;
   op->wake_at = gn_tls_retransmit_deadline (t);
+  if (t->linger_until)
+    {
+      /* Delivering the alert of a failed handshake: bounded by its own
+         time, and ending with the handshake's error, not a timeout.  */
+      op->wake_at = t->linger_until;
+      op->deadline = GN_NO_LIMIT;
+    }
 }
 
 static void
@@ -277,6 +339,8 @@ gn_tls_deadline (gn_tls_session *t, int side)
   gn_op *op = gn_op_of_wait_port (t->waiting[side]);
   if (op != NULL && !op->ended)
     return gn_op_wake_deadline (op);
+  if (t->linger_until)
+    return t->linger_until;     /* a failed handshake's alert */
   int64_t d = gn_deadline_after_ns (t->timeout_ns);
   int64_t timer = gn_tls_retransmit_deadline (t);
   return timer < d ? timer : d;
@@ -351,10 +415,12 @@ gn_tls_drive (SCM session, gn_tls_session *t, gn_tls_io *io)
             }
           continue;
         }
-      if (io->step == gn_tls_handshake_step)
+      if (io->step == gn_tls_handshake_step && !t->failed)
         {
           t->failed = 1;   /* a failed handshake ends the session */
-          send_failure_alert (t, (int) rc);
+          if (send_failure_alert (t, (int) rc) && !io->quiet
+              && begin_linger (t, (int) rc))
+            continue;      /* the step now waits for the peer to close */
         }
       if (io->quiet)
         return rc;
@@ -367,6 +433,8 @@ gn_tls_drive (SCM session, gn_tls_session *t, gn_tls_io *io)
 ssize_t
 gn_tls_handshake_step (gn_tls_session *t, void *unused)
 {
+  if (t->linger_until)
+    return linger_step (t);
   int rc = gnutls_handshake (t->s);
   if (rc == 0)
     t->handshake_done = 1;
@@ -492,8 +560,13 @@ SCM_DEFINE (gn_handshake, "%handshake", 1, 0, 0, (SCM session),
 #define FUNC_NAME "handshake"   /* wrapped by (net tls) as handshake */
 {
   gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
-  gn_tls_check_usable (session, t, FUNC_NAME);
-  gn_tls_prepare_handshake (session, t, FUNC_NAME);
+  /* Called again while a failure's alert is being delivered: go on
+     with that.  */
+  if (!t->linger_until)
+    {
+      gn_tls_check_usable (session, t, FUNC_NAME);
+      gn_tls_prepare_handshake (session, t, FUNC_NAME);
+    }
   ssize_t rc = drive_session (session, t, FUNC_NAME, "handshake",
                               gn_tls_handshake_step, NULL);
   scm_remember_upto_here_1 (session);

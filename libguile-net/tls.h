@@ -99,6 +99,11 @@ typedef struct
   unsigned int verify_status;   /* ... with these status bits */
   int client_cert;              /* server: GNUTLS_CERT_IGNORE/REQUEST/... */
   int64_t timeout_ns;           /* per operation; GN_NO_LIMIT is none */
+  /* A failed handshake delivering its alert (tls-io.c): the error it
+     raises once the peer has taken the alert, and until when it waits
+     for that (0: not waiting).  */
+  int linger_code;
+  int64_t linger_until;
   /* The wait ports of the latest operations left to a waiter (0: the
      handshake and reads, 1: bye and writes), or #f; closing the record
      port wakes them.  */

@@ -439,6 +439,19 @@ or the peer goes away."
         (let ((s (server-session sock)))
           (handshake s)
           (record-receive! s (make-bytevector 16))))))
+(row "handshake again after a refused one: error/invalid-session"
+     (raises-condition (tls-code error/invalid-session)) 'tls
+     (with-raw-peer
+      (lambda (c)
+        (let ((s (make-session connection-end/server)))
+          (set-session-timeout! s 3)
+          (set-session-credentials! s (server-credentials "expired"))
+          (set-session-transport-port! s c)
+          (handshake s)))
+      (lambda (sock)
+        (let ((s (client-session sock)))
+          (false-if-exception (handshake s))
+          (handshake s)))))
 (row "record-send after own shutdown of the transport: EPIPE"
      (raises-errno EPIPE) 'tls
      (with-tls-client

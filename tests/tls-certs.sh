@@ -16,7 +16,8 @@
 #   revoked.pem        signed by ca and revoked in crl.pem
 #   sha1.pem           signed by ca with ECDSA-SHA1
 #   clientonly.pem     signed by ca with the client purpose only
-#   key.pem            the key of all leaves; ca-key.pem the CAs' key
+#   b-ca.pem           a second root, with a key of its own (b-ca-key.pem)
+#   key.pem            the key of all leaves; ca-key.pem the other CAs' key
 set -e
 dir=$1
 cd "$dir"
@@ -42,6 +43,10 @@ ct --generate-self-signed --load-privkey ca-key.pem --template other-ca.tmpl \
 sed 's/Test CA/Intermediate CA/' ca.tmpl > inter.tmpl
 ct --generate-certificate --load-privkey ca-key.pem --load-ca-certificate ca.pem \
    --load-ca-privkey ca-key.pem --template inter.tmpl --outfile inter.pem
+ct --generate-privkey --key-type=ecdsa --curve=secp256r1 --outfile b-ca-key.pem
+sed 's/Test CA/B Root CA/' ca.tmpl > b-ca.tmpl
+ct --generate-self-signed --load-privkey b-ca-key.pem --template b-ca.tmpl \
+   --outfile b-ca.pem
 
 # leaf NAME SIGNER-CERT TEMPLATE-LINES... -- make NAME.pem
 leaf () {
