@@ -114,6 +114,47 @@ verify_client (gnutls_session_t s)
   return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
 }
 
+/* A resumed handshake verifies nothing: the peer sends no certificate,
+   and GnuTLS takes the one of the original session from the session
+   data (a client's saved data, a server's ticket), whatever name and
+   trust it was checked against then, or whether it was checked at all.
+   So check it against this session's settings, as a full handshake would
+   have: 0 when it passes, else the error that ends the handshake (its
+   status kept to say why).  RFC 8446, 4.6.1: a client resumes only with
+   a server that is valid for the certificate of the original session.  */
+static int
+verify_resumed (gn_tls_session *t)
+{
+  if (!gnutls_session_is_resumed (t->s))
+    return 0;
+  unsigned int status = 0, n = 0;
+  if (!t->is_server)
+    {
+      if (!t->verify_peer)
+        return 0;
+      /* The name and key purpose the full handshake checks.  */
+      if (gnutls_certificate_verify_peers (t->s, t->verify_data, 2,
+                                           &status) < 0)
+        status |= GNUTLS_CERT_INVALID;   /* no certificate at all */
+    }
+  else
+    {
+      if (t->client_cert == GNUTLS_CERT_IGNORE)
+        return 0;
+      if (gnutls_certificate_get_peers (t->s, &n) == NULL || n == 0)
+        /* What GnuTLS says of a full handshake without one.  */
+        return t->client_cert != GNUTLS_CERT_REQUIRE ? 0
+          : gnutls_protocol_get_version (t->s) == GNUTLS_TLS1_3
+          ? GNUTLS_E_CERTIFICATE_REQUIRED : GNUTLS_E_NO_CERTIFICATE_FOUND;
+      return verify_client (t->s);
+    }
+  if (status == 0)
+    return 0;
+  t->verify_status = status;
+  t->verify_failed = 1;
+  return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
+}
+
 /* Before a client's first handshake: default credentials, trust and the
    verification GnuTLS does during the handshake.  */
 void
@@ -436,6 +477,8 @@ gn_tls_handshake_step (gn_tls_session *t, void *unused)
   if (t->linger_until)
     return linger_step (t);
   int rc = gnutls_handshake (t->s);
+  if (rc == 0)
+    rc = verify_resumed (t);
   if (rc == 0)
     t->handshake_done = 1;
   return rc;

@@ -95,7 +95,7 @@ typedef struct
   int last_errno;               /* errno of the last transport failure */
   const gn_sockaddr *send_to;   /* where datagrams go, or NULL: connected */
   unsigned long sent;           /* datagrams (or writes) sent */
-  int verify_failed;            /* server: our client check failed */
+  int verify_failed;            /* our check of the peer failed ... */
   unsigned int verify_status;   /* ... with these status bits */
   int client_cert;              /* server: GNUTLS_CERT_IGNORE/REQUEST/... */
   int64_t timeout_ns;           /* per operation; GN_NO_LIMIT is none */
