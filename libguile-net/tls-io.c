@@ -41,6 +41,9 @@ gn_tls_fail (SCM session, gn_tls_session *t, int code, const char *subr)
   gn_tls_rethrow_pending (t);
   if (gnutls_error_is_fatal (code))
     t->failed = 1;
+  /* Later reads report the truncation too, not an invalid session.  */
+  if (code == GNUTLS_E_PREMATURE_TERMINATION)
+    t->truncated = 1;
   if ((code == GNUTLS_E_PUSH_ERROR || code == GNUTLS_E_PULL_ERROR)
       && t->last_errno != 0)
     gn_syserror_errno (subr, t->last_errno);
@@ -83,6 +86,14 @@ gn_tls_check_handshaken (SCM session, gn_tls_session *t, const char *subr)
   gn_tls_check_usable (session, t, subr);
   if (!t->handshake_done)
     gn_raise_state_error (subr, "the handshake has not been done", session);
+}
+
+void
+gn_tls_check_readable (SCM session, gn_tls_session *t, const char *subr)
+{
+  if (t->truncated)
+    gn_raise_tls_error (subr, GNUTLS_E_PREMATURE_TERMINATION, -1);
+  gn_tls_check_handshaken (session, t, subr);
 }
 
 /* ---- the handshake's verification ------------------------------------- */
@@ -411,6 +422,9 @@ gn_tls_drive (SCM session, gn_tls_session *t, gn_tls_io *io)
   for (;;)
     {
       ssize_t rc = io->step (t, io->args);
+      if (rc == GNUTLS_E_WARNING_ALERT_RECEIVED
+          || rc == GNUTLS_E_FATAL_ALERT_RECEIVED)
+        t->alert_received = 1;
       if (io->quiet)
         t->pending = SCM_BOOL_F;
       else
@@ -487,7 +501,11 @@ gn_tls_handshake_step (gn_tls_session *t, void *unused)
 ssize_t
 gn_tls_bye_step (gn_tls_session *t, void *how)
 {
-  return gnutls_bye (t->s, *(gnutls_close_request_t *) how);
+  gnutls_close_request_t h = *(gnutls_close_request_t *) how;
+  int rc = gnutls_bye (t->s, h);
+  if (rc == 0 && h == GNUTLS_SHUT_RDWR)
+    t->alert_received = 1;      /* the peer's close_notify */
+  return rc;
 }
 
 ssize_t
@@ -508,8 +526,11 @@ ssize_t
 gn_tls_recv_step (gn_tls_session *t, void *args)
 {
   struct gn_tls_recv_args *a = args;
-  return a->packet ? gnutls_record_recv_packet (t->s, a->packet)
+  ssize_t rc = a->packet ? gnutls_record_recv_packet (t->s, a->packet)
     : gnutls_record_recv (t->s, a->data, a->len);
+  if (rc == 0)
+    t->alert_received = 1;      /* the peer's close_notify */
+  return rc;
 }
 
 static ssize_t
@@ -693,7 +714,7 @@ SCM_DEFINE (gn_record_receive, "%record-receive!", 2, 0, 0,
      the session).  */
   if (SCM_BYTEVECTOR_LENGTH (bv) == 0)
     return scm_from_int (0);
-  gn_tls_check_handshaken (session, t, FUNC_NAME);
+  gn_tls_check_readable (session, t, FUNC_NAME);
   struct gn_tls_recv_args a = { (char *) SCM_BYTEVECTOR_CONTENTS (bv),
                                 SCM_BYTEVECTOR_LENGTH (bv), NULL };
   ssize_t n = drive_session (session, t, FUNC_NAME, "read",
@@ -756,13 +777,18 @@ SCM_DEFINE (gn_record_get_direction, "record-get-direction", 1, 0, 0,
 
 SCM_DEFINE (gn_alert_get, "alert-get", 1, 0, 0, (SCM session),
             "Return the last alert received by @var{session}, as a symbol\n"
-            "such as @code{close-notify} or @code{unknown-ca}.")
+            "such as @code{close-notify} or @code{unknown-ca}, or @code{#f}\n"
+            "if none was received.")
 #define FUNC_NAME s_gn_alert_get
 {
   gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
   if (t->s == NULL)
     return SCM_BOOL_F;
-  return gn_tls_alert_symbol (gnutls_alert_get (t->s));
+  /* GnuTLS says close_notify (0) before any alert came in.  */
+  int alert = gnutls_alert_get (t->s);
+  if (alert == GNUTLS_A_CLOSE_NOTIFY && !t->alert_received)
+    return SCM_BOOL_F;
+  return gn_tls_alert_symbol (alert);
 }
 #undef FUNC_NAME
 

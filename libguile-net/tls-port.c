@@ -54,7 +54,10 @@ record_io (record_port *r, int reading, char *buf, size_t count,
            gn_tls_mode mode)
 {
   const char *subr = reading ? "tls-record-port-read" : "tls-record-port-write";
-  gn_tls_check_handshaken (r->session, r->t, subr);
+  if (reading)
+    gn_tls_check_readable (r->session, r->t, subr);
+  else
+    gn_tls_check_handshaken (r->session, r->t, subr);
   struct gn_tls_recv_args in = { buf, count, NULL };
   struct gn_tls_send_args out = { buf, count };
   gn_tls_io io;

@@ -91,6 +91,8 @@ typedef struct
   gnutls_typed_vdata_st verify_data[2];
   int handshake_done;
   int failed;                   /* a fatal error made it unusable */
+  int truncated;                /* ... a cut without close_notify */
+  int alert_received;           /* an alert came in (alert-get) */
   int send_pending;             /* a record send was interrupted */
   int last_errno;               /* errno of the last transport failure */
   const gn_sockaddr *send_to;   /* where datagrams go, or NULL: connected */
@@ -191,6 +193,10 @@ SCM_NORETURN void gn_tls_fail (SCM session, gn_tls_session *t, int code,
 void gn_tls_check_usable (SCM session, gn_tls_session *t, const char *subr);
 void gn_tls_check_handshaken (SCM session, gn_tls_session *t,
                               const char *subr);
+/* As gn_tls_check_handshaken, for a read: after a truncation, raise it
+   again.  */
+void gn_tls_check_readable (SCM session, gn_tls_session *t,
+                            const char *subr);
 /* Re-raise an exception a callback caught, if any.  */
 void gn_tls_rethrow_pending (gn_tls_session *t);
 /* The wait port of operation NAME on SESSION, its clock started (for

@@ -4,8 +4,9 @@
 ;;; the certificate it requires (against gnutls-cli, openssl s_client and
 ;;; our own client), 20 tries each, TLS 1.3 and 1.2.  The refusing side
 ;;; waits for the peer to take the alert in the operation's own waiting:
-;;; under a scheduler the peer runs meanwhile.  Peers are started and
-;;; killed by PID; every wait is bounded.
+;;; under a scheduler the peer runs meanwhile.  Also: what alert-get says
+;;; before and after alerts, and a truncation that stays reported.  Peers
+;;; are started and killed by PID; every wait is bounded.
 
 (use-modules (tests harness)
              (tests tls-common)
@@ -21,7 +22,8 @@
              (ice-9 threads)
              (ice-9 popen)
              (ice-9 exceptions)
-             (ice-9 suspendable-ports))
+             (ice-9 suspendable-ports)
+             (rnrs bytevectors))
 
 (define tries 20)
 
@@ -383,5 +385,115 @@
             (tls-verification-error? r))
           (test-equal "the server saw unknown-ca" 'unknown-ca
             (and (list? results) (alert-of (car results))))))))
+
+  (test-group "alert-get against gnutls-cli"
+    (let-values (((port join)
+                  (our-server 1 #:handler
+                              (lambda (s)
+                                (let* ((p (session-record-port s))
+                                       (before (alert-get s))
+                                       (line (read-line p))
+                                       (at-eof (read-line p)))
+                                  (list before line at-eof (alert-get s)))))))
+      ;; gnutls-cli says one line, then sends close_notify at the end of
+      ;; its input.
+      (let* ((p (open-input-pipe
+                 (string-append "{ printf 'one line\\n'; sleep 0.5; } | "
+                                "timeout 10 gnutls-cli --x509cafile "
+                                (shell-quote (cert-file "ca")) " -p "
+                                (number->string port)
+                                " localhost 2>&1")))
+             (out (read-string p)))
+        (close-pipe p)
+        (let ((r (join)))
+          (test-equal "#f before any alert" #f
+            (and (list? r) (pair? (car r)) (car (car r))))
+          (test-equal "the line" "one line"
+            (and (list? r) (pair? (car r)) (cadr (car r))))
+          (test-assert "close_notify read as end of file"
+            (and (list? r) (pair? (car r)) (eof-object? (caddr (car r)))))
+          (test-equal "then close-notify" 'close-notify
+            (and (list? r) (pair? (car r)) (cadddr (car r))))))))
+
+  (test-group "alert-get in-process"
+    (let-values (((c s) (tls-pair
+                         #:client-body
+                         (lambda (s)
+                           (let ((p (session-record-port s)))
+                             (display "ping\n" p)
+                             (force-output p)
+                             (read-line p)
+                             (alert-get s)))
+                         #:server-body
+                         (lambda (s)
+                           (let ((p (session-record-port s))
+                                 (alert (alert-get s)))
+                             (read-line p)
+                             (display "pong\n" p)
+                             (force-output p)
+                             alert)))))
+      (test-equal "client: #f after a clean handshake" #f c)
+      (test-equal "server: #f after a clean handshake" #f s))
+    (let ((session #f))
+      (let-values (((c s) (tls-pair #:client-creds (client-credentials
+                                                    #:trust "b-ca")
+                                    #:server-setup
+                                    (lambda (s) (set! session s)))))
+        (test-assert "client refused" (tls-verification-error? c))
+        (test-equal "server: alert-get names the alert" 'unknown-ca
+          (alert-get session)))))
+
+  (test-group "a truncation stays reported"
+    ;; gnutls-cli killed mid-session: the connection ends without
+    ;; close_notify.  TLS 1.2, so that no ticket follows the handshake
+    ;; unread (the kill would then reset the connection instead).
+    (let-values (((port join)
+                  (our-server
+                   1 #:handler
+                   (lambda (s)
+                     (let* ((p (session-record-port s))
+                            (line (read-line p))
+                            (reads (map (lambda (i)
+                                          (capture (lambda () (read-line p))))
+                                        (iota 3)))
+                            (buf (make-bytevector 10)))
+                       (list line reads
+                             (capture (lambda () (record-receive! s buf)))))))))
+      (let* ((fifo (string-append (cert-dir) "/gnutls-cli-input"))
+             (peer (begin
+                     (mknod fifo 'fifo #o600 0)
+                     (spawn-peer "sh" "-c"
+                                 (string-append
+                                  "exec gnutls-cli --x509cafile "
+                                  (shell-quote (cert-file "ca"))
+                                  " --priority NORMAL:-VERS-ALL:+VERS-TLS1.2"
+                                  " -p " (number->string port) " localhost <"
+                                  (shell-quote fifo)))))
+             ;; Its input: open once gnutls-cli's shell has opened the
+             ;; FIFO for reading (until then ENXIO), bounded.
+             (input (let loop ((n 0))
+                      (or (false-if-exception
+                           (open fifo (logior O_WRONLY O_NONBLOCK)))
+                          (and (< n 250) (begin (usleep 20000)
+                                                (loop (+ n 1))))))))
+        (test-assert "gnutls-cli runs" input)
+        (when input
+          (display "first\n" input)
+          (force-output input))
+        (test-assert "gnutls-cli connected"
+          (peer-wait-output peer "Handshake was completed" 10))
+        (usleep 300000)
+        (kill (car peer) SIGKILL)          ; gnutls-cli itself: sh exec'd it
+        (let ((r (join)))
+          (kill-peer peer)
+          (when input (close-port input))
+          (test-equal "the line before the cut" "first"
+            (and (list? r) (pair? (car r)) (car (car r))))
+          (test-assert "every later read of the port: the truncation"
+            (and (list? r) (pair? (car r))
+                 (every tls-premature-termination? (cadr (car r)))))
+          (test-assert "and record-receive! too"
+            (and (list? r) (pair? (car r))
+                 (tls-premature-termination? (caddr (car r)))))))))
 
   (remove-cert-dir))
