@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
 
 /* ---- failures --------------------------------------------------------- */
 
@@ -40,6 +41,9 @@ gn_tls_fail (SCM session, gn_tls_session *t, int code, const char *subr)
   gn_tls_rethrow_pending (t);
   if (gnutls_error_is_fatal (code))
     t->failed = 1;
+  /* Later reads report the truncation too, not an invalid session.  */
+  if (code == GNUTLS_E_PREMATURE_TERMINATION)
+    t->truncated = 1;
   if ((code == GNUTLS_E_PUSH_ERROR || code == GNUTLS_E_PULL_ERROR)
       && t->last_errno != 0)
     gn_syserror_errno (subr, t->last_errno);
@@ -84,6 +88,14 @@ gn_tls_check_handshaken (SCM session, gn_tls_session *t, const char *subr)
     gn_raise_state_error (subr, "the handshake has not been done", session);
 }
 
+void
+gn_tls_check_readable (SCM session, gn_tls_session *t, const char *subr)
+{
+  if (t->truncated)
+    gn_raise_tls_error (subr, GNUTLS_E_PREMATURE_TERMINATION, -1);
+  gn_tls_check_handshaken (session, t, subr);
+}
+
 /* ---- the handshake's verification ------------------------------------- */
 
 /* Called by GnuTLS on a server once the client's certificate arrived.
@@ -106,6 +118,47 @@ verify_client (gnutls_session_t s)
   int rc = gnutls_certificate_verify_peers (s, data, 1, &status);
   if (rc < 0)
     status |= GNUTLS_CERT_INVALID;
+  if (status == 0)
+    return 0;
+  t->verify_status = status;
+  t->verify_failed = 1;
+  return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
+}
+
+/* A resumed handshake verifies nothing: the peer sends no certificate,
+   and GnuTLS takes the one of the original session from the session
+   data (a client's saved data, a server's ticket), whatever name and
+   trust it was checked against then, or whether it was checked at all.
+   So check it against this session's settings, as a full handshake would
+   have: 0 when it passes, else the error that ends the handshake (its
+   status kept to say why).  RFC 8446, 4.6.1: a client resumes only with
+   a server that is valid for the certificate of the original session.  */
+static int
+verify_resumed (gn_tls_session *t)
+{
+  if (!gnutls_session_is_resumed (t->s))
+    return 0;
+  unsigned int status = 0, n = 0;
+  if (!t->is_server)
+    {
+      if (!t->verify_peer)
+        return 0;
+      /* The name and key purpose the full handshake checks.  */
+      if (gnutls_certificate_verify_peers (t->s, t->verify_data, 2,
+                                           &status) < 0)
+        status |= GNUTLS_CERT_INVALID;   /* no certificate at all */
+    }
+  else
+    {
+      if (t->client_cert == GNUTLS_CERT_IGNORE)
+        return 0;
+      if (gnutls_certificate_get_peers (t->s, &n) == NULL || n == 0)
+        /* What GnuTLS says of a full handshake without one.  */
+        return t->client_cert != GNUTLS_CERT_REQUIRE ? 0
+          : gnutls_protocol_get_version (t->s) == GNUTLS_TLS1_3
+          ? GNUTLS_E_CERTIFICATE_REQUIRED : GNUTLS_E_NO_CERTIFICATE_FOUND;
+      return verify_client (t->s);
+    }
   if (status == 0)
     return 0;
   t->verify_status = status;
@@ -157,15 +210,16 @@ gn_tls_prepare_handshake (SCM session, gn_tls_session *t, const char *subr)
 
 /* GnuTLS leaves telling the peer why a handshake failed to us; without
    an alert the peer only sees the connection drop.  Best effort: the
-   transport may be gone or full.  */
-static void
+   transport may be gone or full.  Return 1 if an alert went out.  */
+static int
 send_failure_alert (gn_tls_session *t, int rc)
 {
   if (rc == GNUTLS_E_PUSH_ERROR || rc == GNUTLS_E_PULL_ERROR
       || rc == GNUTLS_E_PREMATURE_TERMINATION
       || rc == GNUTLS_E_FATAL_ALERT_RECEIVED || scm_is_pair (t->pending))
-    return;
-  unsigned int status = 0;
+    return 0;
+  int sent;
+  unsigned int status = 0, n = 0;
   if (t->verify_failed)
     status = t->verify_status;
   else if (rc == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR)
@@ -181,11 +235,62 @@ send_failure_alert (gn_tls_session *t, int rc)
         a = GNUTLS_A_CERTIFICATE_REVOKED;
       else if (status & GNUTLS_CERT_PURPOSE_MISMATCH)
         a = GNUTLS_A_UNSUPPORTED_CERTIFICATE;
-      gnutls_alert_send (t->s, GNUTLS_AL_FATAL, a);
+      sent = gnutls_alert_send (t->s, GNUTLS_AL_FATAL, a);
     }
+  else if (t->is_server && rc == GNUTLS_E_NO_CERTIFICATE_FOUND
+           && (gnutls_certificate_get_peers (t->s, &n) == NULL || n == 0))
+    /* A TLS 1.2 client without the certificate we require: GnuTLS would
+       say decode_error; RFC 5246, 7.4.6, says handshake_failure.  */
+    sent = gnutls_alert_send (t->s, GNUTLS_AL_FATAL,
+                              GNUTLS_A_HANDSHAKE_FAILURE);
   else
-    gnutls_alert_send_appropriate (t->s, rc);
+    sent = gnutls_alert_send_appropriate (t->s, rc);
   t->pending = SCM_BOOL_F;
+  return sent >= 0;
+}
+
+/* How long a failed handshake waits for the peer to take its alert.  */
+#define LINGER_NS ((int64_t) 200 * 1000000)
+
+/* The alert must reach the peer, not a reset.  A socket closed with
+   input unread resets the connection and drops what it has not sent yet,
+   such as an alert that Nagle's algorithm holds back until the peer
+   acknowledges earlier data: the peer then sees ECONNRESET or a premature
+   termination instead of why we refused.  So shut down writing, which
+   sends the alert and a FIN at once, and read and discard until the peer
+   closes too (having read the alert) or LINGER_NS pass; only then does
+   the handshake raise, and the caller close.  The reading is a step of
+   the handshake operation, waiting as the operation does (linger_step).
+   Connected stream sockets only.  Return 1 if lingering began.  */
+static int
+begin_linger (gn_tls_session *t, int code)
+{
+  if (t->fd < 0 || (t->init_flags & GNUTLS_DATAGRAM)
+      || shutdown (t->fd, SHUT_WR) < 0)
+    return 0;
+  t->linger_code = code;
+  t->linger_until = gn_deadline_after_ns (LINGER_NS);
+  return 1;
+}
+
+/* Read and discard until the peer closes, the connection fails or time
+   is up: then end lingering and return the error the handshake raises;
+   GNUTLS_E_AGAIN while the peer may still close.  */
+static ssize_t
+linger_step (gn_tls_session *t)
+{
+  char buf[4096];
+  while (gn_tls_transport_open (t) && gn_now_ns () < t->linger_until)
+    {
+      ssize_t r = recv (t->fd, buf, sizeof buf, MSG_DONTWAIT);
+      if (r > 0 || (r < 0 && errno == EINTR))
+        continue;
+      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return GNUTLS_E_AGAIN;
+      break;
+    }
+  t->linger_until = 0;
+  return t->linger_code;
 }
 
 /* ---- waiting ---------------------------------------------------------- */
@@ -210,6 +315,8 @@ gn_tls_direction (gn_tls_session *t)
      socket is nearly always writable, so waiting for that would spin.  */
   if ((t->init_flags & GNUTLS_DATAGRAM) && !t->handshake_done)
     return 0;
+  if (t->linger_until)
+    return 0;   /* a failed handshake waits for the peer to close */
   return gnutls_record_get_direction (t->s);
 }
 
@@ -236,6 +343,13 @@ refresh_tls_op (gn_op *op)
   gn_tls_session *t = scm_foreign_object_ref (op->object, 0);
   op->events = gn_tls_direction (t) ? POLLOUT : POLLIN;
   op->wake_at = gn_tls_retransmit_deadline (t);
+  if (t->linger_until)
+    {
+      /* Delivering the alert of a failed handshake: bounded by its own
+         time, and ending with the handshake's error, not a timeout.  */
+      op->wake_at = t->linger_until;
+      op->deadline = GN_NO_LIMIT;
+    }
 }
 
 static void
@@ -277,6 +391,8 @@ gn_tls_deadline (gn_tls_session *t, int side)
   gn_op *op = gn_op_of_wait_port (t->waiting[side]);
   if (op != NULL && !op->ended)
     return gn_op_wake_deadline (op);
+  if (t->linger_until)
+    return t->linger_until;     /* a failed handshake's alert */
   int64_t d = gn_deadline_after_ns (t->timeout_ns);
   int64_t timer = gn_tls_retransmit_deadline (t);
   return timer < d ? timer : d;
@@ -306,6 +422,9 @@ gn_tls_drive (SCM session, gn_tls_session *t, gn_tls_io *io)
   for (;;)
     {
       ssize_t rc = io->step (t, io->args);
+      if (rc == GNUTLS_E_WARNING_ALERT_RECEIVED
+          || rc == GNUTLS_E_FATAL_ALERT_RECEIVED)
+        t->alert_received = 1;
       if (io->quiet)
         t->pending = SCM_BOOL_F;
       else
@@ -353,10 +472,12 @@ gn_tls_drive (SCM session, gn_tls_session *t, gn_tls_io *io)
             }
           continue;
         }
-      if (io->step == gn_tls_handshake_step)
+      if (io->step == gn_tls_handshake_step && !t->failed)
         {
           t->failed = 1;   /* a failed handshake ends the session */
-          send_failure_alert (t, (int) rc);
+          if (send_failure_alert (t, (int) rc) && !io->quiet
+              && begin_linger (t, (int) rc))
+            continue;      /* the step now waits for the peer to close */
         }
       if (io->quiet)
         return rc;
@@ -369,7 +490,11 @@ gn_tls_drive (SCM session, gn_tls_session *t, gn_tls_io *io)
 ssize_t
 gn_tls_handshake_step (gn_tls_session *t, void *unused)
 {
+  if (t->linger_until)
+    return linger_step (t);
   int rc = gnutls_handshake (t->s);
+  if (rc == 0)
+    rc = verify_resumed (t);
   if (rc == 0)
     t->handshake_done = 1;
   return rc;
@@ -378,7 +503,11 @@ gn_tls_handshake_step (gn_tls_session *t, void *unused)
 ssize_t
 gn_tls_bye_step (gn_tls_session *t, void *how)
 {
-  return gnutls_bye (t->s, *(gnutls_close_request_t *) how);
+  gnutls_close_request_t h = *(gnutls_close_request_t *) how;
+  int rc = gnutls_bye (t->s, h);
+  if (rc == 0 && h == GNUTLS_SHUT_RDWR)
+    t->alert_received = 1;      /* the peer's close_notify */
+  return rc;
 }
 
 ssize_t
@@ -399,8 +528,11 @@ ssize_t
 gn_tls_recv_step (gn_tls_session *t, void *args)
 {
   struct gn_tls_recv_args *a = args;
-  return a->packet ? gnutls_record_recv_packet (t->s, a->packet)
+  ssize_t rc = a->packet ? gnutls_record_recv_packet (t->s, a->packet)
     : gnutls_record_recv (t->s, a->data, a->len);
+  if (rc == 0)
+    t->alert_received = 1;      /* the peer's close_notify */
+  return rc;
 }
 
 static ssize_t
@@ -485,8 +617,13 @@ SCM_DEFINE (gn_handshake, "%handshake", 1, 0, 0, (SCM session),
 #define FUNC_NAME "handshake"   /* wrapped by (net tls) as handshake */
 {
   gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
-  gn_tls_check_usable (session, t, FUNC_NAME);
-  gn_tls_prepare_handshake (session, t, FUNC_NAME);
+  /* Called again while a failure's alert is being delivered: go on
+     with that.  */
+  if (!t->linger_until)
+    {
+      gn_tls_check_usable (session, t, FUNC_NAME);
+      gn_tls_prepare_handshake (session, t, FUNC_NAME);
+    }
   ssize_t rc = drive_session (session, t, FUNC_NAME, "handshake",
                               gn_tls_handshake_step, NULL);
   scm_remember_upto_here_1 (session);
@@ -570,7 +707,7 @@ SCM_DEFINE (gn_record_receive, "%record-receive!", 2, 0, 0,
      the session).  */
   if (SCM_BYTEVECTOR_LENGTH (bv) == 0)
     return scm_from_int (0);
-  gn_tls_check_handshaken (session, t, FUNC_NAME);
+  gn_tls_check_readable (session, t, FUNC_NAME);
   struct gn_tls_recv_args a = { (char *) SCM_BYTEVECTOR_CONTENTS (bv),
                                 SCM_BYTEVECTOR_LENGTH (bv), NULL };
   ssize_t n = drive_session (session, t, FUNC_NAME, "read",
@@ -633,13 +770,18 @@ SCM_DEFINE (gn_record_get_direction, "record-get-direction", 1, 0, 0,
 
 SCM_DEFINE (gn_alert_get, "alert-get", 1, 0, 0, (SCM session),
             "Return the last alert received by @var{session}, as a symbol\n"
-            "such as @code{close-notify} or @code{unknown-ca}.")
+            "such as @code{close-notify} or @code{unknown-ca}, or @code{#f}\n"
+            "if none was received.")
 #define FUNC_NAME s_gn_alert_get
 {
   gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
   if (t->s == NULL)
     return SCM_BOOL_F;
-  return gn_tls_alert_symbol (gnutls_alert_get (t->s));
+  /* GnuTLS says close_notify (0) before any alert came in.  */
+  int alert = gnutls_alert_get (t->s);
+  if (alert == GNUTLS_A_CLOSE_NOTIFY && !t->alert_received)
+    return SCM_BOOL_F;
+  return gn_tls_alert_symbol (alert);
 }
 #undef FUNC_NAME
 

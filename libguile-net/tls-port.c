@@ -17,7 +17,9 @@
 
 #include "tls.h"
 
+#include <errno.h>
 #include <poll.h>
+#include <sys/socket.h>
 
 /* The port's read and write buffers.  Under 2 KiB, so that the collector
    packs them with other small objects: 16 KiB buffers took five 4 KiB heap
@@ -52,7 +54,10 @@ record_io (record_port *r, int reading, char *buf, size_t count,
            gn_tls_mode mode)
 {
   const char *subr = reading ? "tls-record-port-read" : "tls-record-port-write";
-  gn_tls_check_handshaken (r->session, r->t, subr);
+  if (reading)
+    gn_tls_check_readable (r->session, r->t, subr);
+  else
+    gn_tls_check_handshaken (r->session, r->t, subr);
   struct gn_tls_recv_args in = { buf, count, NULL };
   struct gn_tls_send_args out = { buf, count };
   gn_tls_io io;
@@ -164,6 +169,30 @@ record_input_waiting (SCM port)
   return poll (&pfd, 1, 0) > 0;
 }
 
+/* Before closing a stream socket transport: a socket closed with input
+   unread resets the connection, and drops what it has not sent yet: our
+   close_notify, held back by Nagle's algorithm until the peer
+   acknowledges earlier data.  Shutting down writing sends it at once,
+   with a FIN; then discard what has already arrived.  Without waiting
+   for the peer to close: a port's close cannot suspend, and a peer that
+   stays idle would hold every close.  */
+static void
+finish_transport (gn_tls_session *t)
+{
+  if (t->fd < 0 || (t->init_flags & GNUTLS_DATAGRAM)
+      || shutdown (t->fd, SHUT_WR) < 0)
+    return;
+  char buf[4096];
+  for (int i = 0; i < 16; i++)    /* at most 64 KiB */
+    {
+      ssize_t r = recv (t->fd, buf, sizeof buf, MSG_DONTWAIT);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r <= 0)
+        break;
+    }
+}
+
 /* Guile has flushed the write buffer.  Say goodbye (bounded, errors
    ignored: the peer may already be gone), then close what we own.  */
 static void
@@ -187,7 +216,11 @@ record_close (SCM port)
   if (scm_is_true (r->close))
     scm_call_1 (r->close, port);
   else if (scm_is_true (t->transport) && SCM_PORTP (t->transport))
-    scm_close_port (t->transport);
+    {
+      if (SCM_OPPORTP (t->transport))
+        finish_transport (t);
+      scm_close_port (t->transport);
+    }
 }
 
 static int

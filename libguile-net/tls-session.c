@@ -26,7 +26,11 @@ SCM gn_tls_session_type = SCM_BOOL_F;
   ":-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:+DHE-RSA"                           \
   ":-SIGN-RSA-SHA1:-SIGN-ECDSA-SHA1:-SIGN-DSA-SHA1:%SERVER_PRECEDENCE"
 
-/* Server session tickets: one key per process, made on first use.  */
+/* Server session tickets: one master key per process, made on first use
+   and never rotated.  GnuTLS derives the keys that encrypt tickets from
+   it and the time (lib/stek.c): a new one every 3 ticket lifetimes (18
+   hours by default), the previous one still accepted, so a ticket is
+   good for its whole lifetime (6 hours).  doc/tls.texi says so.  */
 static gnutls_datum_t ticket_key;
 static int ticket_key_rc;
 static pthread_once_t ticket_key_once = PTHREAD_ONCE_INIT;

@@ -130,14 +130,21 @@ typedef struct
   gnutls_typed_vdata_st verify_data[2];
   int handshake_done;
   int failed;                   /* a fatal error made it unusable */
+  int truncated;                /* ... a cut without close_notify */
+  int alert_received;           /* an alert came in (alert-get) */
   int send_pending;             /* a record send was interrupted */
   int last_errno;               /* errno of the last transport failure */
   const gn_sockaddr *send_to;   /* where datagrams go, or NULL: connected */
   unsigned long sent;           /* datagrams (or writes) sent */
-  int verify_failed;            /* server: our client check failed */
+  int verify_failed;            /* our check of the peer failed ... */
   unsigned int verify_status;   /* ... with these status bits */
   int client_cert;              /* server: GNUTLS_CERT_IGNORE/REQUEST/... */
   int64_t timeout_ns;           /* per operation; GN_NO_LIMIT is none */
+  /* A failed handshake delivering its alert (tls-io.c): the error it
+     raises once the peer has taken the alert, and until when it waits
+     for that (0: not waiting).  */
+  int linger_code;
+  int64_t linger_until;
   /* The wait ports of the latest operations left to a waiter (0: the
      handshake and reads, 1: bye and writes), or #f; closing the record
      port wakes them.  */
@@ -229,6 +236,10 @@ SCM_NORETURN void gn_tls_fail (SCM session, gn_tls_session *t, int code,
 void gn_tls_check_usable (SCM session, gn_tls_session *t, const char *subr);
 void gn_tls_check_handshaken (SCM session, gn_tls_session *t,
                               const char *subr);
+/* As gn_tls_check_handshaken, for a read: after a truncation, raise it
+   again.  */
+void gn_tls_check_readable (SCM session, gn_tls_session *t,
+                            const char *subr);
 /* Re-raise an exception a callback caught, if any.  */
 void gn_tls_rethrow_pending (gn_tls_session *t);
 /* The wait port of operation NAME on SESSION, its clock started (for

@@ -451,6 +451,34 @@ or the peer goes away."
         (let ((s (server-session sock)))
           (handshake s)
           (record-receive! s (make-bytevector 16))))))
+(row "record-receive! again after a premature termination: the truncation again"
+     (raises-condition tls-premature-termination?) 'tls
+     (with-raw-peer
+      (lambda (c)
+        (let ((s (client-session c)))
+          (handshake s)
+          (shutdown c 1)
+          (usleep 200000)))
+      (lambda (sock)
+        (let ((s (server-session sock)))
+          (handshake s)
+          (false-if-exception (record-receive! s (make-bytevector 16)))
+          (record-receive! s (make-bytevector 16))))))
+(row "alert-get before any alert: #f" (returns not) 'tls
+     (with-tls-client alert-get))
+(row "handshake again after a refused one: error/invalid-session"
+     (raises-condition (tls-code error/invalid-session)) 'tls
+     (with-raw-peer
+      (lambda (c)
+        (let ((s (make-session connection-end/server)))
+          (set-session-timeout! s 3)
+          (set-session-credentials! s (server-credentials "expired"))
+          (set-session-transport-port! s c)
+          (handshake s)))
+      (lambda (sock)
+        (let ((s (client-session sock)))
+          (false-if-exception (handshake s))
+          (handshake s)))))
 (row "record-send after own shutdown of the transport: EPIPE"
      (raises-errno EPIPE) 'tls
      (with-tls-client

@@ -16,7 +16,10 @@
 #   revoked.pem        signed by ca and revoked in crl.pem
 #   sha1.pem           signed by ca with ECDSA-SHA1
 #   clientonly.pem     signed by ca with the client purpose only
-#   key.pem            the key of all leaves; ca-key.pem the CAs' key
+#   b-ca.pem           a second root, with a key of its own (b-ca-key.pem)
+#   a-test.pem         for a.test only, signed by ca
+#   b-test.pem         for b.test only, signed by b-ca
+#   key.pem            the key of all leaves; ca-key.pem the other CAs' key
 set -e
 dir=$1
 cd "$dir"
@@ -42,13 +45,18 @@ ct --generate-self-signed --load-privkey ca-key.pem --template other-ca.tmpl \
 sed 's/Test CA/Intermediate CA/' ca.tmpl > inter.tmpl
 ct --generate-certificate --load-privkey ca-key.pem --load-ca-certificate ca.pem \
    --load-ca-privkey ca-key.pem --template inter.tmpl --outfile inter.pem
+ct --generate-privkey --key-type=ecdsa --curve=secp256r1 --outfile b-ca-key.pem
+sed 's/Test CA/B Root CA/' ca.tmpl > b-ca.tmpl
+ct --generate-self-signed --load-privkey b-ca-key.pem --template b-ca.tmpl \
+   --outfile b-ca.pem
 
-# leaf NAME SIGNER-CERT TEMPLATE-LINES... -- make NAME.pem
+# leaf NAME SIGNER-CERT TEMPLATE-LINES... -- make NAME.pem (the signer's
+# key is ca-key.pem, or $SIGNER_KEY)
 leaf () {
   name=$1; signer=$2; shift 2
   printf '%s\n' "$@" > "$name.tmpl"
   ct --generate-certificate --load-privkey key.pem \
-     --load-ca-certificate "$signer" --load-ca-privkey ca-key.pem \
+     --load-ca-certificate "$signer" --load-ca-privkey "${SIGNER_KEY:-ca-key.pem}" \
      --template "$name.tmpl" --outfile "$name.pem" $LEAF_OPTS
 }
 good='cn = "localhost"
@@ -78,6 +86,10 @@ leaf revoked ca.pem "$good" 'serial = 4242'
 leaf clientonly ca.pem 'cn = "localhost"' 'dns_name = "localhost"' \
      tls_www_client signing_key 'expiration_days = 30'
 LEAF_OPTS="--hash SHA1" leaf sha1 ca.pem "$good"
+leaf a-test ca.pem 'cn = "a.test"' 'dns_name = "a.test"' tls_www_server \
+     signing_key 'expiration_days = 30'
+SIGNER_KEY=b-ca-key.pem leaf b-test b-ca.pem 'cn = "b.test"' \
+     'dns_name = "b.test"' tls_www_server signing_key 'expiration_days = 30'
 printf '%s\n' "$good" > selfsigned.tmpl
 ct --generate-self-signed --load-privkey key.pem --template selfsigned.tmpl \
    --outfile selfsigned.pem
