@@ -186,6 +186,18 @@ ports and the client's ports."
       (for-each close-port target)))
 
   (test-group "parameters"
+    ;; Issue 14: procedure-documentation (what `help' and ,describe show)
+    ;; said #f for all six.
+    (for-each (lambda (name parameter)
+                (test-assert (format #f "~a has a docstring" name)
+                  (let ((doc (procedure-documentation parameter)))
+                    (and (string? doc) (string-prefix? "Parameter: " doc)
+                         (string-contains doc (if (eq? name 'tcp-buffer-size)
+                                                  "buffer" "illiseconds"))))))
+              '(tcp-buffer-size tcp-read-timeout tcp-write-timeout
+                tcp-connect-timeout tcp-accept-timeout tcp-handshake-timeout)
+              (list tcp-buffer-size tcp-read-timeout tcp-write-timeout
+                    tcp-connect-timeout tcp-accept-timeout tcp-handshake-timeout))
     (test-equal "read timeout default" 60000 (tcp-read-timeout))
     (test-equal "write timeout default" 60000 (tcp-write-timeout))
     (test-equal "connect timeout default" #f (tcp-connect-timeout))

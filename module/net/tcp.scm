@@ -71,15 +71,31 @@
   (make-parameter 60000 (timeout-guard 'tcp-handshake-timeout)))
 
 (for-each (lambda (parameter doc)
-            (set-procedure-property! parameter 'documentation doc))
+            ;; A parameter is an applicable struct: Guile's
+            ;; procedure-documentation (and so `help' and ,describe) reads
+            ;; the procedure inside it, procedure-properties the struct.
+            (set-procedure-property! parameter 'documentation doc)
+            (when (and (struct? parameter) (procedure? (struct-ref parameter 0)))
+              (set-procedure-property! (struct-ref parameter 0)
+                                       'documentation doc)))
           (list tcp-buffer-size tcp-read-timeout tcp-write-timeout
                 tcp-connect-timeout tcp-accept-timeout tcp-handshake-timeout)
-          '("Size of the output buffer of connection ports; #f (default): none."
-            "Milliseconds a read on a connection may wait; default 60000."
-            "Milliseconds a write on a connection may wait; default 60000."
-            "Milliseconds tcp-connect may take; default #f, no limit."
-            "Milliseconds tcp-accept may wait; default #f, no limit."
-            "Milliseconds a TLS handshake may take; default 60000."))
+          '("Parameter: the size of the output buffer of connection ports, a
+positive integer of at most 2^31-1 bytes, or #f (the default) for none:
+then every write is sent at once.  Read when a connection is made."
+            "Parameter: milliseconds each read on a connection may wait, or #f
+for no limit; default 60000.  Read when a connection is made; for TLS,
+each record read or write after the handshake."
+            "Parameter: milliseconds each write on a connection may wait, or #f
+for no limit; default 60000.  Read when a connection is made."
+            "Parameter: milliseconds tcp-connect and tcp-connect/tls may take to
+connect, trying every address, or #f (the default) for no limit."
+            "Parameter: milliseconds tcp-accept and tcp-accept/tls may wait for
+a connection, or #f (the default) for no limit."
+            "Parameter: milliseconds the TLS handshake of tcp-connect/tls and
+tcp-accept/tls may take, or #f for no limit; default 60000.  Read when
+the connection is made; tcp-accept/tls's handshake runs at the first read
+or write of its port."))
 
 (define (ms->seconds ms) (and ms (/ ms 1000.)))
 
