@@ -138,6 +138,23 @@ ports and the client's ports."
           (apply close-all (join-thread t))))
       (tcp-close l)))
 
+  (test-group "a non-blocking listener (for a scheduler), used without one"
+    (let ((l (tcp-listen 0 10 "127.0.0.1")))
+      (fcntl (tcp-listener-socket l) F_SETFL
+             (logior O_NONBLOCK (fcntl (tcp-listener-socket l) F_GETFL)))
+      (test-equal "tcp-accept still waits, within tcp-accept-timeout" '(accept . #t)
+        (timeout-of (lambda () (parameterize ((tcp-accept-timeout 200)) (tcp-accept l)))))
+      (let ((t (call-with-new-thread
+                (lambda ()
+                  (usleep 200000)
+                  (call-with-values (lambda () (tcp-connect "127.0.0.1" (tcp-listener-port l)))
+                    list)))))
+        (let-values (((in out) (parameterize ((tcp-accept-timeout 5000)) (tcp-accept l))))
+          (test-assert "and takes the connection when it comes, non-blocking"
+            (logtest O_NONBLOCK (fcntl in F_GETFL)))
+          (apply close-all in out (join-thread t))))
+      (tcp-close l)))
+
   (test-group "host not found"
     (test-assert "&host-not-found, also a getaddrinfo-error"
       (guard (e ((host-not-found-error? e)

@@ -16,6 +16,8 @@
 #   revoked.pem        signed by ca and revoked in crl.pem
 #   sha1.pem           signed by ca with ECDSA-SHA1
 #   clientonly.pem     signed by ca with the client purpose only
+#   ip.pem             IP addresses 127.0.0.1 and ::1 only (no DNS name)
+#   otherip.pem        IP address 192.0.2.7 and localhost only
 #   key.pem            the key of all leaves; ca-key.pem the CAs' key
 set -e
 dir=$1
@@ -78,6 +80,10 @@ leaf revoked ca.pem "$good" 'serial = 4242'
 leaf clientonly ca.pem 'cn = "localhost"' 'dns_name = "localhost"' \
      tls_www_client signing_key 'expiration_days = 30'
 LEAF_OPTS="--hash SHA1" leaf sha1 ca.pem "$good"
+leaf ip ca.pem 'cn = "numeric"' 'ip_address = "127.0.0.1"' 'ip_address = "::1"' \
+     tls_www_server signing_key 'expiration_days = 30'
+leaf otherip ca.pem 'cn = "localhost"' 'dns_name = "localhost"' \
+     'ip_address = "192.0.2.7"' tls_www_server signing_key 'expiration_days = 30'
 printf '%s\n' "$good" > selfsigned.tmpl
 ct --generate-self-signed --load-privkey key.pem --template selfsigned.tmpl \
    --outfile selfsigned.pem
