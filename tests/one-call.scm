@@ -288,6 +288,22 @@ the answer printed."
         (join-thread t (+ (current-time) 20)))
       (close-port (tls-server-socket-socket server))))
 
+  (test-group "bye before any read or write handshakes first"
+    (let* ((server (make-server-tls-socket "127.0.0.1" 0 (server-options)))
+           (t (call-with-new-thread
+               (lambda ()
+                 (let ((conn (socket-accept server)))
+                   (guard (e (#t (what-happened e)))
+                     (bye (record-port-session conn) close-request/wr)
+                     (close-port conn)
+                     'said-goodbye)))))
+           (c (make-client-tls-socket "localhost" (server-port server) (client-options))))
+      (test-assert "the client reads close_notify: end of file, not a truncation"
+        (eof-object? (guard (e (#t (what-happened e))) (read-line c))))
+      (test-equal "the server's bye worked" 'said-goodbye (join-thread t (+ (current-time) 20)))
+      (close-port c)
+      (close-port (tls-server-socket-socket server))))
+
   (test-group "numeric addresses are verified against the certificate's IP addresses"
     (define (serve-once server)
       (call-with-new-thread

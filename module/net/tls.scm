@@ -147,9 +147,12 @@
         (raw-handshake session))))
 
 (define (bye session how)
-  ;; What was written to the record port goes before close_notify.
+  ;; What was written to the record port goes before close_notify, and a
+  ;; deferred handshake before both.
   (let ((port (%session-open-record-port session)))
-    (when port (force-output port)))
+    (when port
+      (run-before-io port)
+      (force-output port)))
   (perform-operation (%bye session how) (%session-operation session 'bye)))
 
 (define (record-send session bv)
