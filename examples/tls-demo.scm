@@ -59,6 +59,8 @@
      (lambda ()
        (let* ((conn (car (accept listener)))
               (session (make-session connection-end/server)))
+         ;; TLS writes records: no Nagle delay between them.
+         (setsockopt conn IPPROTO_TCP TCP_NODELAY 1)
          (set-session-credentials! session creds)
          (set-session-alpn-protocols! session '("demo/1" "http/1.1"))
          (set-session-timeout! session 10)
@@ -82,6 +84,7 @@
         (sock (socket AF_INET SOCK_STREAM 0)))
     (set-certificate-credentials-x509-trust-file! creds (in-dir "ca.pem"))
     (connect sock AF_INET INADDR_LOOPBACK port-number)
+    (setsockopt sock IPPROTO_TCP TCP_NODELAY 1)
     (set-session-credentials! session creds)
     (set-session-server-name! session server-name-type/dns "localhost")
     (set-session-alpn-protocols! session '("demo/1"))

@@ -2,7 +2,9 @@
 ;;; Run: ./pre-inst-env guile examples/tls-echo-server.scm CERT KEY [COUNT]
 ;;; Listens on 127.0.0.1 on a port the kernel picks (printed), echoes every
 ;;; line of each client, one thread per client; stops after COUNT clients
-;;; (default: never).
+;;; (default: never).  socket-accept returns each client's TLS port at
+;;; once, and the handshake happens in the client's thread, at its first
+;;; read: a client that connects and says nothing holds up no other.
 
 (use-modules (net socket) (net tls) (ice-9 rdelim) (ice-9 threads)
              (ice-9 binary-ports))
@@ -26,22 +28,27 @@
 (force-output)
 
 (define (serve conn)
-  (let loop ()
-    (let ((line (read-line conn)))
-      (unless (eof-object? line)
-        (display line conn)
-        (newline conn)
-        (force-output conn)
-        (loop))))
+  (catch #t
+    (lambda ()
+      (let loop ()
+        (let ((line (read-line conn)))      ; the first read handshakes
+          (unless (eof-object? line)
+            (display line conn)
+            (newline conn)
+            (force-output conn)
+            (loop)))))
+    (lambda (key . rest)
+      ;; A failed or timed-out handshake, a client gone: this client only.
+      (format (current-error-port) "client dropped: ~a~%" key)))
   (close-port conn))
 
 (let loop ((served 0) (threads '()))
   (if (and (= (length args) 3) (>= served (string->number (caddr args))))
       (for-each join-thread threads)
       (let ((conn (catch #t
-                    (lambda () (socket-accept server))
+                    (lambda () (socket-accept server))   ; never waits for a client
                     (lambda (key . rest)
-                      (format (current-error-port) "handshake failed: ~a~%" key)
+                      (format (current-error-port) "accept failed: ~a~%" key)
                       #f))))
         (loop (+ served 1)
               (if conn

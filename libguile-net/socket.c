@@ -292,19 +292,19 @@ socket_name (SCM sock, int peer, const char *subr)
   return gn_sockaddr_to_scm ((struct sockaddr *) &sa.ss, sa.len, subr);
 }
 
-SCM_DEFINE (gn_getsockname, "getsockname", 1, 0, 0, (SCM sock),
+SCM_DEFINE (gn_getsockname, "%getsockname", 1, 0, 0, (SCM sock),
             "Return the socket address to which socket port @var{sock} is\n"
             "bound locally.")
-#define FUNC_NAME s_gn_getsockname
+#define FUNC_NAME "getsockname"   /* wrapped by (net socket) */
 {
   return socket_name (sock, 0, FUNC_NAME);
 }
 #undef FUNC_NAME
 
-SCM_DEFINE (gn_getpeername, "getpeername", 1, 0, 0, (SCM sock),
+SCM_DEFINE (gn_getpeername, "%getpeername", 1, 0, 0, (SCM sock),
             "Return the socket address of the peer socket port @var{sock} is\n"
             "connected to.")
-#define FUNC_NAME s_gn_getpeername
+#define FUNC_NAME "getpeername"   /* wrapped by (net socket) */
 {
   return socket_name (sock, 1, FUNC_NAME);
 }

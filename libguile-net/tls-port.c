@@ -13,7 +13,11 @@
    the Scheme procedures (net tls) installs (scm_set_port_scm_read), which
    on a non-blocking transport wait in the current read or write waiter
    through (net wait)'s loop: fibers and the like.  Decrypted data GnuTLS
-   already holds is always returned first, never waited for.  */
+   already holds is always returned first, never waited for.
+
+   A port may hold a thunk to run before its reads and writes (before_io
+   below): the deferred handshake of an accepted connection, which runs in
+   the thread or task that first uses the port.  */
 
 #include "tls.h"
 
@@ -38,6 +42,12 @@ typedef struct
   SCM session;
   gn_tls_session *t;
   SCM close;            /* procedure called on close, or #f */
+  /* A thunk run before each read or write until it clears itself, or #f:
+     the deferred handshake of an accepted connection, run in the thread
+     or task that uses the port rather than in the accept loop (see
+     `defer-handshake!' in (net tls)).  Under suspendable ports (net tls)
+     runs it in Scheme before calling in, so that it may suspend.  */
+  SCM before_io;
   int auto_flush;       /* flush pending output before reading */
 } record_port;
 
@@ -54,6 +64,8 @@ record_io (record_port *r, int reading, char *buf, size_t count,
            gn_tls_mode mode)
 {
   const char *subr = reading ? "tls-record-port-read" : "tls-record-port-write";
+  if (scm_is_true (r->before_io))
+    scm_call_0 (r->before_io);
   if (reading)
     gn_tls_check_readable (r->session, r->t, subr);
   else
@@ -136,6 +148,31 @@ SCM_DEFINE (gn_record_port_auto_flush_p, "%record-port-auto-flush?", 1, 0, 0,
 #define FUNC_NAME s_gn_record_port_auto_flush_p
 {
   return scm_from_bool (to_record_port (port, FUNC_NAME)->auto_flush);
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_record_port_before_io, "%record-port-before-io", 1, 0, 0,
+            (SCM port),
+            "Internal: the thunk record port @var{port} runs before a read\n"
+            "or write, or @code{#f}.")
+#define FUNC_NAME s_gn_record_port_before_io
+{
+  return to_record_port (port, FUNC_NAME)->before_io;
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_set_record_port_before_io_x, "%set-record-port-before-io!",
+            2, 0, 0, (SCM port, SCM thunk),
+            "Internal: make record port @var{port} call @var{thunk} before\n"
+            "each read or write, until it is set to @code{#f} (which the\n"
+            "thunk does itself once its work is done).")
+#define FUNC_NAME s_gn_set_record_port_before_io_x
+{
+  record_port *r = to_record_port (port, FUNC_NAME);
+  if (scm_is_true (thunk) && scm_is_false (scm_procedure_p (thunk)))
+    gn_wrong_type (FUNC_NAME, 2, thunk);
+  r->before_io = thunk;
+  return SCM_UNSPECIFIED;
 }
 #undef FUNC_NAME
 
@@ -249,6 +286,7 @@ gn_tls_make_record_port (SCM session, SCM close)
   r->session = session;
   r->t = t;
   r->close = close;
+  r->before_io = SCM_BOOL_F;
   r->auto_flush = 1;
   /* A byte stream: no BOM check (see gn_port_no_bom).  */
   SCM port = gn_port_no_bom (scm_c_make_port (record_port_type,

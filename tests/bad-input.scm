@@ -960,6 +960,127 @@ the seconds that took, or #f if it did neither within 6 s."
            (close-port in) (close-port out) (close-port in) (close-port out)
            (tcp-close l)))))
 
+;; One-call constructors (issue 14): deferred handshakes, TLS ports and
+;; TLS server sockets standing for their socket, numeric addresses,
+;; connection failures that name the address.
+(define (one-call-server . fields)
+  (make-server-tls-socket
+   "127.0.0.1" 0
+   (server-tls-socket-options-builder
+    (private-key (load-x509-private-key (cert-file "key")))
+    (certificates (list (load-x509-certificate (cert-file (if (null? fields) "server" (car fields))))))
+    (connection-timeout 500000))))
+(define (with-one-call-server proc . cert)
+  (let ((server (apply one-call-server cert)))
+    (dynamic-wind
+      (const #t)
+      (lambda () (proc server (sockaddr:port (getsockname server))))
+      (lambda () (close-port (tls-server-socket-socket server))))))
+(define (one-call-client-options)
+  (tls-socket-options-builder
+   (trusted-certificates (list (load-x509-certificate (cert-file "ca"))))
+   (connection-timeout 3000000)))
+
+(row "socket-accept, a client that says nothing: socket-accept returns, the first read times out (handshake)"
+     (raises-condition (timeout-of 'handshake)) 'tls
+     (with-one-call-server
+      (lambda (server port)
+        (let* ((c (socket AF_INET SOCK_STREAM 0))
+               (conn (begin (connect c AF_INET INADDR_LOOPBACK port)
+                            (socket-accept server))))
+          (dynamic-wind
+            (const #t)
+            (lambda () (get-u8 conn))
+            (lambda () (close-port conn) (close-port c)))))))
+(row "socket-accept, a failed handshake: raised again by the next read"
+     (returns (lambda (v) (equal? v '(#t #t)))) 'tls
+     (with-one-call-server
+      (lambda (server port)
+        (let* ((c (socket AF_INET SOCK_STREAM 0))
+               (conn (begin (connect c AF_INET INADDR_LOOPBACK port)
+                            (put-bytevector c (random-bytes 300)) (force-output c)
+                            (socket-accept server))))
+          (dynamic-wind
+            (const #t)
+            (lambda ()
+              (let* ((a (raised-exception (outcome (lambda () (get-u8 conn)))))
+                     (b (raised-exception (outcome (lambda () (get-u8 conn))))))
+                (list (tls-error? a) (eq? a b))))
+            (lambda () (close-port conn) (close-port c)))))))
+(row "socket-accept, the port closed before its first use: no handshake, no wait"
+     (returns (cut < <> 0.4)) 'tls
+     (with-one-call-server
+      (lambda (server port)
+        (let ((c (socket AF_INET SOCK_STREAM 0)))
+          (connect c AF_INET INADDR_LOOPBACK port)
+          (let* ((conn (socket-accept server))
+                 (start (get-internal-real-time)))
+            (close-port conn)
+            (close-port c)
+            (/ (- (get-internal-real-time) start) 1. internal-time-units-per-second))))))
+(row "getsockname of a closed TLS port: wrong-type-arg" (raises 'wrong-type-arg) 'tls
+     (with-tls-client
+      (lambda (s)
+        (let ((p (session-record-port s)))
+          (close-port p)
+          (getsockname p)))))
+(row "fileno of a closed TLS port: wrong-type-arg" (raises 'wrong-type-arg) 'tls
+     (with-tls-client
+      (lambda (s)
+        (let ((p (session-record-port s)))
+          (close-port p)
+          (fileno p)))))
+(row "getpeername of a TLS server socket (listening, no peer): ENOTCONN"
+     (raises-errno ENOTCONN) 'tls
+     (with-one-call-server (lambda (server port) (getpeername server))))
+(row "getsockname of a closed TLS server socket: wrong-type-arg" (raises 'wrong-type-arg) 'tls
+     (let ((server (one-call-server)))
+       (close-port (tls-server-socket-socket server))
+       (getsockname server)))
+(row "tcp-addresses of a closed TLS port: wrong-type-arg" (raises 'wrong-type-arg) 'tls
+     (with-tls-client
+      (lambda (s)
+        (let ((p (session-record-port s)))
+          (close-port p)
+          (tcp-addresses p)))))
+(row "tcp-accept/tls #:alpn not a list of strings: wrong-type-arg, no connection taken"
+     (raises 'wrong-type-arg) 'plain
+     (let ((l (tcp-listen 0 4 "127.0.0.1")))
+       (dynamic-wind
+         (const #t)
+         (lambda () (tcp-accept/tls l (server-credentials) #:alpn "h2"))
+         (lambda () (tcp-close l)))))
+(row "tcp-accept/tls credentials not credentials: wrong-type-arg, no connection taken"
+     (raises 'wrong-type-arg) 'plain
+     (let ((l (tcp-listen 0 4 "127.0.0.1")))
+       (dynamic-wind
+         (const #t)
+         (lambda () (tcp-accept/tls l "server.pem"))
+         (lambda () (tcp-close l)))))
+(row "make-client-tls-socket 127.0.0.1, certificate for 192.0.2.7: host-name-mismatch"
+     (raises-condition (lambda (e) (and (tls-verification-error? e)
+                                        (memq 'host-name-mismatch
+                                              (tls-verification-reasons e))
+                                        (equal? (tls-verification-host e) "127.0.0.1"))))
+     'tls
+     (with-one-call-server
+      (lambda (server port)
+        (let ((t (call-with-new-thread
+                  (lambda () (outcome (lambda () (get-u8 (socket-accept server))))))))
+          (dynamic-wind
+            (const #t)
+            (lambda () (make-client-tls-socket "127.0.0.1" port (one-call-client-options)))
+            (lambda () (join-thread t (+ (current-time) 10))))))
+      "otherip"))
+(row "make-client-tls-socket, nothing listening: &connection-refused naming the address"
+     (raises-condition (lambda (e) (and (connection-refused-error? e)
+                                        (string-contains (exception-message e)
+                                                         "127.0.0.1:"))))
+     'plain
+     (let ((port (let* ((l (make-listener)) (p (sockaddr:port (getsockname l))))
+                   (close-port l) p)))
+       (make-client-tls-socket "127.0.0.1" port (one-call-client-options))))
+
 ;; DTLS.  One echo server for all the rows, on a thread until the end.
 (define dtls-creds (server-credentials))
 (define dtls-stop #f)

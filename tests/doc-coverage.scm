@@ -69,10 +69,11 @@
 is fully documented."
   (let* ((bound? (variable-bound? variable))
          (value (and bound? (variable-ref variable)))
-         ;; Parameters keep theirs as a procedure property only.
+         ;; procedure-documentation, what `help' and ,describe show:
+         ;; parameters too (issue 14: theirs were procedure properties of
+         ;; the parameter struct, which procedure-documentation ignores).
          (doc (and bound? (procedure? value)
-                   (or (procedure-documentation value)
-                       (assq-ref (procedure-properties value) 'documentation)))))
+                   (procedure-documentation value))))
     (append
      (if bound? '() '("unbound"))
      (if (and (procedure? value)

@@ -3,7 +3,8 @@
 ;;; try the next address when the first refuses.  The name comes from a
 ;;; hosts file of the test's own, through nss_wrapper (Debian's
 ;;; libnss-wrapper): the file re-executes itself under it, so no resolver
-;;; outside this machine is asked anything.
+;;; outside this machine is asked anything.  With nothing listening, the
+;;; error names both addresses; an unknown name's error names the host.
 
 (define nss-wrapper "/usr/lib/x86_64-linux-gnu/libnss_wrapper.so")
 
@@ -30,6 +31,9 @@
 (use-modules (tests harness)
              (net socket)
              (net tcp)
+             (net https)
+             (net error)
+             (ice-9 exceptions)
              (srfi srfi-64)
              (srfi srfi-11)
              (ice-9 rdelim)
@@ -72,4 +76,43 @@
             (join-thread t)
             (close-port s))
           (tcp-close l))
+        ;; Issue 14: a failure names each address tried, and a name that
+        ;; does not resolve names the host (nss_wrapper answers from the
+        ;; hosts file alone: no resolver is asked).
+        (let ((free (let* ((l (tcp-listen 0 1 "127.0.0.1"))
+                           (p (tcp-listener-port l)))
+                      (tcp-close l)
+                      p)))
+          (define (message thunk)
+            (guard (e ((exception-with-message? e) (exception-message e)))
+              (thunk)
+              #f))
+          (define expected
+            (format #f "dualhost.test: tried [::1]:~a (Connection refused) and 127.0.0.1:~a (Connection refused)"
+                    free free))
+          (test-equal "tcp-connect: both addresses, and why" expected
+            (message (lambda () (tcp-connect "dualhost.test" free))))
+          (test-equal "make-client-tls-socket: both addresses" expected
+            (message (lambda () (make-client-tls-socket "dualhost.test" free))))
+          (test-equal "https-get: both addresses" expected
+            (message (lambda () (https-get (format #f "https://dualhost.test:~a/" free)))))
+          (test-assert "still &connection-refused, errno ECONNREFUSED"
+            (guard (e ((connection-refused-error? e) (= (net-error-errno e) ECONNREFUSED)))
+              (tcp-connect/tls "dualhost.test" free)
+              #f)))
+        (let ((e (guard (e (#t e)) (https-get "https://nohost.test/") #f)))
+          (test-assert "https-get of an unknown host: &host-not-found, a getaddrinfo-error"
+            (and (host-not-found-error? e) (eq? (exception-kind e) 'getaddrinfo-error)))
+          (test-assert "its message names the host"
+            (string-contains (exception-message e) "nohost.test"))
+          (test-assert "and so does what Guile prints"
+            (string-contains (call-with-output-string
+                               (lambda (port)
+                                 (print-exception port #f (exception-kind e)
+                                                  (exception-args e))))
+                             "nohost.test"))
+          (test-equal "a (key code) handler still works" 'caught
+            (catch 'getaddrinfo-error
+              (lambda () (https-get "https://nohost.test/"))
+              (lambda (key code) (and (integer? code) 'caught)))))
         (delete-file hosts))))

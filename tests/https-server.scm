@@ -78,6 +78,22 @@ of the stream (or a reset) rather than our own timeout."
       (matches? "ALPN: server accepted http/1.1"
                 (curl "-v" (url "/alpn"))))
 
+    ;; Issue 14: the default ALPN list held http/1.1 only, and GnuTLS
+    ;; refused a client offering http/1.0 alone (no_application_protocol).
+    (let ((out (curl "-v" "--http1.0" (url "/http10"))))
+      (test-assert "curl --http1.0: ALPN http/1.0 accepted"
+        (matches? "ALPN: server accepted http/1.0" out))
+      (test-assert "curl --http1.0: served as HTTP/1.0"
+        (and (matches? "GET /http10 HTTP/1.0" out)
+             (matches? "hello /http10" out))))
+
+    (test-assert "a client offering only h2 is still refused (no_application_protocol)"
+      (let ((out (run-program "openssl" "s_client" "-connect"
+                              (format #f "127.0.0.1:~a" port)
+                              "-servername" "localhost" "-CAfile" ca
+                              "-alpn" "h2" "-brief")))
+        (matches? "no application protocol|alert number 120" out)))
+
     (test-assert "curl reuses one connection for two URLs (keep-alive)"
       (let ((out (curl "-v" (url "/ka1") (url "/ka2"))))
         (and (matches? "hello /ka1" out)

@@ -120,6 +120,21 @@ return the thread, whose value is HANDLER's or the condition raised."
       (close-port c)
       (close-port server)))
 
+  (test-group "non-blocking? servers"
+    (let ((server (make-server-socket "127.0.0.1" 0 (socket-options-builder (non-blocking? #t)))))
+      (test-assert "the listening socket is non-blocking"
+        (logtest O_NONBLOCK (fcntl server F_GETFL)))
+      (test-equal "socket-accept with nothing waiting (no suspendable ports): #f" #f
+        (socket-accept server))
+      (let ((c (make-client-socket "127.0.0.1" (server-port server))))
+        (select (list server) '() '() 2)
+        (let ((conn (socket-accept server)))
+          (test-assert "a connection accepted from it is non-blocking too"
+            (logtest O_NONBLOCK (fcntl conn F_GETFL)))
+          (close-port conn))
+        (close-port c))
+      (close-port server)))
+
   (test-group "TLS"
     (let* ((server (make-server-tls-socket "127.0.0.1" 0 (server-options #:alpn '("demo/1" "h2"))))
            (t (serve-once server echo-line))

@@ -138,6 +138,23 @@ ports and the client's ports."
           (apply close-all (join-thread t))))
       (tcp-close l)))
 
+  (test-group "a non-blocking listener (for a scheduler), used without one"
+    (let ((l (tcp-listen 0 10 "127.0.0.1")))
+      (fcntl (tcp-listener-socket l) F_SETFL
+             (logior O_NONBLOCK (fcntl (tcp-listener-socket l) F_GETFL)))
+      (test-equal "tcp-accept still waits, within tcp-accept-timeout" '(accept . #t)
+        (timeout-of (lambda () (parameterize ((tcp-accept-timeout 200)) (tcp-accept l)))))
+      (let ((t (call-with-new-thread
+                (lambda ()
+                  (usleep 200000)
+                  (call-with-values (lambda () (tcp-connect "127.0.0.1" (tcp-listener-port l)))
+                    list)))))
+        (let-values (((in out) (parameterize ((tcp-accept-timeout 5000)) (tcp-accept l))))
+          (test-assert "and takes the connection when it comes, non-blocking"
+            (logtest O_NONBLOCK (fcntl in F_GETFL)))
+          (apply close-all in out (join-thread t))))
+      (tcp-close l)))
+
   (test-group "host not found"
     (test-assert "&host-not-found, also a getaddrinfo-error"
       (guard (e ((host-not-found-error? e)
@@ -186,6 +203,18 @@ ports and the client's ports."
       (for-each close-port target)))
 
   (test-group "parameters"
+    ;; Issue 14: procedure-documentation (what `help' and ,describe show)
+    ;; said #f for all six.
+    (for-each (lambda (name parameter)
+                (test-assert (format #f "~a has a docstring" name)
+                  (let ((doc (procedure-documentation parameter)))
+                    (and (string? doc) (string-prefix? "Parameter: " doc)
+                         (string-contains doc (if (eq? name 'tcp-buffer-size)
+                                                  "buffer" "illiseconds"))))))
+              '(tcp-buffer-size tcp-read-timeout tcp-write-timeout
+                tcp-connect-timeout tcp-accept-timeout tcp-handshake-timeout)
+              (list tcp-buffer-size tcp-read-timeout tcp-write-timeout
+                    tcp-connect-timeout tcp-accept-timeout tcp-handshake-timeout))
     (test-equal "read timeout default" 60000 (tcp-read-timeout))
     (test-equal "write timeout default" 60000 (tcp-write-timeout))
     (test-equal "connect timeout default" #f (tcp-connect-timeout))

@@ -19,6 +19,8 @@
 #   b-ca.pem           a second root, with a key of its own (b-ca-key.pem)
 #   a-test.pem         for a.test only, signed by ca
 #   b-test.pem         for b.test only, signed by b-ca
+#   ip.pem             IP addresses 127.0.0.1 and ::1 only (no DNS name)
+#   otherip.pem        IP address 192.0.2.7 and localhost only
 #   key.pem            the key of all leaves; ca-key.pem the other CAs' key
 set -e
 dir=$1
@@ -90,6 +92,10 @@ leaf a-test ca.pem 'cn = "a.test"' 'dns_name = "a.test"' tls_www_server \
      signing_key 'expiration_days = 30'
 SIGNER_KEY=b-ca-key.pem leaf b-test b-ca.pem 'cn = "b.test"' \
      'dns_name = "b.test"' tls_www_server signing_key 'expiration_days = 30'
+leaf ip ca.pem 'cn = "numeric"' 'ip_address = "127.0.0.1"' 'ip_address = "::1"' \
+     tls_www_server signing_key 'expiration_days = 30'
+leaf otherip ca.pem 'cn = "localhost"' 'dns_name = "localhost"' \
+     'ip_address = "192.0.2.7"' tls_www_server signing_key 'expiration_days = 30'
 printf '%s\n' "$good" > selfsigned.tmpl
 ct --generate-self-signed --load-privkey key.pem --template selfsigned.tmpl \
    --outfile selfsigned.pem

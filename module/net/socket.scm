@@ -43,6 +43,7 @@
   #:use-module (srfi srfi-9 gnu)
   #:use-module (ice-9 match)
   #:use-module (ice-9 threads)
+  #:use-module (ice-9 exceptions)
   #:export (socket-port?
             recvmmsg! sendmmsg
             socket-timeout
@@ -141,7 +142,34 @@
    (perform-operation (%socket-write! port bv start count)
                       (%socket-operation port 'write))))
 
-;;; Guile's descriptor procedures, extended to socket ports.
+;;; Guile's descriptor procedures, extended to socket ports, and to what
+;;; is made of them: the TLS port (record port) of a session and a TLS
+;;; server socket (net/socket/options.scm) stand for their socket.
+
+(define (tls-record-port? obj)
+  ;; (net tls) uses this module, so it is looked up, not imported; until
+  ;; it is loaded there is no TLS port.
+  (let ((tls (resolve-module '(net tls) #f #:ensure #f)))
+    (and tls (module-defined? tls 'tls-record-port?)
+         ((module-ref tls 'tls-record-port?) obj))))
+
+(define (tls-transport who port)
+  "The transport of TLS port PORT: its socket port, or its descriptor."
+  (when (port-closed? port)
+    (scm-error 'wrong-type-arg who
+               "Wrong type argument in position ~A (expecting ~A): ~S"
+               (list 1 "open port" port) (list port)))
+  (let* ((tls (resolve-module '(net tls)))
+         (session ((module-ref tls 'record-port-session) port)))
+    (or ((module-ref tls 'session-transport-port) session)
+        (port-read-wait-fd port))))
+
+(define (socket-of who obj)
+  "OBJ, or the socket port (or descriptor) it stands for when it is a TLS
+port or a TLS server socket."
+  (cond ((server-socket? obj) (server-socket-socket obj))
+        ((tls-record-port? obj) (tls-transport who obj))
+        (else obj)))
 
 (define (open-socket-fileno who port reveal?)
   (when (port-closed? port)
@@ -151,17 +179,38 @@
   (%socket-fileno port reveal?))
 
 (define (fileno port)
-  "Return the descriptor of PORT, a file port or a socket port."
-  (if (socket-port? port)
-      (open-socket-fileno "fileno" port #f)
-      (core-fileno port)))
+  "Return the descriptor of PORT, a file port or a socket port; for a TLS
+port or a TLS server socket, that of its socket."
+  (let ((port (socket-of "fileno" port)))
+    (cond ((socket-port? port) (open-socket-fileno "fileno" port #f))
+          ((exact-integer? port) port)   ; a TLS port over a descriptor
+          (else (core-fileno port)))))
 
 (define (port->fdes port)
   "Return the descriptor of PORT and mark it revealed, so that closing
-PORT leaves the descriptor open."
-  (if (socket-port? port)
-      (open-socket-fileno "port->fdes" port #t)
-      (core-port->fdes port)))
+PORT leaves the descriptor open; for a TLS port or a TLS server socket,
+that of its socket."
+  (let ((port (socket-of "port->fdes" port)))
+    (cond ((socket-port? port) (open-socket-fileno "port->fdes" port #t))
+          ((exact-integer? port) port)
+          (else (core-port->fdes port)))))
+
+(define (socket-name who primitive core sock)
+  (let ((sock (socket-of who sock)))
+    (if (exact-integer? sock)
+        (core sock)                     ; a TLS port over a descriptor
+        (primitive sock))))
+
+(define (getsockname sock)
+  "Return the socket address to which socket port SOCK is bound locally.
+SOCK may also be a TLS port or a TLS server socket: the address of its
+socket."
+  (socket-name "getsockname" %getsockname (@ (guile) getsockname) sock))
+
+(define (getpeername sock)
+  "Return the socket address of the peer socket port SOCK is connected
+to.  SOCK may also be a TLS port: the peer of its socket."
+  (socket-name "getpeername" %getpeername (@ (guile) getpeername) sock))
 
 (define (fcntl object cmd . value)
   "Apply fcntl command CMD (F_GETFL, F_SETFL, F_GETFD, F_SETFD, ...) to
@@ -185,6 +234,7 @@ with buffered data counts as ready at once.  Unlike Guile's built-in
 `select', any descriptor number works, and asyncs run while it waits."
   (define (fd-of x)
     (cond ((or (socket-port? x) (file-port? x)) (fileno x))
+          ((server-socket? x) (fileno x))
           ;; A TLS record port, or the wait port a waiter was handed.
           ((and (port? x) (not (port-closed? x))) (port-read-wait-fd x))
           ((and (exact-integer? x) (>= x 0)) x)
@@ -227,11 +277,24 @@ with buffered data counts as ready at once.  Unlike Guile's built-in
 socket connected to the first of their addresses that answers, IPv6 and
 IPv4, trying each within TIMEOUT seconds in all (#f: no limit).  FAMILY,
 SOCKTYPE, FLAGS and PROTOCOL are getaddrinfo's hints."
-  (let ((service (if (number? service) (number->string service) service)))
-    (connect-to-addresses
-     (map addrinfo:addr
-          (resolve host service flags family socktype protocol))
-     #:timeout timeout #:socktype socktype)))
+  (open-client host service timeout family socktype flags protocol #f))
+
+(define (open-client host service timeout family socktype flags protocol
+                     non-blocking?)
+  ;; connect-to-host, and for the one-call constructors NON-BLOCKING?: a
+  ;; socket for a scheduler, connected without holding up its thread.
+  (let* ((service (if (number? service) (number->string service) service))
+         (infos (with-exception-handler
+                    (lambda (e) (raise-exception (name-the-host e host)))
+                  (lambda ()
+                    (resolve host service flags family socktype protocol)))))
+    (try-addresses (map addrinfo:addr infos) timeout socktype
+                   (and (string? host) (not (numeric-host? host)) host)
+                   non-blocking?)))
+
+(define (numeric-host? node)
+  (or (false-if-exception (inet-pton AF_INET node))
+      (false-if-exception (inet-pton AF_INET6 node))))
 
 (define (resolve host service flags family socktype protocol)
   "getaddrinfo, without holding up a scheduler: under suspendable ports
@@ -276,30 +339,183 @@ suspended and may take seconds)."
                                (socktype SOCK_STREAM))
   "Return a socket connected to the first of the socket ADDRESSES that
 answers, trying each in turn within TIMEOUT seconds in all (#f: no limit).
-If none connects, raise the last failure (a timeout when time ran out)."
+If none connects, raise the last failure (a timeout when time ran out),
+its message naming each address tried and why it failed."
+  (check-addresses 'connect-to-addresses addresses)
+  (try-addresses addresses timeout socktype #f #f))
+
+(define (try-addresses addresses timeout socktype host non-blocking?)
+  ;; HOST: the name the addresses are of, for the error, or #f.
+  ;; NON-BLOCKING?: return a non-blocking socket; under suspendable ports
+  ;; it is so from the start, and the connect waits in the waiter.
   (let ((deadline (and timeout (+ (get-internal-real-time)
                                   (* timeout internal-time-units-per-second)))))
     (define (time-left)
       (and deadline
            (max 0 (/ (- deadline (get-internal-real-time))
                      internal-time-units-per-second 1.))))
-    (check-addresses 'connect-to-addresses addresses)
-    (let try ((addresses addresses) (last-error #f))
+    (let try ((addresses addresses) (failures '()))
       (match addresses
-        (() (raise-exception last-error))
+        (() (raise-exception (name-the-addresses failures host)))
         ((address . rest)
-         (let ((s (socket (sockaddr:fam address) socktype 0)))
+         (let ((s (socket (sockaddr:fam address)
+                          (if (and non-blocking? (suspendable-ports-installed?))
+                              (logior socktype SOCK_NONBLOCK)
+                              socktype)
+                          0)))
            (set-socket-timeout! s 'connect (time-left))
            (with-exception-handler
                (lambda (e)
                  (close-port s)
-                 (if (net-timeout-error? e)
-                     (raise-exception e)   ; the time is used up for all
-                     (try rest e)))
+                 (let ((failures (cons (cons address e) failures)))
+                   (if (net-timeout-error? e)
+                       ;; The time is used up for all.
+                       (raise-exception (name-the-addresses failures host))
+                       (try rest failures))))
              (lambda ()
                (connect s address)
+               (when non-blocking?
+                 (fcntl s F_SETFL (logior O_NONBLOCK (fcntl s F_GETFL))))
                s)
              #:unwind? #t)))))))
+
+;;; Connection failures that say where.  The exception raised is the last
+;;; failure, of the same kind (a system-error with its errno, compounded
+;;; with &connection-refused and the like, or a &net-timeout), so handlers
+;;; keep working; its message, and the message of the system-error's
+;;; arguments that Guile prints, name each address tried:
+;;;
+;;;   In procedure connect: 127.0.0.1:9: Connection refused
+;;;   In procedure connect: localhost: tried [::1]:9 (Connection refused)
+;;;     and 127.0.0.1:9 (Connection refused)
+
+(define (address->text address)
+  (let ((family (sockaddr:fam address)))
+    (cond ((= family AF_INET)
+           (format #f "~a:~a" (inet-ntop AF_INET (sockaddr:addr address))
+                   (sockaddr:port address)))
+          ((= family AF_INET6)
+           (format #f "[~a]:~a" (inet-ntop AF_INET6 (sockaddr:addr address))
+                   (sockaddr:port address)))
+          ((= family AF_UNIX) (or (sockaddr:path address) "(unnamed)"))
+          (else (format #f "~s" address)))))
+
+(define (exception-text e)
+  "What E says, as one string."
+  (let ((kind (exception-kind e))
+        (args (false-if-exception (exception-args e))))
+    (or (and (memq kind '(system-error getaddrinfo-error misc-error))
+             (match args
+               ((subr (? string? fmt) (? list? fmt-args) rest)
+                (false-if-exception (apply format #f fmt fmt-args)))
+               ((code) (and (eq? kind 'getaddrinfo-error)
+                            (false-if-exception (gai-strerror code))))
+               (_ #f)))
+        (and (exception-with-message? e)
+             (let ((message (exception-message e))
+                   (irritants (if (exception-with-irritants? e)
+                                  (exception-irritants e)
+                                  '())))
+               (if (and (string? message) (string-index message #\~))
+                   (false-if-exception (apply format #f message irritants))
+                   message)))
+        (format #f "~a" kind))))
+
+(define (with-text e text)
+  "E with TEXT as its message, and as the message its system-error
+arguments print."
+  (define format-args?                  ; old style: "~A" and irritants
+    (and (exception-with-message? e)
+         (string? (exception-message e))
+         (string-index (exception-message e) #\~)))
+  (let* ((components (simple-exceptions e))
+         (kept (remove (lambda (c)
+                         (or (exception-with-message? c)
+                             (and format-args? (exception-with-irritants? c))
+                             (and (eq? (exception-kind e) 'system-error)
+                                  (kind-and-args? c))))
+                       components))
+         (kind-and-args
+          (if (eq? (exception-kind e) 'system-error)
+              (match (exception-args e)
+                ((subr fmt fmt-args rest)
+                 (list (make-kind-and-args 'system-error
+                                           (list subr "~A" (list text) rest))))
+                (_ '()))
+              '())))
+    (apply make-exception
+           (append kind-and-args kept
+                   (list (make-exception-with-message text))))))
+
+;; Guile's core has the record type; (ice-9 exceptions) does not export
+;; its constructor and predicate.
+(define make-kind-and-args
+  (record-constructor &exception-with-kind-and-args))
+(define kind-and-args?
+  (record-predicate &exception-with-kind-and-args))
+
+(define (name-the-addresses failures host)
+  "The last of FAILURES ((address . exception) ..., latest first), its
+text naming every address tried; HOST is their name, or #f."
+  (define (one failure)
+    (format #f "~a (~a)" (address->text (car failure))
+            (exception-text (cdr failure))))
+  (let* ((last-failure (car failures))
+         (tried (reverse failures))
+         (text
+          (match tried
+            ((failure)
+             (if host
+                 (format #f "~a (~a): ~a" host (address->text (car failure))
+                         (exception-text (cdr failure)))
+                 (format #f "~a: ~a" (address->text (car failure))
+                         (exception-text (cdr failure)))))
+            (_
+             (let ((items (map one tried)))
+               (format #f "~atried ~a and ~a"
+                       (if host (string-append host ": ") "")
+                       (string-join (drop-right items 1) ", ")
+                       (last items)))))))
+    (with-text (cdr last-failure) text)))
+
+;;; A name that does not resolve: the host in the message, and in what
+;;; Guile prints.  Guile's `getaddrinfo-error' carries only the error code
+;;; (handlers take (key code)), and its printer prints the code's text; so
+;;; the name goes in a weak table keyed by the exception's argument list,
+;;; which the printer below looks in.
+
+(define unresolved-names (make-weak-key-hash-table))
+
+(define (name-the-host e host)
+  (if (and (eq? (exception-kind e) 'getaddrinfo-error) (string? host))
+      (match (exception-args e)
+        ((code)
+         (let* ((args (list code))
+                (components
+                 (remove (lambda (c)
+                           (or (kind-and-args? c)
+                               (exception-with-message? c)))
+                         (simple-exceptions e))))
+           (hashq-set! unresolved-names args host)
+           (apply make-exception
+                  (make-kind-and-args 'getaddrinfo-error args)
+                  (append components
+                          (list (make-exception-with-message
+                                 (format #f "~a: ~a" host
+                                         (gai-strerror code))))))))
+        (_ e))
+      e))
+
+(set-exception-printer!
+ 'getaddrinfo-error
+ (lambda (port key args default-printer)
+   (match args
+     ((code)
+      (let ((host (hashq-ref unresolved-names args)))
+        (format port "In procedure getaddrinfo: ~a~a"
+                (if host (string-append host ": ") "")
+                (gai-strerror code))))
+     (_ (default-printer)))))
 
 ;;; Listening: the first of several addresses that can be bound.
 
@@ -330,3 +546,8 @@ none can be bound, raise the last failure."
 ;;; Sagittarius's options builders and one-call constructors.
 
 (include-from-path "net/socket/options.scm")
+
+;; For the procedures above, which come before the record type: its
+;; predicate and accessor are macros until defined.
+(define (server-socket? obj) (tls-server-socket? obj))
+(define (server-socket-socket obj) (tls-server-socket-socket obj))

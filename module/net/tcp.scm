@@ -14,6 +14,7 @@
   #:use-module (srfi srfi-9 gnu)
   #:use-module (ice-9 match)
   #:use-module (ice-9 regex)
+  #:use-module (ice-9 exceptions)
   #:export (tcp-listen
             tcp-listener?
             tcp-close
@@ -71,15 +72,31 @@
   (make-parameter 60000 (timeout-guard 'tcp-handshake-timeout)))
 
 (for-each (lambda (parameter doc)
-            (set-procedure-property! parameter 'documentation doc))
+            ;; A parameter is an applicable struct: Guile's
+            ;; procedure-documentation (and so `help' and ,describe) reads
+            ;; the procedure inside it, procedure-properties the struct.
+            (set-procedure-property! parameter 'documentation doc)
+            (when (and (struct? parameter) (procedure? (struct-ref parameter 0)))
+              (set-procedure-property! (struct-ref parameter 0)
+                                       'documentation doc)))
           (list tcp-buffer-size tcp-read-timeout tcp-write-timeout
                 tcp-connect-timeout tcp-accept-timeout tcp-handshake-timeout)
-          '("Size of the output buffer of connection ports; #f (default): none."
-            "Milliseconds a read on a connection may wait; default 60000."
-            "Milliseconds a write on a connection may wait; default 60000."
-            "Milliseconds tcp-connect may take; default #f, no limit."
-            "Milliseconds tcp-accept may wait; default #f, no limit."
-            "Milliseconds a TLS handshake may take; default 60000."))
+          '("Parameter: the size of the output buffer of connection ports, a
+positive integer of at most 2^31-1 bytes, or #f (the default) for none:
+then every write is sent at once.  Read when a connection is made."
+            "Parameter: milliseconds each read on a connection may wait, or #f
+for no limit; default 60000.  Read when a connection is made; for TLS,
+each record read or write after the handshake."
+            "Parameter: milliseconds each write on a connection may wait, or #f
+for no limit; default 60000.  Read when a connection is made."
+            "Parameter: milliseconds tcp-connect and tcp-connect/tls may take to
+connect, trying every address, or #f (the default) for no limit."
+            "Parameter: milliseconds tcp-accept and tcp-accept/tls may wait for
+a connection, or #f (the default) for no limit."
+            "Parameter: milliseconds the TLS handshake of tcp-connect/tls and
+tcp-accept/tls may take, or #f for no limit; default 60000.  Read when
+the connection is made; tcp-accept/tls's handshake runs at the first read
+or write of its port."))
 
 (define (ms->seconds ms) (and ms (/ ms 1000.)))
 
@@ -183,9 +200,33 @@ it waits."
 
 (define (accept-connection who listener)
   (check-listener who listener)
-  (let ((s (tcp-listener-socket listener)))
-    (set-socket-timeout! s 'accept (ms->seconds (tcp-accept-timeout)))
-    (prepare-connection! (car (accept s)))))
+  (let* ((s (tcp-listener-socket listener))
+         (timeout (ms->seconds (tcp-accept-timeout)))
+         ;; A non-blocking listener (made so for a scheduler, with fcntl
+         ;; on tcp-listener-socket) gives non-blocking connections.
+         (flags (if (logtest O_NONBLOCK (fcntl s F_GETFL)) SOCK_NONBLOCK 0))
+         (deadline (and timeout (+ (get-internal-real-time)
+                                   (* timeout internal-time-units-per-second)))))
+    (set-socket-timeout! s 'accept timeout)
+    (let retry ()
+      (match (accept s flags)
+        ((sock . address) (prepare-connection! sock))
+        (#f
+         ;; Non-blocking, nothing waiting, no suspendable ports: wait for
+         ;; one here, within the accept timeout, as a blocking one would.
+         (let ((left (and deadline
+                          (/ (- deadline (get-internal-real-time)) 1.
+                             internal-time-units-per-second))))
+           (when (and left (<= left 0))
+             (raise-exception (make-exception
+                               (make-net-timeout-error 'accept s)
+                               (make-exception-with-origin who)
+                               (make-exception-with-message "accept timed out")
+                               (make-exception-with-irritants (list s)))))
+           (select (list s) '() '()
+                   (and left (inexact->exact (floor left)))
+                   (if left (inexact->exact (floor (* 1e6 (- left (floor left))))) 0))
+           (retry)))))))
 
 ;;; Connecting.
 
@@ -225,8 +266,10 @@ input port and an output port, with the current read and write timeouts."
 
 ;;; Connection ports.
 
-(define (check-connection-port who port)
-  (unless (and (socket-port? port) (not (port-closed? port)))
+(define* (check-connection-port who port #:optional tls?)
+  ;; TLS?: a TLS port of tcp-connect/tls or tcp-accept/tls will do too.
+  (unless (and (or (socket-port? port) (and tls? (tls-record-port? port)))
+               (not (port-closed? port)))
     (scm-error 'wrong-type-arg who
                "Wrong type argument in position ~A (expecting ~A): ~S"
                (list 1 "open TCP port" port) (list port))))
@@ -240,16 +283,16 @@ input port and an output port, with the current read and write timeouts."
         (inet-ntop family addr))))
 
 (define (tcp-addresses port)
-  "Return the local and the remote address of connection PORT as strings:
-two values."
-  (check-connection-port 'tcp-addresses port)
+  "Return the local and the remote address of connection PORT (a TLS port
+too) as strings: two values."
+  (check-connection-port 'tcp-addresses port #t)
   (values (address->string (getsockname port))
           (address->string (getpeername port))))
 
 (define (tcp-port-numbers port)
-  "Return the local and the remote TCP port number of connection PORT: two
-values."
-  (check-connection-port 'tcp-port-numbers port)
+  "Return the local and the remote TCP port number of connection PORT (a
+TLS port too): two values."
+  (check-connection-port 'tcp-port-numbers port #t)
   (values (sockaddr:port (getsockname port))
           (sockaddr:port (getpeername port))))
 
@@ -270,10 +313,15 @@ itself up (for a process that hands it on, e.g. after a fork)."
     (values port port)))
 
 (define (handshake-within session)
-  (set-session-timeout! session (ms->seconds (tcp-handshake-timeout)))
-  (handshake session)
-  ;; Afterwards each record read or write may take the read timeout.
-  (set-session-timeout! session (ms->seconds (tcp-read-timeout))))
+  ;; The parameters as they are now, at the call, for a handshake that may
+  ;; come later (tcp-accept/tls).
+  (let ((handshake-timeout (ms->seconds (tcp-handshake-timeout)))
+        (read-timeout (ms->seconds (tcp-read-timeout))))
+    (lambda ()
+      (set-session-timeout! session handshake-timeout)
+      (handshake session)
+      ;; Afterwards each record read or write may take the read timeout.
+      (set-session-timeout! session read-timeout))))
 
 (define* (tcp-connect/tls host #:optional port
                           #:key credentials server-name (alpn '()))
@@ -296,33 +344,49 @@ connection."
                           (lambda (h p) h)))))
           (set-session-server-name! session server-name-type/dns name))
         (unless (null? alpn) (set-session-alpn-protocols! session alpn))
-        (handshake-within session)
+        ((handshake-within session))
         (tls-ports session))
       #:unwind? #t)))
 
+(define defer-handshake! (@@ (net tls) defer-handshake!))
+
 (define* (tcp-accept/tls listener credentials
                          #:key (alpn '()) (client-certificate 'ignore))
-  "Like tcp-accept, then a TLS handshake as the server with CREDENTIALS,
-within `tcp-handshake-timeout' milliseconds.  ALPN lists the protocols
-accepted; CLIENT-CERTIFICATE is ignore, request or require.  Return the
-TLS port twice, as input and output port."
-  (let ((sock (accept-connection 'tcp-accept/tls listener))
-        (session (make-session connection-end/server)))
+  "Like tcp-accept, for TLS as the server with CREDENTIALS: return the
+TLS port twice, as input and output port, at once.  Its first read or
+write (or `handshake' of its session) does the handshake, within
+`tcp-handshake-timeout' milliseconds, in the thread or task that uses it,
+so that a client that sends nothing holds up no other; a failed handshake
+raises its error there.  ALPN lists the protocols accepted;
+CLIENT-CERTIFICATE is ignore, request or require."
+  ;; The arguments are checked before a connection is taken.
+  (check-listener 'tcp-accept/tls listener)
+  (unless (certificate-credentials? credentials)
+    (scm-error 'wrong-type-arg "tcp-accept/tls"
+               "Wrong type argument in position ~A (expecting ~A): ~S"
+               (list 2 "certificate credentials" credentials) (list credentials)))
+  (unless (and (list? alpn) (and-map string? alpn))
+    (scm-error 'wrong-type-arg "tcp-accept/tls"
+               "Wrong type argument (expecting a list of strings for #:alpn): ~S"
+               (list alpn) (list alpn)))
+  (let* ((request
+          (case client-certificate
+            ((ignore) certificate-request/ignore)
+            ((request) certificate-request/request)
+            ((require) certificate-request/require)
+            (else (scm-error 'out-of-range "tcp-accept/tls"
+                             "client-certificate must be ignore, request or require: ~S"
+                             (list client-certificate) (list client-certificate)))))
+         (sock (accept-connection 'tcp-accept/tls listener))
+         (session (make-session connection-end/server)))
     (with-exception-handler
         (lambda (e) (close-port sock) (raise-exception e))
       (lambda ()
         (set-session-transport-port! session sock)
         (set-session-credentials! session credentials)
-        (set-server-session-certificate-request!
-         session
-         (case client-certificate
-           ((ignore) certificate-request/ignore)
-           ((request) certificate-request/request)
-           ((require) certificate-request/require)
-           (else (scm-error 'out-of-range "tcp-accept/tls"
-                            "client-certificate must be ignore, request or require: ~S"
-                            (list client-certificate) (list client-certificate)))))
+        (set-server-session-certificate-request! session request)
         (unless (null? alpn) (set-session-alpn-protocols! session alpn))
-        (handshake-within session)
+        (defer-handshake! (session-record-port session)
+                          (handshake-within session))
         (tls-ports session))
       #:unwind? #t)))

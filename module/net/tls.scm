@@ -206,14 +206,25 @@
 ;;; connection-flag/nonblock, and non-blocking descriptors without
 ;;; suspendable ports, raise the non-fatal error/again, as guile-gnutls does.
 
-(define (handshake session)
+(define (raw-handshake session)
   (perform-operation (%handshake session)
                      (%session-operation session 'handshake)))
 
-(define (bye session how)
-  ;; What was written to the record port goes before close_notify.
+(define (handshake session)
+  ;; A deferred handshake (defer-handshake! below) runs with its timeouts
+  ;; and checks; any other handshake is the session's own.
   (let ((port (%session-open-record-port session)))
-    (when port (force-output port)))
+    (if (and port (%record-port-before-io port))
+        (run-before-io port)
+        (raw-handshake session))))
+
+(define (bye session how)
+  ;; What was written to the record port goes before close_notify, and a
+  ;; deferred handshake before both.
+  (let ((port (%session-open-record-port session)))
+    (when port
+      (run-before-io port)
+      (force-output port)))
   (perform-operation (%bye session how) (%session-operation session 'bye)))
 
 (define (record-send session bv)
@@ -237,15 +248,53 @@ made with connection-flag/nonblock.")
           (list handshake bye record-send record-receive!)
           (list %handshake %bye %record-send %record-receive!))
 
+;;; A deferred handshake.  An accept loop that did each handshake itself
+;;; would wait for every client in turn, and one client that connects and
+;;; says nothing would hold up all the others for the whole handshake
+;;; timeout.  So the one-call servers (socket-accept on a TLS server socket,
+;;; tcp-accept/tls) return the record port at once and leave the handshake
+;;; to its first read or write, or to an explicit `handshake' of its
+;;; session, in the thread or task that uses the port, as Go's TLS listener
+;;; does.  The port a caller reads from is still verified, or fails with the
+;;; handshake's error: that read raises it, and so does every later read,
+;;; write or handshake of the port.
+;;;
+;;; The C port runs the thunk before its reads and writes (tls-port.c);
+;;; under suspendable ports the hooks below run it here first, so that it
+;;; may suspend.
+
+(define (run-before-io port)
+  (let ((thunk (%record-port-before-io port)))
+    (when thunk (thunk))))
+
+(define (defer-handshake! port start)
+  "Internal, for (net socket) and (net tcp): make record PORT call START,
+the handshake with its timeouts and checks, before its first read or
+write or on an explicit `handshake' of its session.  A failure of START
+is raised again by every later read, write or handshake of PORT."
+  (%set-record-port-before-io!
+   port
+   (lambda ()
+     ;; Cleared first: START handshakes, and may write the port (a
+     ;; verifier's refusal says goodbye, which flushes it).
+     (%set-record-port-before-io! port #f)
+     (with-exception-handler
+         (lambda (e)
+           (%set-record-port-before-io! port (lambda () (raise-exception e)))
+           (raise-exception e))
+       start))))
+
 ;; Guile's suspendable reads and writes call these for record ports.
 (%set-record-port-scm-io!
  (lambda (port bv start count)
+   (run-before-io port)
    (when (%record-port-auto-flush? port)
      (force-output port))
    (perform-operation (%record-port-read! port bv start count)
                       (%session-operation (record-port-session port)
                                           'port-read)))
  (lambda (port bv start count)
+   (run-before-io port)
    (perform-operation (%record-port-write! port bv start count)
                       (%session-operation (record-port-session port)
                                           'port-write))))

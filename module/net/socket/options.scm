@@ -117,9 +117,17 @@ lift the limit with #f."
                "Wrong type argument in position ~A (expecting ~A): ~S"
                (list 2 "microseconds or #f" microseconds) (list microseconds)))
   (if ((tls 'tls-record-port?) sock)
-      ((tls 'set-session-timeout!) ((tls 'record-port-session) sock)
-       (micro->seconds microseconds))
+      (let ((session ((tls 'record-port-session) sock)))
+        ;; Also for after a deferred handshake still to come.
+        (hashq-set! read-timeouts session (micro->seconds microseconds))
+        ((tls 'set-session-timeout!) session (micro->seconds microseconds)))
       (set-socket-timeout! sock 'read (micro->seconds microseconds))))
+
+(define read-timeouts
+  ;; Session -> the read timeout socket-set-read-timeout! gave it (seconds
+  ;; or #f), which the handshake of socket-accept's port, done later, must
+  ;; not undo.
+  (make-weak-key-hash-table))
 
 ;;; Plain sockets.
 
@@ -150,14 +158,14 @@ make a TLS connection (see make-client-tls-socket)."
 SERVICE (a port number or service name), trying each address it resolves
 to within the connection-timeout of OPTIONS, and reading with its
 read-timeout (both in microseconds)."
-  (apply-socket-options!
-   (connect-to-host node (service->string service)
-                    #:timeout (micro->seconds (option options 'connection-timeout))
-                    #:family (option options 'ai-family)
-                    #:socktype (option options 'ai-socktype)
-                    #:flags (option options 'ai-flags)
-                    #:protocol (option options 'ai-protocol))
-   options))
+  (apply-socket-options! (connect-for options node service) options))
+
+(define (connect-for options node service)
+  (open-client node (service->string service)
+               (micro->seconds (option options 'connection-timeout))
+               (option options 'ai-family) (option options 'ai-socktype)
+               (option options 'ai-flags) (option options 'ai-protocol)
+               (option options 'non-blocking?)))
 
 (define* (make-server-socket node service #:optional
                              (options default-socket-options))
@@ -178,7 +186,20 @@ NODE is #f, on every address (IPv6 and IPv4)."
                                   #:dual-stack? (not node))))
       (set-socket-timeout! s 'accept
                            (micro->seconds (option options 'connection-timeout)))
+      ;; Under a scheduler a blocking listener would hold up its thread
+      ;; in accept.
+      (when (option options 'non-blocking?)
+        (fcntl s F_SETFL (logior O_NONBLOCK (fcntl s F_GETFL))))
       s)))
+
+(define (accept-from listener)
+  "Accept on LISTENER: the new socket, non-blocking when LISTENER is, or #f
+when LISTENER is non-blocking, no connection waits and suspendable ports
+are not installed (with them, the accept waits in the current waiter)."
+  (let ((non-blocking? (logtest O_NONBLOCK (fcntl listener F_GETFL))))
+    (match (accept listener (if non-blocking? SOCK_NONBLOCK 0))
+      (#f #f)
+      ((sock . address) sock))))
 
 ;;; TLS.
 
@@ -200,9 +221,15 @@ NODE is #f, on every address (IPv6 and IPv4)."
               (option options 'trusted-certificates))
     cred))
 
-(define (numeric-host? node)
-  (or (false-if-exception (inet-pton AF_INET node))
-      (false-if-exception (inet-pton AF_INET6 node))))
+(define (defer-handshake! port start)
+  ((module-ref (resolve-module '(net tls)) 'defer-handshake!) port start))
+
+(define (no-delay! sock)
+  ;; TLS sends each flight of the handshake and each record as one write:
+  ;; with Nagle's algorithm a small write waits for the ACK of the one
+  ;; before, which the peer delays (up to 40 ms on Linux), once or more per
+  ;; handshake and per request.
+  (setsockopt sock IPPROTO_TCP TCP_NODELAY 1))
 
 (define (run-verifier session options host who)
   ;; The verifier sees the peer's chain (leaf first) and the host name
@@ -228,7 +255,10 @@ NODE is #f, on every address (IPv6 and IPv4)."
   ((tls 'handshake) session)
   (run-verifier session options host who)
   ((tls 'set-session-timeout!) session
-   (micro->seconds (option options 'read-timeout))))
+   (let ((given (hashq-ref read-timeouts session 'none)))
+     (if (eq? given 'none)
+         (micro->seconds (option options 'read-timeout))
+         given))))
 
 (define* (make-client-tls-socket node service #:optional
                                  (options default-tls-socket-options))
@@ -246,26 +276,20 @@ and closes the socket."
                                  "Wrong type argument in position ~A (expecting ~A): ~S"
                                  (list 3 "tls-socket-options" options)
                                  (list options))))
-         (sock (connect-to-host node (service->string service)
-                                #:timeout (micro->seconds
-                                           (option options 'connection-timeout))
-                                #:family (option options 'ai-family)
-                                #:flags (option options 'ai-flags)))
+         (sock (connect-for options node service))
+         ;; A numeric address (IPv4 or IPv6) is checked against the
+         ;; certificate's IP addresses, and not sent as SNI.
          (host (match (option options 'sni*)
                  ((name . _) name)
-                 (() (and (not (numeric-host? node)) node))))
+                 (() node)))
          (session ((tls 'make-session) (tls 'connection-end/client))))
     (with-exception-handler
         (lambda (e) (close-port sock) (raise-exception e))
       (lambda ()
+        (no-delay! sock)
         ((tls 'set-session-transport-port!) session sock)
         ((tls 'set-session-credentials!) session (credentials-for options))
-        (if host
-            ((tls 'set-session-server-name!) session (tls 'server-name-type/dns) host)
-            ;; A numeric address has no name to check the certificate
-            ;; against, so the handshake will fail verification unless
-            ;; told otherwise: let sni* name the host.
-            #f)
+        ((tls 'set-session-server-name!) session (tls 'server-name-type/dns) host)
         (unless (null? (option options 'alpn*))
           ((tls 'set-session-alpn-protocols!) session (option options 'alpn*)))
         (when (option options 'handshake)
@@ -304,26 +328,40 @@ against trusted-certificates.  Accept connections with socket-accept."
 
 (define (socket-accept server)
   "Accept a connection on SERVER, a socket port from make-server-socket
-(return the connected socket port) or a TLS server socket (return the TLS
-port, after the handshake)."
+(return the connected socket port) or a TLS server socket (return its TLS
+port at once).  The TLS handshake is done by the first read or write of
+the port, or by (handshake (record-port-session port)), in the thread or
+task that uses it, within the connection-timeout: a client that says
+nothing never holds up the accept loop.  A failed handshake raises its
+error there, and again on every later use of the port.  On a
+non-blocking server the connection is non-blocking too; without
+suspendable ports, #f when none is waiting."
   (if (tls-server-socket? server)
-      (let* ((options (tls-server-socket-options server))
-             (sock (car (accept (tls-server-socket-socket server))))
-             (session ((tls 'make-session) (tls 'connection-end/server))))
-        (with-exception-handler
-            (lambda (e) (close-port sock) (raise-exception e))
-          (lambda ()
-            (apply-socket-options! sock options)
-            ((tls 'set-session-transport-port!) session sock)
-            ((tls 'set-session-credentials!) session
-             (tls-server-socket-credentials server))
-            (when (option options 'client-certificate-required?)
-              ((tls 'set-server-session-certificate-request!) session
-               (tls 'certificate-request/require)))
-            (unless (null? (option options 'alpn*))
-              ((tls 'set-session-alpn-protocols!) session (option options 'alpn*)))
-            (when (option options 'handshake)
-              (tls-handshake! session sock options #f "socket-accept"))
-            ((tls 'session-record-port) session))
-          #:unwind? #t))
-      (apply-socket-options! (car (accept server)) default-socket-options)))
+      (and=> (accept-from (tls-server-socket-socket server))
+             (lambda (sock) (tls-accepted server sock)))
+      (and=> (accept-from server)
+             (lambda (sock) (apply-socket-options! sock default-socket-options)))))
+
+(define (tls-accepted server sock)
+  (let* ((options (tls-server-socket-options server))
+         (session ((tls 'make-session) (tls 'connection-end/server))))
+    (with-exception-handler
+        (lambda (e) (close-port sock) (raise-exception e))
+      (lambda ()
+        (apply-socket-options! sock options)
+        (no-delay! sock)
+        ((tls 'set-session-transport-port!) session sock)
+        ((tls 'set-session-credentials!) session
+         (tls-server-socket-credentials server))
+        (when (option options 'client-certificate-required?)
+          ((tls 'set-server-session-certificate-request!) session
+           (tls 'certificate-request/require)))
+        (unless (null? (option options 'alpn*))
+          ((tls 'set-session-alpn-protocols!) session (option options 'alpn*)))
+        (let ((port ((tls 'session-record-port) session)))
+          (when (option options 'handshake)
+            (defer-handshake! port
+              (lambda ()
+                (tls-handshake! session sock options #f "socket-accept"))))
+          port))
+      #:unwind? #t)))

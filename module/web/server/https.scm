@@ -156,7 +156,9 @@
                    ((or 'required 'require) 'require)
                    (_ (option-error #:client-certificate client-certificate))))
         (alpn (match alpn
-                (#t '("http/1.1"))
+                ;; What Guile's HTTP server reads: a client that offers
+                ;; only http/1.0 (curl --http1.0) is served too.
+                (#t '("http/1.1" "http/1.0"))
                 ((or #f ()) '())
                 (((? string?) ...) alpn)
                 (_ (option-error #:alpn alpn))))
