@@ -260,8 +260,35 @@ void gn_init_tls_io (void);
 /* tls-info.c.  */
 void gn_init_tls_info (void);
 
-/* dtls.c.  */
+/* dtls.c: DTLS messages and MTU, for clients and dtls-server.c.  */
+/* What a server keeps per peer, pointed to by the peer's session.  */
+typedef struct gn_dtls_peer
+{
+  gn_sockaddr addr;
+  const unsigned char *inbox;   /* the datagram being handed to GnuTLS */
+  size_t inbox_len;
+  int64_t handshake_deadline;   /* GN_NO_LIMIT once done */
+  int64_t last_seen;            /* for the idle timeout */
+} gn_dtls_peer;
+
+/* Argument POS of SUBR: a DTLS session.  */
+gn_tls_session *gn_to_dtls_session (SCM obj, const char *subr, int pos);
+/* COUNT bytes of bytevector BV from START (argument POS and the two
+   after it; unbound or #f: the defaults) into *OUT and *N.  */
+void gn_dtls_message_span (SCM bv, SCM start, SCM count, char **out,
+                           size_t *n, const char *subr, int pos);
+/* Copy the message in PACKET into OUT (ROOM bytes) and free it; one too
+   large is kept in T for the next call and refused.  */
+size_t gn_dtls_deliver_packet (SCM session, gn_tls_session *t,
+                               gnutls_packet_t packet, char *out,
+                               size_t room, const char *subr);
+/* Run STEP of a server's session, never waiting nor raising.  */
+ssize_t gn_dtls_drive_quietly (SCM session, gn_tls_session *t,
+                               const char *name, gn_tls_step step,
+                               void *args);
 void gn_init_dtls (void);
+/* dtls-server.c.  */
+void gn_init_dtls_server (void);
 
 /* tls-port.c.  */
 SCM gn_tls_make_record_port (SCM session, SCM close);
