@@ -10,12 +10,12 @@
    ones only through its (malloc'd, unscanned) list of links, so the GC
    would free the block while that session still counts on it.
 
-   Files are read here, not by GnuTLS, so that a failure names the file
-   and the errno, and so that what was given can be looked at when GnuTLS
-   refuses it: a key and a certificate in the wrong order, PEM where DER
-   was said (read as PEM), a trust file with no certificate in it.  Names
-   that GnuTLS reads as URLs (pkcs11:, tpmkey:, system:) still go to
-   GnuTLS.
+   Files are read by us (tls-data.c), not by GnuTLS, so that a failure
+   names the file and the errno, and so that what was given can be looked
+   at when GnuTLS refuses it: a key and a certificate in the wrong order,
+   PEM where DER was said (read as PEM), a trust file with no certificate
+   in it.  Names that GnuTLS reads as URLs (pkcs11:, tpmkey:, system:)
+   still go to GnuTLS.
 
    Trust: a client given no trust loads the system store at its first
    handshake (gn_tls_cred_ensure_trust).  Trust given explicitly after
@@ -89,142 +89,6 @@ gn_tls_to_format (SCM fmt, const char *subr, int pos)
   if (f != GNUTLS_X509_FMT_PEM && f != GNUTLS_X509_FMT_DER)
     gn_out_of_range (subr, pos, fmt);
   return (gnutls_x509_crt_fmt_t) f;
-}
-
-/* ---- What data hold ----------------------------------------------------
-   PEM is text with "-----BEGIN LABEL-----" lines, anywhere in the data
-   (certtool puts a description before them); DER starts with the
-   SEQUENCE tag, #x30, which no PEM text starts with.  So each is told
-   from the other with certainty.  */
-
-static const unsigned char *
-find_bytes (const unsigned char *hay, size_t n, const char *needle)
-{
-  size_t k = strlen (needle);
-  for (size_t i = 0; k <= n && i <= n - k; i++)
-    if (hay[i] == (unsigned char) needle[0] && memcmp (hay + i, needle, k) == 0)
-      return hay + i;
-  return NULL;
-}
-
-static int
-looks_pem (const gnutls_datum_t *d)
-{
-  return d->size > 0 && d->data[0] != 0x30
-    && find_bytes (d->data, d->size, "-----BEGIN ") != NULL;
-}
-
-static int
-looks_der (const gnutls_datum_t *d)
-{
-  return d->size > 1 && d->data[0] == 0x30
-    && find_bytes (d->data, d->size, "-----BEGIN ") == NULL;
-}
-
-gnutls_x509_crt_fmt_t
-gn_tls_data_format (const gnutls_datum_t *d, gnutls_x509_crt_fmt_t format)
-{
-  if (format == GNUTLS_X509_FMT_DER && looks_pem (d))
-    return GNUTLS_X509_FMT_PEM;
-  if (format == GNUTLS_X509_FMT_PEM && looks_der (d))
-    return GNUTLS_X509_FMT_DER;
-  return format;
-}
-
-static int
-printable (const unsigned char *s, size_t len)
-{
-  for (size_t i = 0; i < len; i++)
-    if (s[i] < 0x20 || s[i] > 0x7e)
-      return 0;
-  return 1;
-}
-
-/* Call F with each PEM label of D (printable ASCII, at most 64 bytes)
-   until it returns nonzero; return that, or 0.  */
-static int
-each_pem_label (const gnutls_datum_t *d,
-                int (*f) (const char *label, size_t len, void *data),
-                void *data)
-{
-  const unsigned char *p = d->data, *end = d->data + d->size;
-  while (p < end)
-    {
-      const unsigned char *b = find_bytes (p, end - p, "-----BEGIN ");
-      if (b == NULL)
-        return 0;
-      const unsigned char *label = b + 11;
-      const unsigned char *e = find_bytes (label, end - label, "-----");
-      if (e == NULL)
-        return 0;
-      size_t len = e - label;
-      if (len > 0 && len <= 64 && printable (label, len))
-        {
-          int r = f ((const char *) label, len, data);
-          if (r)
-            return r;
-        }
-      p = e + 5;
-    }
-  return 0;
-}
-
-static int
-label_matches (const char *label, size_t len, void *data)
-{
-  const char *want = data;
-  size_t k = strlen (want);
-  return len >= k && memcmp (label + len - k, want, k) == 0
-    && (len == k || label[len - k - 1] == ' ');
-}
-
-int
-gn_tls_pem_has (const gnutls_datum_t *d, const char *label)
-{
-  return each_pem_label (d, label_matches, (void *) label);
-}
-
-/* The first four distinct labels.  */
-struct label_list { char labels[4][65]; int count; };
-
-static int
-collect_label (const char *label, size_t len, void *data)
-{
-  struct label_list *l = data;
-  char one[65];
-  snprintf (one, sizeof one, "%.*s", (int) len, label);
-  for (int i = 0; i < l->count; i++)
-    if (strcmp (l->labels[i], one) == 0)   /* said already */
-      return 0;
-  if (l->count == 4)
-    return 1;
-  memcpy (l->labels[l->count++], one, sizeof one);
-  return 0;
-}
-
-SCM
-gn_tls_pem_contents (const gnutls_datum_t *d)
-{
-  if (d->size == 0)
-    return scm_from_utf8_string (" (it is empty)");
-  struct label_list l;
-  l.count = 0;
-  each_pem_label (d, collect_label, &l);
-  char text[320];
-  if (l.count > 0)
-    {
-      size_t used = snprintf (text, sizeof text, " (its PEM blocks: %s",
-                              l.labels[0]);
-      for (int i = 1; i < l.count; i++)
-        used += snprintf (text + used, sizeof text - used, ", %s",
-                          l.labels[i]);
-      snprintf (text + used, sizeof text - used, ")");
-    }
-  else if (d->data[0] == 0x30)
-    text[0] = '\0';
-  else
-    snprintf (text, sizeof text, " (it holds no PEM block and is not DER)");
-  return scm_from_utf8_string (text);   /* ASCII */
 }
 
 /* Messages are made with Guile's simple-format: ~a in TEMPLATE.  */
@@ -325,95 +189,6 @@ file_arg (SCM file, const char *subr, int pos)
   char *s = scm_to_locale_string (file);
   scm_dynwind_free (s);
   return s;
-}
-
-/* Files are read whole, up to this size.  */
-#define MAX_FILE_SIZE (64 * 1024 * 1024)
-
-/* A file's contents, freed (and wiped, for a key) at the end of the
-   dynwind context.  */
-struct file_data
-{
-  gnutls_datum_t d;
-  int secret;
-};
-
-static void
-free_file_data (void *p)
-{
-  struct file_data *f = p;
-  if (f->d.data != NULL)
-    {
-      if (f->secret)
-        gnutls_memset (f->d.data, 0, f->d.size);
-      free (f->d.data);
-      f->d.data = NULL;
-    }
-}
-
-/* Read file PATH (the argument NAME) into F; raise a &tls-file-error
-   naming it and the errno on failure.  Call within a dynwind context,
-   which frees F's data when it ends: F must live until then (declare it
-   in the block that ends the context, not in a block inside).  */
-static void
-read_file (const char *subr, SCM name, const char *path, struct file_data *f,
-           int secret)
-{
-  f->d.data = NULL;
-  f->d.size = 0;
-  f->secret = secret;
-  scm_dynwind_unwind_handler (free_file_data, f, SCM_F_WIND_EXPLICITLY);
-  int err = 0;
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    err = errno;
-  struct stat st;
-  if (err == 0 && fstat (fd, &st) < 0)
-    err = errno;
-  if (err == 0 && S_ISDIR (st.st_mode))
-    err = EISDIR;
-  size_t cap = 0, used = 0;
-  while (err == 0)
-    {
-      if (used == cap)
-        {
-          size_t want = cap == 0 ? 16384 : 2 * cap;
-          if (cap >= MAX_FILE_SIZE)
-            {
-              err = EFBIG;
-              break;
-            }
-          unsigned char *more = malloc (want);
-          if (more == NULL)
-            {
-              err = ENOMEM;
-              break;
-            }
-          if (f->d.data != NULL)
-            {
-              memcpy (more, f->d.data, used);
-              if (secret)
-                gnutls_memset (f->d.data, 0, used);
-              free (f->d.data);
-            }
-          f->d.data = more;
-          cap = want;
-        }
-      ssize_t n = read (fd, f->d.data + used, cap - used);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        err = errno;
-      else if (n == 0)
-        break;
-      else
-        used += (size_t) n;
-      f->d.size = (unsigned int) used;
-    }
-  if (fd >= 0)
-    close (fd);
-  if (err != 0)
-    gn_raise_tls_file_error (subr, name, err);
 }
 
 static gnutls_datum_t
@@ -602,7 +377,7 @@ SCM_DEFINE (gn_set_cred_key_files, "set-certificate-credentials-x509-key-files!"
 #define FUNC_NAME s_gn_set_cred_key_files
 {
   gn_tls_cred *c = to_mutable_cred (cred, FUNC_NAME, 1);
-  struct file_data cd, kd;      /* freed by scm_dynwind_end */
+  gn_tls_file_data cd, kd;      /* freed by scm_dynwind_end */
   scm_dynwind_begin (0);
   char *cf = file_arg (cert_file, FUNC_NAME, 2);
   char *kf = file_arg (key_file, FUNC_NAME, 3);
@@ -622,8 +397,8 @@ SCM_DEFINE (gn_set_cred_key_files, "set-certificate-credentials-x509-key-files!"
     }
   else
     {
-      read_file (FUNC_NAME, cert_file, cf, &cd, 0);
-      read_file (FUNC_NAME, key_file, kf, &kd, 1);
+      gn_tls_read_file (FUNC_NAME, cert_file, cf, &cd, 0);
+      gn_tls_read_file (FUNC_NAME, key_file, kf, &kd, 1);
       add_key_pair (c, FUNC_NAME, &cd.d, &kd.d, f, pw, cert_file, key_file);
     }
   scm_dynwind_end ();
@@ -738,7 +513,7 @@ SCM_DEFINE (gn_set_cred_trust_file,
 #define FUNC_NAME s_gn_set_cred_trust_file
 {
   gn_tls_cred *c = to_mutable_cred (cred, FUNC_NAME, 1);
-  struct file_data d;           /* freed by scm_dynwind_end */
+  gn_tls_file_data d;           /* freed by scm_dynwind_end */
   scm_dynwind_begin (0);
   char *f = file_arg (file, FUNC_NAME, 2);
   gnutls_x509_crt_fmt_t fmt = gn_tls_to_format (format, FUNC_NAME, 3);
@@ -767,7 +542,7 @@ SCM_DEFINE (gn_set_cred_trust_file,
     }
   else
     {
-      read_file (FUNC_NAME, file, f, &d, 0);
+      gn_tls_read_file (FUNC_NAME, file, f, &d, 0);
       n = add_trust (c, FUNC_NAME, &d.d, fmt, file);
     }
   scm_dynwind_end ();
@@ -868,11 +643,11 @@ SCM_DEFINE (gn_set_cred_crl_file, "set-certificate-credentials-x509-crl-file!",
 #define FUNC_NAME s_gn_set_cred_crl_file
 {
   gn_tls_cred *c = to_mutable_cred (cred, FUNC_NAME, 1);
-  struct file_data d;           /* freed by scm_dynwind_end */
+  gn_tls_file_data d;           /* freed by scm_dynwind_end */
   scm_dynwind_begin (0);
   char *f = file_arg (file, FUNC_NAME, 2);
   gnutls_x509_crt_fmt_t fmt = gn_tls_to_format (format, FUNC_NAME, 3);
-  read_file (FUNC_NAME, file, f, &d, 0);
+  gn_tls_read_file (FUNC_NAME, file, f, &d, 0);
   SCM n = add_crls (c, FUNC_NAME, &d.d, fmt, file);
   scm_dynwind_end ();
   return n;

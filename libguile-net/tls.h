@@ -48,6 +48,29 @@ SCM_NORETURN void gn_raise_tls_priority_error (const char *subr,
                                                const char *utf8,
                                                const char *where);
 
+/* tls-data.c: what certificate and key data hold, and files read whole
+   (up to 64 MiB).  A file's contents, freed (wiped for a secret) when
+   the dynwind context gn_tls_read_file was called in ends.  */
+typedef struct
+{
+  gnutls_datum_t d;
+  int secret;
+} gn_tls_file_data;
+/* Read file PATH (the argument NAME of SUBR) into F, or raise a
+   &tls-file-error naming it and the errno.  F must live until the
+   enclosing dynwind context ends.  */
+void gn_tls_read_file (const char *subr, SCM name, const char *path,
+                       gn_tls_file_data *f, int secret);
+/* The encoding of D: FORMAT, unless D is plainly the other one (PEM text
+   with a -----BEGIN line where DER was said, or DER where PEM was).  */
+gnutls_x509_crt_fmt_t gn_tls_data_format (const gnutls_datum_t *d,
+                                          gnutls_x509_crt_fmt_t format);
+/* What the PEM blocks of D are, for messages: e.g. " (it holds: PRIVATE
+   KEY)", or "" when D has none; a Scheme string.  */
+SCM gn_tls_pem_contents (const gnutls_datum_t *d);
+/* Whether D has a PEM block whose label is LABEL or ends with it.  */
+int gn_tls_pem_has (const gnutls_datum_t *d, const char *label);
+
 /* tls-credentials.c.  Credentials are shared by sessions and freed by
    whichever of their finalizer and the last session's finalizer runs last
    (Guile finalizers run in no particular order), hence the count.  */
@@ -88,15 +111,6 @@ void gn_tls_cred_ensure_trust (gn_tls_cred *c, const char *subr);
 SCM gn_tls_default_credentials (void);
 /* Convert x509-certificate-format/pem or /der.  */
 gnutls_x509_crt_fmt_t gn_tls_to_format (SCM fmt, const char *subr, int pos);
-/* The encoding of D: FORMAT, unless D is plainly the other one (PEM text
-   with a -----BEGIN line where DER was said, or DER where PEM was).  */
-gnutls_x509_crt_fmt_t gn_tls_data_format (const gnutls_datum_t *d,
-                                          gnutls_x509_crt_fmt_t format);
-/* What the PEM blocks of D are, for messages: e.g. " (it holds: PRIVATE
-   KEY)", or "" when D has none; a Scheme string.  */
-SCM gn_tls_pem_contents (const gnutls_datum_t *d);
-/* Whether D has a PEM block whose label is LABEL or ends with it.  */
-int gn_tls_pem_has (const gnutls_datum_t *d, const char *label);
 /* A &net-state-error unless C may be changed (it is not the default
    credentials every session given none shares).  */
 void gn_tls_cred_check_mutable (SCM obj, gn_tls_cred *c, const char *subr);
