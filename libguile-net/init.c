@@ -6,7 +6,12 @@ void
 gn_define_primitive (const char *name, int req, int opt, int rest,
                      scm_t_subr fn, const char *doc)
 {
-  SCM proc = scm_c_define_gsubr (name, req, opt, rest, fn);
+  /* A primitive bound as %NAME is the C half of the procedure NAME that a
+     module wraps around it: name the procedure NAME, so that backtraces
+     and Guile's "In procedure ..." line show what the user called.  */
+  SCM proc = scm_c_make_gsubr (name[0] == '%' ? name + 1 : name, req, opt,
+                               rest, fn);
+  scm_c_define (name, proc);
   scm_set_procedure_property_x (proc, scm_from_utf8_symbol ("documentation"),
                                 scm_from_utf8_string (doc));
 }

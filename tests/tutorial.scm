@@ -3,7 +3,7 @@
 ;;; process of their own: its claims checked the way a reader would meet
 ;;; them.  Only what a reader must change is changed: the port (0, not
 ;;; 8443, printed once bound), the certificate files, and the 30-second
-;;; timeout (1 second, to keep the test short).
+;;; timeout (3 seconds, to keep the test short).
 ;;;
 ;;; Checked: the server serves many TLS clients at once on its one
 ;;; thread; a client that connects and never starts its handshake is
@@ -66,7 +66,7 @@
                                (format #f "~s ~s" (cert-file "server")
                                        (cert-file "key"))))
          (server (replace-once server "(set-session-timeout! session 30)"
-                               "(set-session-timeout! session 1)"))
+                               "(set-session-timeout! session 3)"))
          (server (replace-once server "INADDR_LOOPBACK 8443"
                                "INADDR_LOOPBACK 0"))
          (server (replace-once server "(listen listener 1024)"
@@ -135,9 +135,10 @@ its PID and the port it printed."
             (test-equal "40 clients at once, every line echoed"
               (map (lambda (i) (format #f "client ~a" i)) (iota 40))
               answers)
-            (test-assert "... while the silent client still waited (served in under 1 s)"
-              (< served-in 1.0)))
-          ;; The silent client is dropped after the 1-second timeout.
+            (format #t "# 40 clients served in ~,2f s~%" served-in)
+            (test-assert "... while the silent client still waited"
+              (null? (car (select (list silent) '() '() 0)))))
+          ;; The silent client is dropped after the 3-second timeout.
           (let* ((got (catch #t (lambda () (get-u8 silent))
                         (lambda (key . args) (cons key args))))
                  (after (- (now) start)))
@@ -145,8 +146,8 @@ its PID and the port it printed."
                     after got)
             (test-assert "the silent client is dropped (end of file or reset)"
               (or (eof-object? got) (pair? got)))
-            (test-assert "... after its 1-second handshake timeout, not before"
-              (and (>= after 0.9) (< after 3))))
+            (test-assert "... after its 3-second handshake timeout, not before"
+              (and (>= after 2.9) (< after 6))))
           (close-port silent))
         (test-equal "a client after that is served too" "last"
           (false-if-exception (tls-client port "last"))))
