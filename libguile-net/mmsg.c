@@ -66,6 +66,35 @@ companion (SCM v, size_t n, const char *subr, int pos)
   return 1;
 }
 
+/* Point B's iovecs at the bytevectors of BUFFERS (argument 2 of SUBR),
+   COUNTS bytes of each when COUNTS (argument 3) is a vector, else all.  */
+static void
+batch_buffers (batch *b, SCM buffers, SCM counts, const char *subr)
+{
+  int with_counts = scm_is_vector (counts);
+  for (size_t i = 0; i < b->n; i++)
+    {
+      SCM bv = SCM_SIMPLE_VECTOR_REF (buffers, i);
+      if (!scm_is_bytevector (bv))
+        gn_wrong_type (subr, 2, buffers);
+      size_t len = SCM_BYTEVECTOR_LENGTH (bv);
+      if (with_counts)
+        {
+          SCM c = SCM_SIMPLE_VECTOR_REF (counts, i);
+          if (!scm_is_exact_integer (c))
+            gn_wrong_type (subr, 3, counts);
+          if (!scm_is_unsigned_integer (c, 0, len))
+            gn_out_of_range_msg (subr, 3, counts,
+                                 "a count beyond its bytevector");
+          len = scm_to_size_t (c);
+        }
+      b->iov[i].iov_base = SCM_BYTEVECTOR_CONTENTS (bv);
+      b->iov[i].iov_len = len;
+      b->msgs[i].msg_hdr.msg_iov = &b->iov[i];
+      b->msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+}
+
 static ssize_t
 attempt_recvmmsg (int fd, void *data)
 {
@@ -136,16 +165,7 @@ SCM_DEFINE (gn_recvmmsg, "recvmmsg!", 2, 3, 0,
     return scm_from_int (0);
   batch b;
   batch_alloc (&b, n, f & ~MSG_WAITALL);
-  for (size_t i = 0; i < n; i++)
-    {
-      SCM bv = SCM_SIMPLE_VECTOR_REF (buffers, i);
-      if (!scm_is_bytevector (bv))
-        gn_wrong_type (FUNC_NAME, 2, buffers);
-      b.iov[i].iov_base = SCM_BYTEVECTOR_CONTENTS (bv);
-      b.iov[i].iov_len = SCM_BYTEVECTOR_LENGTH (bv);
-      b.msgs[i].msg_hdr.msg_iov = &b.iov[i];
-      b.msgs[i].msg_hdr.msg_iovlen = 1;
-    }
+  batch_buffers (&b, buffers, SCM_BOOL_F, FUNC_NAME);
   gn_op op;
   gn_socket_op (&op, sock, fd, GN_TIMEOUT_READ, FUNC_NAME);
   ssize_t got = gn_retry_io (&op, (f & MSG_DONTWAIT) ? 1 : -1,
@@ -191,36 +211,16 @@ SCM_DEFINE (gn_sendmmsg, "sendmmsg", 2, 3, 0,
     return scm_from_int (0);
   batch b;
   batch_alloc (&b, n, f);
-  for (size_t i = 0; i < n; i++)
+  batch_buffers (&b, buffers, with_counts ? counts : SCM_BOOL_F, FUNC_NAME);
+  for (size_t i = 0; with_addresses && i < n; i++)
     {
-      SCM bv = SCM_SIMPLE_VECTOR_REF (buffers, i);
-      if (!scm_is_bytevector (bv))
-        gn_wrong_type (FUNC_NAME, 2, buffers);
-      size_t len = SCM_BYTEVECTOR_LENGTH (bv);
-      if (with_counts)
-        {
-          SCM c = SCM_SIMPLE_VECTOR_REF (counts, i);
-          if (!scm_is_exact_integer (c))
-            gn_wrong_type (FUNC_NAME, 3, counts);
-          if (!scm_is_unsigned_integer (c, 0, len))
-            gn_out_of_range_msg (FUNC_NAME, 3, counts,
-                                 "a count beyond its bytevector");
-          len = scm_to_size_t (c);
-        }
-      b.iov[i].iov_base = SCM_BYTEVECTOR_CONTENTS (bv);
-      b.iov[i].iov_len = len;
-      b.msgs[i].msg_hdr.msg_iov = &b.iov[i];
-      b.msgs[i].msg_hdr.msg_iovlen = 1;
-      if (with_addresses)
-        {
-          SCM a = SCM_SIMPLE_VECTOR_REF (addresses, i);
-          if (!scm_is_vector (a))
-            gn_wrong_type (FUNC_NAME, 4, addresses);
-          gn_scm_to_sockaddr (a, SCM_UNDEFINED, SCM_EOL, &b.addrs[i],
-                              FUNC_NAME, 4);
-          b.msgs[i].msg_hdr.msg_name = &b.addrs[i].ss;
-          b.msgs[i].msg_hdr.msg_namelen = b.addrs[i].len;
-        }
+      SCM a = SCM_SIMPLE_VECTOR_REF (addresses, i);
+      if (!scm_is_vector (a))
+        gn_wrong_type (FUNC_NAME, 4, addresses);
+      gn_scm_to_sockaddr (a, SCM_UNDEFINED, SCM_EOL, &b.addrs[i],
+                          FUNC_NAME, 4);
+      b.msgs[i].msg_hdr.msg_name = &b.addrs[i].ss;
+      b.msgs[i].msg_hdr.msg_namelen = b.addrs[i].len;
     }
   int nowait = (f & MSG_DONTWAIT) ? 1 : -1;
   gn_op op;
