@@ -37,7 +37,6 @@
   #:use-module (net wait)
   #:use-module (ice-9 suspendable-ports)
   #:use-module (ice-9 exceptions)
-  #:use-module (rnrs bytevectors)
   #:use-module ((ice-9 ports internal)
                 #:select (port-read-wait-fd port-write-wait-fd
                           port-read-buffer port-buffer-cur port-buffer-end))
@@ -53,8 +52,6 @@
             scheduler-task-count
             scheduler-close!
             scheduler-wake!
-            scheduler-watch!
-            scheduler-unwatch!
             current-task
             task?
             task-name
@@ -122,9 +119,6 @@
   (ready-count scheduler-ready-count set-scheduler-ready-count!)
   (readers scheduler-readers set-scheduler-readers!) ; fd -> tasks
   (writers scheduler-writers set-scheduler-writers!)
-  ;; fd -> 0, or watched (1) plus the edges that came while no task
-  ;; waited: 2 readable, 4 writable
-  (edges scheduler-edges set-scheduler-edges!)
   (parked scheduler-parked set-scheduler-parked!)    ; vector of tasks
   (parked-count scheduler-parked-count set-scheduler-parked-count!)
   (next-deadline scheduler-next-deadline set-scheduler-next-deadline!)
@@ -149,7 +143,6 @@ ports (@code{install-suspendable-ports!}) if they are not yet."
     (set-scheduler-ready-count! s 0)
     (set-scheduler-readers! s (make-vector 64 '()))
     (set-scheduler-writers! s (make-vector 64 '()))
-    (set-scheduler-edges! s (make-bytevector 64 0))
     (set-scheduler-parked! s (make-vector 64 #f))
     (set-scheduler-parked-count! s 0)
     (set-scheduler-next-deadline! s +inf.0)
@@ -253,34 +246,6 @@ scheduler (made on first use), which @code{spawn} and
     (logior (if (and (< fd (vector-length r)) (pair? (vector-ref r fd))) 1 0)
             (if (and (< fd (vector-length w)) (pair? (vector-ref w fd))) 2 0))))
 
-(define (watched? s fd)
-  (let ((edges (scheduler-edges s)))
-    (and (< fd (bytevector-length edges))
-         (logtest 1 (bytevector-u8-ref edges fd)))))
-
-(define (scheduler-watch! scheduler fd)
-  "Watch descriptor FD for as long as it stays open, edge-triggered: the
-waits of SCHEDULER's tasks on it then make no system call (without this,
-each wait arms FD once, with one @code{epoll_ctl}).  For descriptors
-waited on many times, such as a server's connections.  Call
-@code{scheduler-unwatch!} before closing FD, so that the next descriptor
-of that number starts afresh."
-  (when (%poller-arm! (scheduler-poller scheduler) fd (logior 1 2 8))
-    (let ((edges (scheduler-edges scheduler)))
-      (when (>= fd (bytevector-length edges))
-        (let ((new (make-bytevector (max (+ fd 1) (* 2 (bytevector-length edges)))
-                                    0)))
-          (bytevector-copy! edges 0 new 0 (bytevector-length edges))
-          (set-scheduler-edges! scheduler new)))
-      (bytevector-u8-set! (scheduler-edges scheduler) fd 1))))
-
-(define (scheduler-unwatch! scheduler fd)
-  "Stop watching descriptor FD (see @code{scheduler-watch!}), before it is
-closed."
-  (when (watched? scheduler fd)
-    (bytevector-u8-set! (scheduler-edges scheduler) fd 0)
-    (%poller-forget! (scheduler-poller scheduler) fd)))
-
 (define tag (make-prompt-tag "net-scheduler"))
 
 (define (park! s task state fd bits port deadline)
@@ -290,19 +255,8 @@ timeout, closed, or the value given to resume-task!."
   (cond
    ((task-done? task)                   ; it cancelled itself: stop here
     (abort-to-prompt tag))
-   ((and fd (watched? s fd)
-         (let* ((edges (scheduler-edges s))
-                (flags (bytevector-u8-ref edges fd))
-                (seen (if (= bits 1) 2 4)))
-           ;; It became ready since the last wait: look again at once.
-           (and (logtest flags seen)
-                (begin
-                  (bytevector-u8-set! edges fd (logand flags (lognot seen)))
-                  #t))))
-    'ready)
-   ((and fd (not (watched? s fd))
-         (not (%poller-arm! (scheduler-poller s) fd
-                            (logior bits (fd-mask s fd)))))
+   ((and fd (not (%poller-arm! (scheduler-poller s) fd
+                               (logior bits (fd-mask s fd)))))
     'ready)                             ; a regular file: always ready
    (else
     (set-task-state! task state)
@@ -492,19 +446,14 @@ port is closed; set the next deadline."
              #t))))
 
 (define (fd-event! s fd bits)
-  (let ((read (and (logtest bits 1) (wake-waiters! s (scheduler-readers s) fd)))
-        (write (and (logtest bits 2) (wake-waiters! s (scheduler-writers s) fd))))
-    (if (watched? s fd)
-        ;; Edges no task waited for: the next wait looks again at once.
-        (let ((edges (scheduler-edges s)))
-          (bytevector-u8-set! edges fd
-                              (logior (bytevector-u8-ref edges fd)
-                                      (if (and (logtest bits 1) (not read)) 2 0)
-                                      (if (and (logtest bits 2) (not write)) 4 0))))
-        ;; The event disarmed FD: arm it again for those still waiting.
-        (let ((mask (fd-mask s fd)))
-          (unless (zero? mask)
-            (%poller-arm! (scheduler-poller s) fd mask))))))
+  (when (logtest bits 1)
+    (wake-waiters! s (scheduler-readers s) fd))
+  (when (logtest bits 2)
+    (wake-waiters! s (scheduler-writers s) fd))
+  ;; The event disarmed FD: arm it again for those still waiting.
+  (let ((mask (fd-mask s fd)))
+    (unless (zero? mask)
+      (%poller-arm! (scheduler-poller s) fd mask))))
 
 (define* (scheduler-poll! scheduler #:optional (timeout #f))
   "Wait until a task of SCHEDULER can go on, at most TIMEOUT seconds (#f:

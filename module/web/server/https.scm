@@ -261,7 +261,6 @@ returns it: there, the @code{#:ready} option receives the port number.)"
         (set-connection-pending! conn #f)
         (hashq-set! (server-connections server) conn #t)
         (set-server-count! server (+ 1 (server-count server)))
-        (scheduler-watch! (server-scheduler server) (fileno sock))
         (set-connection-task!
          conn
          (spawn (lambda () (serve-connection server conn))
@@ -270,9 +269,7 @@ returns it: there, the @code{#:ready} option receives the port number.)"
 
 (define (forget-connection server conn)
   (let ((sock (connection-socket conn)))
-    (unless (port-closed? sock)
-      (scheduler-unwatch! (server-scheduler server) (fileno sock))
-      (false-if-exception (close-port sock))))
+    (false-if-exception (close-port sock)))
   (when (hashq-ref (server-connections server) conn)
     (hashq-remove! (server-connections server) conn)
     (set-server-count! server (- (server-count server) 1))))
@@ -301,7 +298,7 @@ returns it: there, the @code{#:ready} option receives the port number.)"
             (handshake session)
             (set-connection-port! conn (session-record-port session))
             (serve-requests server conn))))))
-   (lambda (e) #f))
+   (lambda (e) (when (getenv "HTTPS_DEBUG") (format (current-error-port) "conn error: ~s~%" e)) #f))
   (forget-connection server conn))
 
 (define (first-byte sock deadline)
@@ -751,7 +748,10 @@ as the handler itself runs."
 
 (define (https-write server conn response body)
   (fluid-set! current-session #f)
-  (resume-task! (connection-task conn) (cons response body))
+  ;; The connection's task writes it now, until done or its client makes
+  ;; it wait; then it goes on reading the next request.
+  (when (resume-task! (connection-task conn) (cons response body))
+    (scheduler-run-ready! (server-scheduler server)))
   (values))
 
 (define (close-now server)
