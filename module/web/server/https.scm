@@ -515,10 +515,10 @@ bytes come, so a large Content-Length costs only what is sent."
                            (list got n))
                     (loop body (+ got r)))))))))
 
-(define (read-next-request server conn)
-  "Read CONN's next request: (request . body), #f at the end of the
-connection, or 'bad for a malformed request."
-  (let ((deadline (deadline-after (server-read-timeout server))))
+(define (read-next-request server conn deadline)
+  "Read CONN's next request, its head until DEADLINE: (request . body), #f
+at the end of the connection, or 'bad for a malformed request."
+  (let ()
     (let-values (((bv end) (read-head conn deadline)))
       (cond
        ((not bv) #f)
@@ -554,7 +554,14 @@ connection, or 'bad for a malformed request."
 
 (define (serve-requests server conn)
   (let loop ()
-    (match (read-next-request server conn)
+    (match (let ((deadline (deadline-after (server-read-timeout server))))
+             ;; Waiting for the next request is most of a keep-alive
+             ;; connection's life: here, where the task's stack is short.
+             (and (or (connection-pending conn)
+                      (bytes-ready? conn)
+                      (wait-readable (connection-socket conn)
+                                     (time-left deadline)))
+                  (read-next-request server conn deadline)))
       (#f #f)
       ('bad (bad-request server conn))
       ((request . body)
@@ -607,48 +614,69 @@ connection, or 'bad for a malformed request."
                     items)
                ", "))
 
-(define (plain-header-text name value)
-  "The header line of NAME and VALUE without its CRLF, when it is plain
-text made here; #f for a writer of (web http) to write."
+(define (header-pieces name value pieces)
+  "Cons the text of header NAME with VALUE, CRLF first, onto PIECES (a
+reversed list of strings), when it is plain text made here; #f for a
+writer of (web http) to write."
   (case name
     ((content-length)
      (and (exact-integer? value) (>= value 0)
-          (string-append "Content-Length: " (number->string value))))
+          (cons* "\r\n" (number->string value) "Content-Length: " pieces)))
     ((content-type)
      (match value
-       (((? symbol? type) ((? symbol? k) . (? string? v)) ...)
-        (apply string-append "Content-Type: " (symbol->string type)
-               (map (lambda (k v) (string-append ";" (symbol->string k) "=" v))
-                    k v)))
+       (((? symbol? type) . params)
+        (let loop ((params params)
+                   (pieces (cons* (symbol->string type) "Content-Type: "
+                                  pieces)))
+          (match params
+            (() (cons "\r\n" pieces))
+            ((((? symbol? k) . (? string? v)) . rest)
+             (loop rest (cons* v "=" (symbol->string k) ";" pieces)))
+            (_ #f))))
        (_ #f)))
     ((connection)
      (and (list? value) (and-map symbol? value)
-          (string-append "Connection: " (symbols-text value))))
+          (cons* "\r\n" (symbols-text value) "Connection: " pieces)))
     (else
      (and (string? value)
           (or (not (known-header? name))
               (eq? (header-writer name) opaque-writer))
-          (string-append (header->string name) ": " value)))))
+          (cons* "\r\n" value ": " (header->string name) pieces)))))
+
+(define status-lines
+  ;; code -> (version reason . line): the status line last made for CODE
+  (make-vector 600 #f))
+
+(define (status-line version code reason)
+  (let ((cached (and (exact-integer? code) (< -1 code 600)
+                     (vector-ref status-lines code))))
+    (if (and cached (equal? (car cached) version)
+             (string=? (cadr cached) reason))
+        (cddr cached)
+        (let ((line (string-append
+                     "HTTP/" (number->string (car version)) "."
+                     (number->string (cdr version)) " "
+                     (number->string code) " " reason "\r\n")))
+          (when (and (exact-integer? code) (< -1 code 600))
+            (vector-set! status-lines code (cons* version reason line)))
+          line))))
 
 (define (response-head response)
   "The head of RESPONSE, as write-response writes it, as a string."
-  (let ((version (response-version response)))
-    (let loop ((headers (response-headers response))
-               (lines (list (string-append
-                             "HTTP/" (number->string (car version)) "."
-                             (number->string (cdr version)) " "
-                             (number->string (response-code response)) " "
-                             (response-reason-phrase response)))))
-      (match headers
-        (()
-         (string-append (string-join (reverse! lines) "\r\n") "\r\n\r\n"))
-        (((name . value) . rest)
-         (let ((text (plain-header-text name value)))
-           (if text
-               (loop rest (cons text lines))
-               ;; Something only its writer knows: write it all so.
-               (call-with-output-string
-                 (lambda (port) (write-response response port))))))))))
+  (let loop ((headers (response-headers response))
+             (pieces (list (status-line (response-version response)
+                                        (response-code response)
+                                        (response-reason-phrase response)))))
+    (match headers
+      (()
+       (string-concatenate-reverse (cons "\r\n" pieces)))
+      (((name . value) . rest)
+       (let ((pieces (header-pieces name value pieces)))
+         (if pieces
+             (loop rest pieces)
+             ;; Something only its writer knows: write it all so.
+             (call-with-output-string
+               (lambda (port) (write-response response port)))))))))
 
 (define (latin-1-bytes text)
   "TEXT as ISO-8859-1 bytes, as Guile's HTTP server writes heads (a
