@@ -46,7 +46,9 @@
             scheduler?
             current-scheduler
             spawn
+            spawn-when-ready
             run-scheduler
+            install-scheduler!
             scheduler-run-ready!
             scheduler-poll!
             scheduler-task-count
@@ -248,6 +250,27 @@ scheduler (made on first use), which @code{spawn} and
 
 (define tag (make-prompt-tag "net-scheduler"))
 
+(define (register! s task state fd bits port deadline)
+  "Park TASK in STATE on FD in direction BITS (or none: FD #f) and until
+DEADLINE (or #f).  Return #f, or #t when FD cannot be polled (a regular
+file, always ready) and nothing was parked."
+  (if (and fd (not (%poller-arm! (scheduler-poller s) fd
+                                 (logior bits (fd-mask s fd)))))
+      #t
+      (begin
+        (set-task-state! task state)
+        (set-task-fd! task fd)
+        (set-task-bits! task bits)
+        (set-task-port! task port)
+        (set-task-deadline! task deadline)
+        (when fd
+          (fd-table-add! s (= bits 1) fd task))
+        (when (or fd deadline)
+          (parked-add! s task))
+        (when (and deadline (< deadline (scheduler-next-deadline s)))
+          (set-scheduler-next-deadline! s deadline))
+        #f)))
+
 (define (park! s task state fd bits port deadline)
   "Suspend TASK, the running task, in STATE, on FD in direction BITS (or
 none: FD #f) and until DEADLINE (or #f); return what wakes it: ready,
@@ -255,21 +278,9 @@ timeout, closed, or the value given to resume-task!."
   (cond
    ((task-done? task)                   ; it cancelled itself: stop here
     (abort-to-prompt tag))
-   ((and fd (not (%poller-arm! (scheduler-poller s) fd
-                               (logior bits (fd-mask s fd)))))
-    'ready)                             ; a regular file: always ready
+   ((register! s task state fd bits port deadline)
+    'ready)
    (else
-    (set-task-state! task state)
-    (set-task-fd! task fd)
-    (set-task-bits! task bits)
-    (set-task-port! task port)
-    (set-task-deadline! task deadline)
-    (when fd
-      (fd-table-add! s (= bits 1) fd task))
-    (when (or fd deadline)
-      (parked-add! s task))
-    (when (and deadline (< deadline (scheduler-next-deadline s)))
-      (set-scheduler-next-deadline! s deadline))
     (abort-to-prompt tag))))
 
 (define (wake! s task value)
@@ -333,55 +344,82 @@ operation's time runs out, or PORT is closed."
   (set-task-thunk! task #f)
   (set-scheduler-count! s (- (scheduler-count s) 1)))
 
-(define (task-body s task)
+;; A task's uncaught exception aborts to the scheduler's prompt, which
+;; records it: one prompt per run for suspensions and failures alike.
+(define (task-failure e)
+  (abort-to-prompt tag 'failed e))
+
+(define (task-start task)
   (lambda ()
-    (let ((outcome
-           (with-exception-handler
-               (lambda (e) (cons 'failed e))
-             (lambda ()
-               (call-with-values (task-thunk task)
-                 (lambda values (cons 'done values))))
-             #:unwind? #t)))
-      (cond
-       ((task-done? task) #f)            ; it cancelled itself
-       ((eq? (car outcome) 'done)
-        (set-task-result! task (cdr outcome))
-        (end-task! s task 'done))
-       (else
-        (let ((e (cdr outcome)))
-          (set-task-error! task e)
-          (end-task! s task 'failed)
-          (if (passes-through? e)
-              (raise-exception e)
-              (report-task-error task e))))))))
+    (let ((values (call-with-values
+                      (lambda ()
+                        (with-exception-handler task-failure (task-thunk task)))
+                    list)))
+      (unless (task-done? task)          ; it cancelled itself
+        (set-task-result! task values)
+        (end-task! (task-scheduler task) task 'done)))))
+
+(define (after-abort k . failure)
+  ;; The running task suspended (no FAILURE) or raised ('failed E).
+  (let* ((s (fluid-ref %running))
+         (task (scheduler-current s)))
+    (cond
+     ((task-done? task) #f)              ; cancelled by itself
+     ((null? failure) (set-task-k! task k))
+     (else
+      (let ((e (cadr failure)))
+        (set-task-error! task e)
+        (end-task! s task 'failed)
+        (if (passes-through? e)
+            (raise-exception e)
+            (report-task-error task e)))))))
 
 (define (run-task! s task)
-  (let ((k (task-k task)))
+  (let ((k (task-k task))
+        (outer (scheduler-current s)))   ; a task running its scheduler
     (set-task-k! task #f)
     (set-task-state! task 'running)
     (set-scheduler-current! s task)
     (call-with-prompt tag
       (if k
           (lambda () (k (task-value task)))
-          (task-body s task))
-      (lambda (k)
-        (if (task-done? task)          ; cancelled by itself
-            #f
-            (set-task-k! task k))))
-    (set-scheduler-current! s #f)))
+          (task-start task))
+      after-abort)
+    (set-scheduler-current! s outer)))
 
 (define (in-scheduler s thunk)
   "Call THUNK with S's waiters installed, unless they are already."
-  (if (eq? (fluid-ref %running) s)
+  (if (and (eq? (fluid-ref %running) s)
+           (eq? (current-read-waiter) (scheduler-read-waiter s)))
       (thunk)
       (with-fluids ((%running s))
         (parameterize ((current-read-waiter (scheduler-read-waiter s))
                        (current-write-waiter (scheduler-write-waiter s))
                        (waiter-keeps-time? (scheduler-poller s)))
-          (dynamic-wind
-            (lambda () #t)
-            thunk
-            (lambda () (set-scheduler-current! s #f)))))))
+          (thunk)))))
+
+(define (install-scheduler! scheduler)
+  "Make SCHEDULER this thread's from now on, rather than only while it
+runs tasks: its waiters become this thread's read and write waiters, and
+@code{current-scheduler} returns it here, so that running its tasks no
+longer binds them each time (a server that runs a few tasks at a time,
+between calls of its own, saves that).  Outside a task the waiters wait
+in the thread, honouring the time limits of the library's operations, as
+Guile's own do.  Return a thunk that puts back what was there before."
+  (let ((running (fluid-ref %running))
+        (read-waiter (current-read-waiter))
+        (write-waiter (current-write-waiter))
+        (keeps-time (waiter-keeps-time?)))
+    (fluid-set! %running scheduler)
+    (current-read-waiter (scheduler-read-waiter scheduler))
+    (current-write-waiter (scheduler-write-waiter scheduler))
+    (waiter-keeps-time? (scheduler-poller scheduler))
+    (lambda ()
+      (when (eq? (fluid-ref %running) scheduler)
+        (fluid-set! %running running)
+        (current-read-waiter read-waiter)
+        (current-write-waiter write-waiter)
+        (waiter-keeps-time? keeps-time)))))
 
 (define (scheduler-run-ready! scheduler)
   "Run, once each, the tasks of SCHEDULER that are ready now, until each
@@ -539,6 +577,44 @@ which go on out of the scheduler."
     (set-task-error! task #f)
     (set-scheduler-count! scheduler (+ 1 (scheduler-count scheduler)))
     (enqueue! scheduler task)
+    task))
+
+(define* (spawn-when-ready proc port-or-fd
+                           #:key (direction 'read) (timeout #f)
+                           (scheduler (current-scheduler)) (name "task"))
+  "Start a new task of SCHEDULER that calls PROC once PORT-OR-FD (a port or
+a descriptor number) is ready in DIRECTION (@code{read} or @code{write}),
+is closed, or TIMEOUT seconds have passed (#f: no limit); PROC receives #t,
+or #f when the time ran out.  Return the task, in state @code{waiting}
+until then.  Unlike a task that calls @code{wait-readable}, it has no
+stack while it waits, only a small record: for servers whose connections
+wait long between requests."
+  (let ((task (make-task name #f scheduler 'waiting))
+        (bits (case direction
+                ((read) 1)
+                ((write) 2)
+                (else (scm-error 'wrong-type-arg "spawn-when-ready"
+                                 "Wrong type argument (expecting read or write): ~S"
+                                 (list direction) (list direction))))))
+    (set-task-slot! task #f)
+    (set-task-fd! task #f)
+    (set-task-result! task #f)
+    (set-task-error! task #f)
+    (set-task-thunk! task (lambda () (proc (not (eq? (task-value task) 'timeout)))))
+    (set-scheduler-count! scheduler (+ 1 (scheduler-count scheduler)))
+    (let* ((port (and (port? port-or-fd) port-or-fd))
+           (ready (cond ((and port (port-closed? port)) #t)
+                        ((and port (= bits 1) (buffered-input? port)) #t)
+                        (else
+                         (register! scheduler task 'waiting
+                                    (cond ((not port) port-or-fd)
+                                          ((= bits 1) (port-read-wait-fd port))
+                                          (else (port-write-wait-fd port)))
+                                    bits port (deadline-in timeout))))))
+      (when ready
+        (set-task-value! task 'ready)
+        (set-task-state! task 'ready)
+        (enqueue! scheduler task)))
     task))
 
 (define (running-task who)

@@ -91,7 +91,8 @@
   (count server-count set-server-count!)
   ;; #f, then requested (close-server from another thread), then closed
   (stop server-stop set-server-stop!)
-  (thread server-thread set-server-thread!))     ; whose loop runs it
+  (thread server-thread set-server-thread!)      ; whose loop runs it
+  (restore server-restore set-server-restore!))  ; undoes install-scheduler!
 
 ;;; A connection: the loop's `client' object.
 
@@ -101,7 +102,7 @@
   (socket connection-socket)
   (session connection-session set-connection-session!)
   (port connection-port set-connection-port!)    ; the TLS record port
-  (task connection-task set-connection-task!)
+  (request connection-request set-connection-request!) ; being answered
   ;; bytes read past the last request, for the next one, or #f
   (pending connection-pending set-connection-pending!))
 
@@ -201,7 +202,10 @@
       (set-server-connections! server (make-hash-table))
       (set-server-count! server 0)
       (set-server-stop! server #f)
-      (set-server-thread! server #f)
+      (set-server-thread! server (current-thread))
+      ;; run-server's thread runs the tasks between its calls of `read'
+      ;; and `write': the scheduler's waiters are this thread's, once.
+      (set-server-restore! server (install-scheduler! scheduler))
       ;; Guile's 'http server ignores SIGPIPE; our sockets never raise it.
       (fcntl listener F_SETFL (logior O_NONBLOCK (fcntl listener F_GETFL)))
       (spawn (lambda () (accept-loop server))
@@ -257,15 +261,22 @@ returns it: there, the @code{#:ready} option receives the port number.)"
 (define (start-connection server sock)
   (if (>= (server-count server) (server-max-connections server))
       (close-port sock)
-      (let ((conn (make-connection sock)))
+      (let ((conn (make-connection sock))
+            (deadline (deadline-after (server-handshake-timeout server))))
         (set-connection-pending! conn #f)
+        (set-connection-request! conn #f)
         (hashq-set! (server-connections server) conn #t)
         (set-server-count! server (+ 1 (server-count server)))
-        (set-connection-task!
-         conn
-         (spawn (lambda () (serve-connection server conn))
-                #:scheduler (server-scheduler server)
-                #:name "https connection")))))
+        ;; No task until the client says something.
+        (spawn-when-ready (lambda (ready?)
+                            (if ready?
+                                (connection-step server conn
+                                  (lambda () (start-tls server conn deadline)))
+                                (forget-connection server conn)))
+                          sock
+                          #:timeout (time-left deadline)
+                          #:scheduler (server-scheduler server)
+                          #:name "https connection"))))
 
 (define (forget-connection server conn)
   (let ((sock (connection-socket conn)))
@@ -274,32 +285,78 @@ returns it: there, the @code{#:ready} option receives the port number.)"
     (hashq-remove! (server-connections server) conn)
     (set-server-count! server (- (server-count server) 1))))
 
-;;; A connection's task.
+;;; A connection's tasks.  A connection is served by a chain of short
+;;; tasks rather than one long one: the first tells TLS from plain HTTP
+;;; and makes the handshake; then each request is read by a task that
+;;; queues it for `read' and ends, and `write' starts the task that writes
+;;; the response.  Between requests nothing waits but a record of
+;;; spawn-when-ready: no task stack is kept or switched to per request.
+;;; Each task may still suspend (a TLS record that comes in parts, a
+;;; client slow to read), each wait bounded by its timeout.
 
-(define (serve-connection server conn)
-  ;; Whatever happens to this connection ends here, with it.
-  (guarded
-   (lambda ()
-     (let ((sock (connection-socket conn))
-           (session (make-session connection-end/server)))
-       (set-connection-session! conn session)
-       (set-session-transport-port! session sock)
-       (set-session-credentials! session (server-credentials server))
-       (set-session-client-certificate-request!
-        session (server-client-certificate server))
-       (unless (null? (server-alpn server))
-         (set-session-alpn-protocols! session (server-alpn server)))
-       (setsockopt sock IPPROTO_TCP TCP_NODELAY 1)
-       (let ((deadline (deadline-after (server-handshake-timeout server))))
-         (case (first-byte sock deadline)
-           ((plain) (refuse-plain-http sock))
-           ((tls)
-            (set-session-timeout! session (time-left deadline))
-            (handshake session)
-            (set-connection-port! conn (session-record-port session))
-            (serve-requests server conn))))))
-   (lambda (e) (when (getenv "HTTPS_DEBUG") (format (current-error-port) "conn error: ~s~%" e)) #f))
-  (forget-connection server conn))
+(define (connection-step server conn thunk)
+  "Run THUNK, one step of CONN; whatever goes wrong ends CONN only."
+  (guarded thunk
+           (lambda (e)
+             (when (getenv "GUILE_NET_HTTPS_DEBUG")
+               (format (current-error-port) "https connection: ~s~%" e))
+             (forget-connection server conn))))
+
+(define (start-tls server conn deadline)
+  (let ((sock (connection-socket conn))
+        (session (make-session connection-end/server)))
+    (set-connection-session! conn session)
+    (set-session-transport-port! session sock)
+    (set-session-credentials! session (server-credentials server))
+    (set-session-client-certificate-request!
+     session (server-client-certificate server))
+    (unless (null? (server-alpn server))
+      (set-session-alpn-protocols! session (server-alpn server)))
+    (setsockopt sock IPPROTO_TCP TCP_NODELAY 1)
+    (case (first-byte sock deadline)
+      ((plain)
+       (refuse-plain-http sock)
+       (forget-connection server conn))
+      ((tls)
+       (set-session-timeout! session (time-left deadline))
+       (handshake session)
+       (set-connection-port! conn (session-record-port session))
+       (next-request server conn))
+      (else (forget-connection server conn)))))
+
+(define (next-request server conn)
+  "In a task of CONN: take its next request now if its bytes are here, or
+else once they come, within the read timeout."
+  (let ((deadline (deadline-after (server-read-timeout server))))
+    (if (or (connection-pending conn) (bytes-ready? conn))
+        (take-request server conn deadline)
+        (spawn-when-ready (lambda (ready?)
+                            (if ready?
+                                (connection-step server conn
+                                  (lambda () (take-request server conn deadline)))
+                                (forget-connection server conn)))
+                          (connection-socket conn)
+                          #:timeout (time-left deadline)
+                          #:scheduler (server-scheduler server)
+                          #:name "https connection"))))
+
+(define (take-request server conn deadline)
+  "Read CONN's next request, its head until DEADLINE, and queue it for
+`read'; or end CONN."
+  (match (read-next-request server conn deadline)
+    ((request . body)
+     (set-connection-request! conn request)
+     (enqueue-request! server (list conn request body)))
+    ('bad
+     (bad-request server conn)
+     (forget-connection server conn))
+    (#f (forget-connection server conn))))
+
+(define (respond server conn response body)
+  "Write the response to CONN's request, then go on with the next."
+  (if (write-reply server conn (connection-request conn) response body)
+      (next-request server conn)
+      (forget-connection server conn)))
 
 (define (first-byte sock deadline)
   "Wait for the client's first byte, until DEADLINE: plain when it is a
@@ -552,27 +609,6 @@ at the end of the connection, or 'bad for a malformed request."
 
 (define continue-line (string->utf8 "HTTP/1.1 100 Continue\r\n\r\n"))
 
-(define (serve-requests server conn)
-  (let loop ()
-    (match (let ((deadline (deadline-after (server-read-timeout server))))
-             ;; Waiting for the next request is most of a keep-alive
-             ;; connection's life: here, where the task's stack is short.
-             (and (or (connection-pending conn)
-                      (bytes-ready? conn)
-                      (wait-readable (connection-socket conn)
-                                     (time-left deadline)))
-                  (read-next-request server conn deadline)))
-      (#f #f)
-      ('bad (bad-request server conn))
-      ((request . body)
-       ;; To `read', then wait for what `write' gives back.
-       (enqueue-request! server (list conn request body))
-       (match (suspend-task)
-         ((response . body)
-          (when (write-reply server conn request response body)
-            (loop)))
-         (_ #f))))))
-
 (define bad-request-bytes
   (call-with-values open-bytevector-output-port
     (lambda (port get)
@@ -776,9 +812,13 @@ as the handler itself runs."
 
 (define (https-write server conn response body)
   (fluid-set! current-session #f)
-  ;; The connection's task writes it now, until done or its client makes
-  ;; it wait; then it goes on reading the next request.
-  (when (resume-task! (connection-task conn) (cons response body))
+  ;; A task writes it now, until done or its client makes it wait; then
+  ;; it goes on with the connection's next request.
+  (unless (server-stop server)
+    (spawn (lambda ()
+             (connection-step server conn
+               (lambda () (respond server conn response body))))
+           #:scheduler (server-scheduler server) #:name "https response")
     (scheduler-run-ready! (server-scheduler server)))
   (values))
 
@@ -795,7 +835,9 @@ dropped.  In the thread that runs the server."
     (set-server-count! server 0)
     (set-server-head! server '())
     (set-server-tail! server '())
-    (scheduler-close! (server-scheduler server))))
+    (scheduler-close! (server-scheduler server))
+    (when (eq? (current-thread) (server-thread server))
+      ((server-restore server)))))
 
 (define (https-close server)
   (let ((thread (server-thread server)))
