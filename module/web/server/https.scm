@@ -359,23 +359,23 @@ else once they come, within the read timeout."
       (forget-connection server conn)))
 
 (define (first-byte sock deadline)
-  "Wait for the client's first byte, until DEADLINE: plain when it is a
+  "The client's first byte, waited for until DEADLINE: plain when it is a
 letter, as plain HTTP starts, tls otherwise (a TLS record), eof or
 timeout."
   (let ((bv (make-bytevector 1)))
     (let loop ()
-      (if (not (wait-readable sock (time-left deadline)))
-          'timeout
-          (match (catch 'system-error
-                   (lambda () (recv! sock bv MSG_PEEK))
-                   (lambda args
-                     (if (memv (system-error-errno args) (list EAGAIN EINTR))
-                         #f
-                         (apply throw args))))
-            (#f (loop))                   ; woken for nothing
-            (0 'eof)
-            (_ (let ((b (bytevector-u8-ref bv 0)))
-                 (if (or (<= 65 b 90) (<= 97 b 122)) 'plain 'tls))))))))
+      (match (catch 'system-error
+               (lambda () (recv! sock bv MSG_PEEK))
+               (lambda args
+                 (if (memv (system-error-errno args) (list EAGAIN EINTR))
+                     #f
+                     (apply throw args))))
+        (#f (if (wait-readable sock (time-left deadline))
+                (loop)
+                'timeout))
+        (0 'eof)
+        (_ (let ((b (bytevector-u8-ref bv 0)))
+             (if (or (<= 65 b 90) (<= 97 b 122)) 'plain 'tls)))))))
 
 (define plain-http-answer
   (let ((text "This port speaks HTTPS: use an https:// URL.\n"))
@@ -430,13 +430,11 @@ bytes in the port's buffer, or records GnuTLS has decrypted."
 (define (read-some conn deadline)
   "Read what CONN's client sent next, waiting until DEADLINE at most: a
 bytevector, or the EOF object.  A timeout raises &net-timeout."
-  (let ((session (connection-session conn)))
-    (unless (or (bytes-ready? conn)
-                (wait-readable (connection-socket conn) (time-left deadline)))
-      (raise-exception (make-net-timeout-error 'read session)))
-    ;; A TLS record may have come in part: the rest within DEADLINE too.
-    (set-session-timeout! session (time-left deadline))
-    (get-bytevector-some (connection-port conn))))
+  ;; Called once the socket is readable (spawn-when-ready), or for the
+  ;; rest of a head: a read that must wait waits in the scheduler, with
+  ;; what is left of the time as its limit.
+  (set-session-timeout! (connection-session conn) (time-left deadline))
+  (get-bytevector-some (connection-port conn)))
 
 (define (append-bytes a a-len b)
   (let ((new (make-bytevector (+ a-len (bytevector-length b)))))
