@@ -8,10 +8,12 @@
    directions its tasks wait in; an event disarms it until the scheduler
    arms it again for the next wait.  Arming costs one epoll_ctl per wait,
    waiting one epoll_wait per round, whatever the number of descriptors.
-   (Edge-triggered registration would spare that call, but GnuTLS reads
-   exactly a record at a time and rarely reaches EAGAIN, so a task could
-   park on bytes already there with no edge to come; telling the cases
-   apart costs the same call.)
+   A descriptor that its owner watches for long (a server's connection)
+   can instead stay armed, level-triggered, from wait to wait; the
+   scheduler disarms it only when an event finds no task waiting.  (Not
+   edge-triggered: GnuTLS reads exactly a record at a time and rarely
+   reaches EAGAIN, so a task could park on bytes already there with no
+   edge to come.)
 
    %poller-wait! waits as every blocking wait of the library does
    (gn_block_begin and gn_block_end in wait.c): an async aimed at the
@@ -42,7 +44,7 @@
 #define WAKE_DATA UINT64_MAX
 
 /* What %poller-arm! takes and %poller-wait! reports, as bits.  */
-enum { POLLER_READ = 1, POLLER_WRITE = 2, POLLER_ERROR = 4 };
+enum { POLLER_READ = 1, POLLER_WRITE = 2, POLLER_ERROR = 4, POLLER_LEVEL = 8 };
 
 typedef struct
 {
@@ -167,7 +169,7 @@ SCM_DEFINE (gn_poller_p, "%poller?", 1, 0, 0, (SCM obj),
 static uint32_t
 epoll_events_of (int bits)
 {
-  uint32_t ev = EPOLLONESHOT;
+  uint32_t ev = (bits & POLLER_LEVEL) ? 0 : EPOLLONESHOT;
   if (bits & POLLER_READ)
     ev |= EPOLLIN | EPOLLRDHUP;
   if (bits & POLLER_WRITE)
@@ -179,7 +181,9 @@ SCM_DEFINE (gn_poller_arm_x, "%poller-arm!", 3, 0, 0,
             (SCM obj, SCM fd, SCM bits),
             "Internal: arm descriptor @var{fd} in poller @var{obj}, one\n"
             "shot, for @var{bits}: 1 to read, 2 to write, 3 both (0 disarms\n"
-            "it); the next event disarms it again.  Return @code{#t}, or\n"
+            "it); the next event disarms it again.  With 8 added, arm it\n"
+            "level-triggered instead: it stays armed until armed again or\n"
+            "forgotten.  Return @code{#t}, or\n"
             "@code{#f} when @var{fd} cannot be polled (a regular file, which\n"
             "is always ready).")
 #define FUNC_NAME s_gn_poller_arm_x

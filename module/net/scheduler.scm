@@ -54,6 +54,8 @@
             scheduler-task-count
             scheduler-close!
             scheduler-wake!
+            scheduler-watch!
+            scheduler-unwatch!
             current-task
             task?
             task-name
@@ -121,6 +123,9 @@
   (ready-count scheduler-ready-count set-scheduler-ready-count!)
   (readers scheduler-readers set-scheduler-readers!) ; fd -> tasks
   (writers scheduler-writers set-scheduler-writers!)
+  ;; fd -> #f (not watched), or watched: -1 when not in the poller, else
+  ;; the directions it is armed for, level-triggered (1 read, 2 write)
+  (watched scheduler-watched set-scheduler-watched!)
   (parked scheduler-parked set-scheduler-parked!)    ; vector of tasks
   (parked-count scheduler-parked-count set-scheduler-parked-count!)
   (next-deadline scheduler-next-deadline set-scheduler-next-deadline!)
@@ -145,6 +150,7 @@ ports (@code{install-suspendable-ports!}) if they are not yet."
     (set-scheduler-ready-count! s 0)
     (set-scheduler-readers! s (make-vector 64 '()))
     (set-scheduler-writers! s (make-vector 64 '()))
+    (set-scheduler-watched! s (make-vector 64 #f))
     (set-scheduler-parked! s (make-vector 64 #f))
     (set-scheduler-parked-count! s 0)
     (set-scheduler-next-deadline! s +inf.0)
@@ -248,14 +254,70 @@ scheduler (made on first use), which @code{spawn} and
     (logior (if (and (< fd (vector-length r)) (pair? (vector-ref r fd))) 1 0)
             (if (and (< fd (vector-length w)) (pair? (vector-ref w fd))) 2 0))))
 
+(define (watched-mask s fd)
+  "FD's armed directions if it is watched (-1: none, not in the poller),
+else #f."
+  (let ((v (scheduler-watched s)))
+    (and (< fd (vector-length v)) (vector-ref v fd))))
+
+(define (set-watched-mask! s fd mask)
+  (let ((v (scheduler-watched s)))
+    (if (< fd (vector-length v))
+        (vector-set! v fd mask)
+        (let ((v (grow v (+ fd 1) #f)))
+          (vector-set! v fd mask)
+          (set-scheduler-watched! s v)))))
+
+(define (rearm-watched! s fd mask)
+  "Arm watched FD for MASK exactly (0: take it out of the poller)."
+  (if (zero? mask)
+      (begin
+        (%poller-forget! (scheduler-poller s) fd)
+        (set-watched-mask! s fd -1))
+      (begin
+        (%poller-arm! (scheduler-poller s) fd (logior mask 8))
+        (set-watched-mask! s fd mask))))
+
+(define (scheduler-watch! scheduler fd)
+  "Watch descriptor FD from now until @code{scheduler-unwatch!}: the
+waits of SCHEDULER's tasks on it then leave it armed in the poller from
+one wait to the next (level-triggered), so that a connection waited on
+for request after request costs no system call per wait; it is disarmed
+only when it becomes ready with no task waiting.  Without this, each wait
+arms FD once (one @code{epoll_ctl}).  Call @code{scheduler-unwatch!}
+before closing FD: the next descriptor of that number must start afresh."
+  (unless (watched-mask scheduler fd)
+    (set-watched-mask! scheduler fd -1)))
+
+(define (scheduler-unwatch! scheduler fd)
+  "Stop watching descriptor FD (see @code{scheduler-watch!}); call it
+before closing FD."
+  (let ((mask (watched-mask scheduler fd)))
+    (when mask
+      (when (>= mask 0)
+        (%poller-forget! (scheduler-poller scheduler) fd))
+      (set-watched-mask! scheduler fd #f))))
+
+(define (arm-for-wait! s fd bits)
+  "Arm FD for a task about to wait on it in direction BITS; #f when FD
+cannot be polled (a regular file, always ready)."
+  (let ((mask (watched-mask s fd)))
+    (cond
+     ((not mask)                        ; one shot, for this wait
+      (%poller-arm! (scheduler-poller s) fd (logior bits (fd-mask s fd))))
+     ((and (>= mask 0) (logtest mask bits)) #t)   ; armed already
+     (else
+      (let ((new (logior bits (max mask 0))))
+        (and (%poller-arm! (scheduler-poller s) fd (logior new 8))
+             (begin (set-watched-mask! s fd new) #t)))))))
+
 (define tag (make-prompt-tag "net-scheduler"))
 
 (define (register! s task state fd bits port deadline)
   "Park TASK in STATE on FD in direction BITS (or none: FD #f) and until
 DEADLINE (or #f).  Return #f, or #t when FD cannot be polled (a regular
 file, always ready) and nothing was parked."
-  (if (and fd (not (%poller-arm! (scheduler-poller s) fd
-                                 (logior bits (fd-mask s fd)))))
+  (if (and fd (not (arm-for-wait! s fd bits)))
       #t
       (begin
         (set-task-state! task state)
@@ -484,14 +546,25 @@ port is closed; set the next deadline."
              #t))))
 
 (define (fd-event! s fd bits)
-  (when (logtest bits 1)
-    (wake-waiters! s (scheduler-readers s) fd))
-  (when (logtest bits 2)
-    (wake-waiters! s (scheduler-writers s) fd))
-  ;; The event disarmed FD: arm it again for those still waiting.
-  (let ((mask (fd-mask s fd)))
-    (unless (zero? mask)
-      (%poller-arm! (scheduler-poller s) fd mask))))
+  (let ((waiting (fd-mask s fd)))       ; before waking anyone
+    (when (logtest bits 1)
+      (wake-waiters! s (scheduler-readers s) fd))
+    (when (logtest bits 2)
+      (wake-waiters! s (scheduler-writers s) fd))
+    (let ((watched (watched-mask s fd)))
+      (cond
+       ((not watched)
+        ;; The event disarmed FD: arm it again for those still waiting.
+        (let ((mask (fd-mask s fd)))
+          (unless (zero? mask)
+            (%poller-arm! (scheduler-poller s) fd mask))))
+       ((>= watched 0)
+        ;; Still armed.  A direction that came ready with no task waiting
+        ;; in it is disarmed, or every round would see it again at once;
+        ;; one whose tasks were woken stays armed for their next wait.
+        (let ((keep (logand watched (logior waiting (lognot bits)))))
+          (unless (= keep watched)
+            (rearm-watched! s fd keep))))))))
 
 (define* (scheduler-poll! scheduler #:optional (timeout #f))
   "Wait until a task of SCHEDULER can go on, at most TIMEOUT seconds (#f:

@@ -267,6 +267,8 @@ returns it: there, the @code{#:ready} option receives the port number.)"
         (set-connection-request! conn #f)
         (hashq-set! (server-connections server) conn #t)
         (set-server-count! server (+ 1 (server-count server)))
+        ;; Waited on request after request: armed once, not per wait.
+        (scheduler-watch! (server-scheduler server) (fileno sock))
         ;; No task until the client says something.
         (spawn-when-ready (lambda (ready?)
                             (if ready?
@@ -280,7 +282,9 @@ returns it: there, the @code{#:ready} option receives the port number.)"
 
 (define (forget-connection server conn)
   (let ((sock (connection-socket conn)))
-    (false-if-exception (close-port sock)))
+    (unless (port-closed? sock)
+      (scheduler-unwatch! (server-scheduler server) (fileno sock))
+      (false-if-exception (close-port sock))))
   (when (hashq-ref (server-connections server) conn)
     (hashq-remove! (server-connections server) conn)
     (set-server-count! server (- (server-count server) 1))))
@@ -826,9 +830,9 @@ dropped.  In the thread that runs the server."
   (unless (eq? (server-stop server) 'closed)
     (set-server-stop! server 'closed)
     (false-if-exception (close-port (server-listener server)))
-    (hash-for-each (lambda (conn _)
-                     (false-if-exception (close-port (connection-socket conn))))
-                   (server-connections server))
+    (for-each (lambda (conn) (forget-connection server conn))
+              (hash-map->list (lambda (conn _) conn)
+                              (server-connections server)))
     (set-server-connections! server (make-hash-table))
     (set-server-count! server 0)
     (set-server-head! server '())
