@@ -47,6 +47,9 @@
             current-scheduler
             spawn
             spawn-when-ready
+            when-ready
+            task-idle
+            restart-task!
             run-scheduler
             install-scheduler!
             scheduler-run-ready!
@@ -406,10 +409,15 @@ operation's time runs out, or PORT is closed."
   (set-task-thunk! task #f)
   (set-scheduler-count! s (- (scheduler-count s) 1)))
 
-;; A task's uncaught exception aborts to the scheduler's prompt, which
-;; records it: one prompt per run for suspensions and failures alike.
+;; A run of a task ends by returning, by suspending (an abort to TAG,
+;; whose handler keeps the continuation), or by an escape to END-TAG,
+;; whose handler takes no continuation, so that none is captured: an
+;; uncaught exception ('failed E), or a task that drops its stack to start
+;; afresh later ('fresh, when-ready and task-idle).
+(define end-tag (make-prompt-tag "net-scheduler-end"))
+
 (define (task-failure e)
-  (abort-to-prompt tag 'failed e))
+  (abort-to-prompt end-tag 'failed e))
 
 (define (task-start task)
   (lambda ()
@@ -421,20 +429,16 @@ operation's time runs out, or PORT is closed."
         (set-task-result! task values)
         (end-task! (task-scheduler task) task 'done)))))
 
-(define (after-abort k . failure)
-  ;; The running task suspended (no FAILURE) or raised ('failed E).
+(define (task-ended-early reason e)
+  ;; An escape to END-TAG: REASON is fresh or failed (with E).
   (let* ((s (fluid-ref %running))
          (task (scheduler-current s)))
-    (cond
-     ((task-done? task) #f)              ; cancelled by itself
-     ((null? failure) (set-task-k! task k))
-     (else
-      (let ((e (cadr failure)))
-        (set-task-error! task e)
-        (end-task! s task 'failed)
-        (if (passes-through? e)
-            (raise-exception e)
-            (report-task-error task e)))))))
+    (when (and (eq? reason 'failed) (not (task-done? task)))
+      (set-task-error! task e)
+      (end-task! s task 'failed)
+      (if (passes-through? e)
+          (raise-exception e)
+          (report-task-error task e)))))
 
 (define (run-task! s task)
   (let ((k (task-k task))
@@ -442,11 +446,17 @@ operation's time runs out, or PORT is closed."
     (set-task-k! task #f)
     (set-task-state! task 'running)
     (set-scheduler-current! s task)
-    (call-with-prompt tag
-      (if k
-          (lambda () (k (task-value task)))
-          (task-start task))
-      after-abort)
+    (call-with-prompt end-tag
+      (lambda ()
+        (call-with-prompt tag
+          (if k
+              (lambda () (k (task-value task)))
+              (task-start task))
+          (lambda (k)                   ; suspended
+            (unless (task-done? task)   ; or cancelled by itself
+              (set-task-k! task k)))))
+      (lambda (_ reason . e)            ; no continuation: an escape
+        (task-ended-early reason (and (pair? e) (car e)))))
     (set-scheduler-current! s outer)))
 
 (define (in-scheduler s thunk)
@@ -663,12 +673,7 @@ until then.  Unlike a task that calls @code{wait-readable}, it has no
 stack while it waits, only a small record: for servers whose connections
 wait long between requests."
   (let ((task (make-task name #f scheduler 'waiting))
-        (bits (case direction
-                ((read) 1)
-                ((write) 2)
-                (else (scm-error 'wrong-type-arg "spawn-when-ready"
-                                 "Wrong type argument (expecting read or write): ~S"
-                                 (list direction) (list direction))))))
+        (bits (direction-bits "spawn-when-ready" direction)))
     (set-task-slot! task #f)
     (set-task-fd! task #f)
     (set-task-result! task #f)
@@ -689,6 +694,57 @@ wait long between requests."
         (set-task-state! task 'ready)
         (enqueue! scheduler task)))
     task))
+
+(define* (when-ready proc port-or-fd #:key (direction 'read) (timeout #f))
+  "End the current run of the current task, dropping its stack (nothing
+after this call runs), and run @code{(PROC ready?)} in the same task, from
+a fresh stack, once PORT-OR-FD is ready in DIRECTION (@code{read} or
+@code{write}), is closed, or TIMEOUT seconds have passed (READY? #f).  As
+@code{spawn-when-ready}, but without a new task: a connection served step
+by step keeps one task for its life."
+  (let* ((task (running-task "when-ready"))
+         (s (task-scheduler task))
+         (bits (direction-bits "when-ready" direction))
+         (port (and (port? port-or-fd) port-or-fd)))
+    (set-task-thunk! task (lambda () (proc (not (eq? (task-value task) 'timeout)))))
+    (when (or (and port (port-closed? port))
+              (and port (= bits 1) (buffered-input? port))
+              (register! s task 'waiting
+                         (cond ((not port) port-or-fd)
+                               ((= bits 1) (port-read-wait-fd port))
+                               (else (port-write-wait-fd port)))
+                         bits port (deadline-in timeout)))
+      (set-task-value! task 'ready)
+      (set-task-state! task 'ready)
+      (enqueue! s task))
+    (abort-to-prompt end-tag 'fresh)))
+
+(define (task-idle)
+  "End the current run of the current task, dropping its stack, until
+@code{restart-task!} gives it something to run."
+  (let ((task (running-task "task-idle")))
+    (set-task-state! task 'idle)
+    (set-task-thunk! task #f)
+    (abort-to-prompt end-tag 'fresh)))
+
+(define (restart-task! task thunk)
+  "Make TASK, idle since it called @code{task-idle}, ready to run THUNK
+from a fresh stack; return #t, or #f (doing nothing) when TASK is not
+idle."
+  (and (eq? (task-state task) 'idle)
+       (begin
+         (set-task-thunk! task thunk)
+         (set-task-state! task 'ready)
+         (enqueue! (task-scheduler task) task)
+         #t)))
+
+(define (direction-bits who direction)
+  (case direction
+    ((read) 1)
+    ((write) 2)
+    (else (scm-error 'wrong-type-arg who
+                     "Wrong type argument (expecting read or write): ~S"
+                     (list direction) (list direction)))))
 
 (define (running-task who)
   (or (current-task)
@@ -770,6 +826,7 @@ then stops at its next suspension."
       (case (task-state task)
         ((waiting sleeping suspended)
          (wake! s task #f)))
+      (set-task-thunk! task #f)
       ;; Left in the ready queue, it is skipped: not in state ready.
       (set-task-k! task #f)
       (end-task! s task 'cancelled)

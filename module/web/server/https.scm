@@ -103,6 +103,7 @@
   (session connection-session set-connection-session!)
   (port connection-port set-connection-port!)    ; the TLS record port
   (request connection-request set-connection-request!) ; being answered
+  (task connection-task set-connection-task!)    ; serves it, step by step
   ;; bytes read past the last request, for the next one, or #f
   (pending connection-pending set-connection-pending!))
 
@@ -269,16 +270,18 @@ returns it: there, the @code{#:ready} option receives the port number.)"
         (set-server-count! server (+ 1 (server-count server)))
         ;; Waited on request after request: armed once, not per wait.
         (scheduler-watch! (server-scheduler server) (fileno sock))
-        ;; No task until the client says something.
-        (spawn-when-ready (lambda (ready?)
-                            (if ready?
-                                (connection-step server conn
-                                  (lambda () (start-tls server conn deadline)))
-                                (forget-connection server conn)))
-                          sock
-                          #:timeout (time-left deadline)
-                          #:scheduler (server-scheduler server)
-                          #:name "https connection"))))
+        ;; Its task has no stack until the client says something.
+        (set-connection-task!
+         conn
+         (spawn-when-ready (lambda (ready?)
+                             (if ready?
+                                 (connection-step server conn
+                                   (lambda () (start-tls server conn deadline)))
+                                 (forget-connection server conn)))
+                           sock
+                           #:timeout (time-left deadline)
+                           #:scheduler (server-scheduler server)
+                           #:name "https connection")))))
 
 (define (forget-connection server conn)
   (let ((sock (connection-socket conn)))
@@ -289,14 +292,14 @@ returns it: there, the @code{#:ready} option receives the port number.)"
     (hashq-remove! (server-connections server) conn)
     (set-server-count! server (- (server-count server) 1))))
 
-;;; A connection's tasks.  A connection is served by a chain of short
-;;; tasks rather than one long one: the first tells TLS from plain HTTP
-;;; and makes the handshake; then each request is read by a task that
-;;; queues it for `read' and ends, and `write' starts the task that writes
-;;; the response.  Between requests nothing waits but a record of
-;;; spawn-when-ready: no task stack is kept or switched to per request.
-;;; Each task may still suspend (a TLS record that comes in parts, a
-;;; client slow to read), each wait bounded by its timeout.
+;;; A connection's task serves it in steps, each from a fresh stack: the
+;;; first tells TLS from plain HTTP and makes the handshake; then a step
+;;; reads a request, queues it for `read' and leaves the task idle, and
+;;; `write' restarts the task with a step that writes the response and
+;;; waits for the next request (when-ready).  Between steps the task keeps
+;;; no stack, so no continuation is captured or reinstated per request.
+;;; A step may still suspend in the middle (a TLS record that comes in
+;;; parts, a client slow to read), each wait bounded by its timeout.
 
 (define (connection-step server conn thunk)
   "Run THUNK, one step of CONN; whatever goes wrong ends CONN only."
@@ -334,15 +337,13 @@ else once they come, within the read timeout."
   (let ((deadline (deadline-after (server-read-timeout server))))
     (if (or (connection-pending conn) (bytes-ready? conn))
         (take-request server conn deadline)
-        (spawn-when-ready (lambda (ready?)
-                            (if ready?
-                                (connection-step server conn
-                                  (lambda () (take-request server conn deadline)))
-                                (forget-connection server conn)))
-                          (connection-socket conn)
-                          #:timeout (time-left deadline)
-                          #:scheduler (server-scheduler server)
-                          #:name "https connection"))))
+        (when-ready (lambda (ready?)
+                      (if ready?
+                          (connection-step server conn
+                            (lambda () (take-request server conn deadline)))
+                          (forget-connection server conn)))
+                    (connection-socket conn)
+                    #:timeout (time-left deadline)))))
 
 (define (take-request server conn deadline)
   "Read CONN's next request, its head until DEADLINE, and queue it for
@@ -350,7 +351,8 @@ else once they come, within the read timeout."
   (match (read-next-request server conn deadline)
     ((request . body)
      (set-connection-request! conn request)
-     (enqueue-request! server (list conn request body)))
+     (enqueue-request! server (list conn request body))
+     (task-idle))                       ; until `write' restarts it
     ('bad
      (bad-request server conn)
      (forget-connection server conn))
@@ -816,11 +818,11 @@ as the handler itself runs."
   (fluid-set! current-session #f)
   ;; A task writes it now, until done or its client makes it wait; then
   ;; it goes on with the connection's next request.
-  (unless (server-stop server)
-    (spawn (lambda ()
-             (connection-step server conn
-               (lambda () (respond server conn response body))))
-           #:scheduler (server-scheduler server) #:name "https response")
+  (when (and (not (server-stop server))
+             (restart-task! (connection-task conn)
+                            (lambda ()
+                              (connection-step server conn
+                                (lambda () (respond server conn response body))))))
     (scheduler-run-ready! (server-scheduler server)))
   (values))
 
