@@ -58,8 +58,6 @@
   #:use-module ((ice-9 exceptions) #:select (exception-kind quit-exception?))
   #:use-module (ice-9 threads)
   #:use-module (ice-9 binary-ports)
-  #:use-module ((ice-9 ports internal)
-                #:select (port-read-buffer port-buffer-cur port-buffer-end))
   #:use-module (rnrs bytevectors)
   #:use-module (ice-9 match)
   #:use-module (srfi srfi-9)
@@ -426,21 +424,63 @@ bytes of BV, looking from START; #f if not there yet."
            (+ i 3))
           (else (loop (+ i 1))))))
 
+;;; Requests and responses go through the session with record-receive!
+;;; and record-send, each a record at a time, rather than through the
+;;; record port, whose buffering only adds a copy and a pass through
+;;; Guile's port code here.  (The record port is the request's port, for
+;;; handlers that want one; nothing is buffered in it.)
+
 (define (bytes-ready? conn)
-  "Whether a read of CONN's record port would not wait for its client:
-bytes in the port's buffer, or records GnuTLS has decrypted."
-  (let ((buf (port-read-buffer (connection-port conn))))
-    (or (< (port-buffer-cur buf) (port-buffer-end buf))
-        (> (record-check-pending (connection-session conn)) 0))))
+  "Whether a read of CONN would not wait for its client: records GnuTLS
+has decrypted and not yet handed over."
+  (> (record-check-pending (connection-session conn)) 0))
+
+;; What record-receive! decrypts into, copied out at once: one buffer for
+;; all connections, as only one task runs at a time and none waits
+;; between the receive and the copy.
+(define receive-buffer (make-bytevector 16384))
+
+(define (receive! conn bv start count)
+  "Receive at most COUNT bytes of CONN into BV at START: their number, 0
+at the end of the stream."
+  (if (and (zero? start) (= count (bytevector-length bv)))
+      (record-receive! (connection-session conn) bv)
+      (let* ((buf (if (= count (bytevector-length receive-buffer))
+                      receive-buffer
+                      (make-bytevector count)))
+             (n (record-receive! (connection-session conn) buf)))
+        (bytevector-copy! buf 0 bv start n)
+        n)))
 
 (define (read-some conn deadline)
   "Read what CONN's client sent next, waiting until DEADLINE at most: a
 bytevector, or the EOF object.  A timeout raises &net-timeout."
-  ;; Called once the socket is readable (spawn-when-ready), or for the
-  ;; rest of a head: a read that must wait waits in the scheduler, with
-  ;; what is left of the time as its limit.
+  ;; Called once the socket is readable (when-ready), or for the rest of
+  ;; a head: a read that must wait waits in the scheduler, with what is
+  ;; left of the time as its limit.
   (set-session-timeout! (connection-session conn) (time-left deadline))
-  (get-bytevector-some (connection-port conn)))
+  (let ((n (record-receive! (connection-session conn) receive-buffer)))
+    (if (zero? n)
+        the-eof-object
+        (let ((bv (make-bytevector n)))
+          (bytevector-copy! receive-buffer 0 bv 0 n)
+          bv))))
+
+(define (send-all conn bv)
+  "Send all of BV to CONN's client, each record within the write timeout."
+  (let ((len (bytevector-length bv)))
+    (if (<= len 16384)
+        ;; one record (what GnuTLS did not take goes in another)
+        (let loop ((bv bv))
+          (let ((n (record-send (connection-session conn) bv)))
+            (when (< n (bytevector-length bv))
+              (let ((rest (make-bytevector (- (bytevector-length bv) n))))
+                (bytevector-copy! bv n rest 0 (bytevector-length rest))
+                (loop rest)))))
+        ;; the record port writes large ones straight from BV
+        (let ((port (connection-port conn)))
+          (put-bytevector port bv)
+          (force-output port)))))
 
 (define (append-bytes a a-len b)
   (let ((new (make-bytevector (+ a-len (bytevector-length b)))))
@@ -569,9 +609,10 @@ bytes come, so a large Content-Length costs only what is sent."
                                          (min n (* 2 (bytevector-length body))))))
                                  (bytevector-copy! body 0 b 0 got)
                                  b)))
-                     (r (get-bytevector-some! (connection-port conn) body got
-                                              (- (bytevector-length body) got))))
-                (if (eof-object? r)
+                     (r (receive! conn body got
+                                  (min (bytevector-length receive-buffer)
+                                       (- (bytevector-length body) got)))))
+                (if (zero? r)
                     (throw 'bad-request "EOF while reading request body: ~a bytes of ~a"
                            (list got n))
                     (loop body (+ got r)))))))))
@@ -598,8 +639,7 @@ at the end of the connection, or 'bad for a malformed request."
           (request
            (let ((n (request-content-length request)))
              (when (expects-continue? request)
-               (put-bytevector (connection-port conn) continue-line)
-               (force-output (connection-port conn)))
+               (send-all conn continue-line))
              (set-session-timeout! (connection-session conn)
                                    (server-read-timeout server))
              (cons request (and n (read-body conn n)))))))))))
@@ -624,8 +664,7 @@ at the end of the connection, or 'bad for a malformed request."
 
 (define (bad-request server conn)
   (set-session-timeout! (connection-session conn) (server-write-timeout server))
-  (put-bytevector (connection-port conn) bad-request-bytes)
-  (force-output (connection-port conn)))
+  (send-all conn bad-request-bytes))
 
 (define (keep-alive? request response)
   (define (http/1.1? v) (equal? v '(1 . 1)))
@@ -736,13 +775,19 @@ character above 255 as ?)."
 (define (write-reply server conn request response body)
   "Write RESPONSE and BODY; return #t if the connection stays open."
   (let ((session (connection-session conn))
-        (port (connection-port conn))
         (head (latin-1-bytes (response-head response))))
     (set-session-timeout! session (server-write-timeout server))
-    (put-bytevector port head)
-    (when (bytevector? body)
-      (put-bytevector port body))
-    (force-output port)
+    (if (and (bytevector? body) (<= (bytevector-length body) 16000))
+        ;; head and body in one record
+        (let* ((h (bytevector-length head))
+               (all (make-bytevector (+ h (bytevector-length body)))))
+          (bytevector-copy! head 0 all 0 h)
+          (bytevector-copy! body 0 all h (bytevector-length body))
+          (send-all conn all))
+        (begin
+          (send-all conn head)
+          (when (bytevector? body)
+            (send-all conn body))))
     (or (keep-alive? request response)
         (begin
           ;; close_notify, then the socket is closed by our caller.
