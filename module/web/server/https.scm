@@ -312,6 +312,9 @@ returns it: there, the @code{#:ready} option receives the port number.)"
         (session (make-session connection-end/server)))
     (set-connection-session! conn session)
     (set-session-transport-port! session sock)
+    ;; One recv per record, not two (header, rest): bytes-ready? asks
+    ;; for what is read ahead before any wait.
+    (%set-session-read-ahead! session #t)
     (set-session-credentials! session (server-credentials server))
     (set-session-client-certificate-request!
      session (server-client-certificate server))
@@ -432,8 +435,8 @@ bytes of BV, looking from START; #f if not there yet."
 
 (define (bytes-ready? conn)
   "Whether a read of CONN would not wait for its client: records GnuTLS
-has decrypted and not yet handed over."
-  (> (record-check-pending (connection-session conn)) 0))
+has decrypted and not yet handed over, or bytes read ahead."
+  (%session-input-buffered? (connection-session conn)))
 
 ;; What record-receive! decrypts into, copied out at once: one buffer for
 ;; all connections, as only one task runs at a time and none waits
