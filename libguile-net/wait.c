@@ -591,6 +591,14 @@ SCM_DEFINE (gn_operation_port, "%operation-port", 1, 0, 0, (SCM op_port),
 }
 #undef FUNC_NAME
 
+SCM_DEFINE (gn_wait_port_p, "%wait-port?", 1, 0, 0, (SCM obj),
+            "Internal: whether @var{obj} is the wait port of an operation.")
+#define FUNC_NAME s_gn_wait_port_p
+{
+  return scm_from_bool (gn_op_of_wait_port (obj) != NULL);
+}
+#undef FUNC_NAME
+
 SCM_DEFINE (gn_operation_end_x, "%operation-end!", 1, 0, 0, (SCM op_port),
             "Internal: the operation of wait port @var{op-port} is over;\n"
             "release what it waited with.")

@@ -115,6 +115,15 @@
   "The list of values TASK's thunk returned, once it is done; #f before."
   (task-result* task))
 
+;; Record accessors carry no docstring of their own.
+(for-each (lambda (proc doc)
+            (set-procedure-property! proc 'documentation doc))
+          (list task? task-name task-state task-error)
+          '("Return #t if OBJ is a task."
+            "The name TASK was given when it was spawned."
+            "TASK's state: ready, running, waiting, sleeping, suspended, idle, done, failed or cancelled."
+            "The exception TASK raised, once it failed; #f before."))
+
 ;;; Schedulers.
 
 (define-record-type <scheduler>
@@ -137,6 +146,9 @@
   (read-waiter scheduler-read-waiter set-scheduler-read-waiter!)
   (write-waiter scheduler-write-waiter set-scheduler-write-waiter!)
   (last-scan scheduler-last-scan set-scheduler-last-scan!))
+
+(set-procedure-property! scheduler? 'documentation
+                         "Return #t if OBJ is a scheduler.")
 
 (set-record-type-printer! <scheduler>
   (lambda (s port)
@@ -371,6 +383,17 @@ timeout, closed, or the value given to resume-task!."
        (let ((buf (port-read-buffer port)))
          (< (port-buffer-cur buf) (port-buffer-end buf)))))
 
+(define (timed-out! port)
+  "The wait of PORT's operation ended at its deadline: raise its timeout
+now, rather than try once more.  A try might move a few bytes (a socket
+takes some before it says it is writable again), and the next wait of
+the same transfer would get a full time limit again: a client reading
+a byte now and then could hold a writer for ever."
+  (when (%wait-port? port)
+    ;; Raises the operation's &net-timeout once its deadline has passed
+    ;; (an earlier wake-up, a DTLS resend, returns and retries).
+    (%operation-prepare! port (waiter-keeps-time?))))
+
 (define (wait-on-port s port bits)
   "Suspend the current task until PORT is ready in direction BITS, its
 operation's time runs out, or PORT is closed."
@@ -381,14 +404,18 @@ operation's time runs out, or PORT is closed."
       ;; Not in a task (code between tasks): wait here, in the thread.
       (let ((fd (if (= bits 1) (port-read-wait-fd port) (port-write-wait-fd port)))
             (left (socket-time-left port (if (= bits 1) 'read 'write))))
-        (%wait-for-descriptors (if (= bits 1) (list fd) '())
-                               (if (= bits 2) (list fd) '())
-                               '() left)
+        (when (null? (apply append
+                            (%wait-for-descriptors (if (= bits 1) (list fd) '())
+                                                   (if (= bits 2) (list fd) '())
+                                                   '() left)))
+          (timed-out! port))
         #t))
      (else
       (let ((fd (if (= bits 1) (port-read-wait-fd port) (port-write-wait-fd port)))
             (left (socket-time-left port (if (= bits 1) 'read 'write))))
-        (park! s task 'waiting fd bits port (and left (+ (now) left))))))))
+        (when (eq? 'timeout
+                   (park! s task 'waiting fd bits port (and left (+ (now) left))))
+          (timed-out! port)))))))
 
 ;;; Running tasks.
 

@@ -18,7 +18,7 @@
             %would-block
             socket-time-left
             %wait-for-descriptors
-            %operation-prepare! %operation-port %operation-end!
+            %operation-prepare! %operation-port %operation-end! %wait-port?
             %operation-time-left
             ;; the poller of (net scheduler), libguile-net/poller.c
             %make-poller %poller? %poller-arm! %poller-forget!
