@@ -234,6 +234,19 @@
         (test-equal "a timed read is woken too, and a new socket of the same number is read"
           '(7 raised) got)
         (close-port (cdr q)) (close-port (car r)) (close-port (cdr r)))
+      (let ((p (pair)) (outcome #f) (took #f))
+        (set-socket-timeout! (car p) 'read 5)
+        (spawn (lambda ()
+                 (let ((start (now)))
+                   (set! outcome (guard (e (#t 'raised)) (get-u8 (car p)) 'read))
+                   (set! took (- (now) start))))
+               #:scheduler s)
+        (call-with-new-thread (lambda () (usleep 200000) (close-port (car p))))
+        (run-scheduler #:scheduler s #:timeout 10)
+        (test-equal "a close from another thread wakes the waiting task"
+          'raised outcome)
+        (test-assert "... at once, not at its deadline" (and took (< took 1.5)))
+        (close-port (cdr p)))
       (scheduler-close! s)))
 
   (test-group "asyncs and other threads"

@@ -99,11 +99,20 @@
   connection?
   (socket connection-socket)
   (session connection-session set-connection-session!)
-  (port connection-port set-connection-port!)    ; the TLS record port
+  (port connection-port* set-connection-port!)   ; the record port, or #f
   (request connection-request set-connection-request!) ; being answered
   (task connection-task set-connection-task!)    ; serves it, step by step
   ;; bytes read past the last request, for the next one, or #f
   (pending connection-pending set-connection-pending!))
+
+(define (connection-port conn)
+  "CONN's TLS record port, made when first needed (a request's port, a
+large body), so that a connection waiting for its first request holds
+no port buffers."
+  (or (connection-port* conn)
+      (let ((port (session-record-port (connection-session conn))))
+        (set-connection-port! conn port)
+        port)))
 
 (define (seconds? x) (or (not x) (and (real? x) (>= x 0))))
 
@@ -328,7 +337,7 @@ returns it: there, the @code{#:ready} option receives the port number.)"
       ((tls)
        (set-session-timeout! session (time-left deadline))
        (handshake session)
-       (set-connection-port! conn (session-record-port session))
+       (set-connection-port! conn #f)
        (next-request server conn))
       (else (forget-connection server conn)))))
 
