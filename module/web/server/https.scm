@@ -90,7 +90,9 @@
   ;; #f, then requested (close-server from another thread), then closed
   (stop server-stop set-server-stop!)
   (thread server-thread set-server-thread!)      ; whose loop runs it
-  (restore server-restore set-server-restore!))  ; undoes install-scheduler!
+  (restore server-restore set-server-restore!)   ; undoes install-scheduler!
+  (mutex server-mutex set-server-mutex!)         ; guards BUSY, and closes
+  (busy server-busy set-server-busy!))           ; in `read' or `write' now
 
 ;;; A connection: the loop's `client' object.
 
@@ -211,6 +213,8 @@ no port buffers."
       (set-server-count! server 0)
       (set-server-stop! server #f)
       (set-server-thread! server (current-thread))
+      (set-server-mutex! server (make-mutex))
+      (set-server-busy! server #f)
       ;; run-server's thread runs the tasks between its calls of `read'
       ;; and `write': the scheduler's waiters are this thread's, once.
       (set-server-restore! server (install-scheduler! scheduler))
@@ -857,14 +861,17 @@ as the handler itself runs."
 (define (https-read server)
   (let ((s (server-scheduler server)))
     (set-server-thread! server (current-thread))
+    (enter! server)
     (let loop ()
       (when (server-stop server)
         (close-now server)
+        (leave! server)
         ;; Closed (from another thread, or before): run-server stops.
         (throw 'interrupt))
       (scheduler-run-ready! s)
       (match (dequeue-request! server)
         ((conn request body)
+         (leave! server)
          (fluid-set! current-session (connection-session conn))
          (values conn request body))
         (#f
@@ -873,6 +880,7 @@ as the handler itself runs."
 
 (define (https-write server conn response body)
   (fluid-set! current-session #f)
+  (enter! server)
   ;; A task writes it now, until done or its client makes it wait; then
   ;; it goes on with the connection's next request.
   (when (and (not (server-stop server))
@@ -881,11 +889,24 @@ as the handler itself runs."
                               (connection-step server conn
                                 (lambda () (respond server conn response body))))))
     (scheduler-run-ready! (server-scheduler server)))
+  (leave! server)
   (values))
+
+;;; `read' and `write' run the scheduler; between them (the handler) it
+;;; rests.  A close from another thread closes the server itself while
+;;; it rests, and otherwise asks the serving thread to.
+
+(define (enter! server)
+  (with-mutex (server-mutex server)
+    (set-server-busy! server #t)))
+
+(define (leave! server)
+  (with-mutex (server-mutex server)
+    (set-server-busy! server #f)))
 
 (define (close-now server)
   "Stop serving: the listener and every connection are closed, the tasks
-dropped.  In the thread that runs the server."
+dropped."
   (unless (eq? (server-stop server) 'closed)
     (set-server-stop! server 'closed)
     (false-if-exception (close-port (server-listener server)))
@@ -901,12 +922,15 @@ dropped.  In the thread that runs the server."
       ((server-restore server)))))
 
 (define (https-close server)
-  (let ((thread (server-thread server)))
-    (if (or (not thread) (eq? thread (current-thread))
-            (eq? (server-stop server) 'closed))
-        (close-now server)
-        (begin
-          ;; The loop's thread closes it, at once if it waits in `read'.
+  (if (or (eq? (server-thread server) (current-thread))
+          (eq? (server-stop server) 'closed))
+      (close-now server)
+      (let ((here? (with-mutex (server-mutex server)
+                     (or (server-busy server)
+                         ;; resting: close it from here, now
+                         (begin (close-now server) #f)))))
+        (when here?
+          ;; The serving thread closes it, at once if it waits in `read'.
           (unless (server-stop server)
             (set-server-stop! server 'requested))
           (scheduler-wake! (server-scheduler server))
