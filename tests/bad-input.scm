@@ -96,11 +96,17 @@
   ;; own Scheme put-bytevector and get-bytevector-n! then check a range
   ;; first and raise misc-error "invalid start/count", before our port
   ;; code would raise out-of-range.  Either refuses the range.
+  ;; Guile's Scheme get-bytevector-n! checks no range before it reads:
+  ;; with nothing to read it waits, and the socket's read timeout ends it
+  ;; (it would raise out-of-range on copying what came).
   (or ((raises 'out-of-range) o)
       (and (suspendable-ports-installed?)
            (let ((e (raised-exception o)))
-             (and e (eq? (exception-kind e) 'misc-error)
-                  (equal? (cadr (exception-args e)) "invalid start/count ~S ~S"))))))
+             (and e
+                  (or (net-timeout-error? e)
+                      (and (eq? (exception-kind e) 'misc-error)
+                           (equal? (cadr (exception-args e))
+                                   "invalid start/count ~S ~S"))))))))
 
 ;;; Still alive afterwards?
 
