@@ -22,11 +22,15 @@
 ;;; waiter the plain descriptor (no epoll or timer descriptor per timed
 ;;; wait), and a wait port closed while its task waits wakes the poller.
 ;;;
-;;; Costs, per wait: one epoll_ctl and a continuation of the task's stack
-;;; between its start and the waiter; per round: one epoll_wait, however
-;;; many tasks wait, and a pass over the parked tasks only when a deadline
-;;; comes or a port closed.  Timers are kept as a lower bound on the next
-;;; deadline, so waits that end early cost nothing more.
+;;; Costs, per wait: one epoll_ctl (none for a watched descriptor, which
+;;; stays armed from wait to wait) and a continuation of the task's stack
+;;; between its start and the waiter (none for when-ready and
+;;; spawn-when-ready, which drop the stack); per round: one epoll_wait,
+;;; however many tasks wait, and a pass over the parked tasks only when a
+;;; deadline comes or a port closed.  Timers are kept as a lower bound on
+;;; the next deadline, so waits that end early cost nothing more.  A task
+;;; woken at its operation's deadline raises the timeout in the waiter,
+;;; rather than try the operation once more.
 ;;;
 ;;; Everything runs in the thread that runs the scheduler; a scheduler
 ;;; belongs to one thread at a time.  Making one installs Guile's
