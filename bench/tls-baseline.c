@@ -15,6 +15,18 @@
      idle-client CERTDIR PRIORITY PORT N
                                        hold N verified TLS connections: KiB
                                        of resident memory per connection
+     https-client CERTDIR PRIORITY PORT SECONDS
+                                       a new connection per request to an
+                                       HTTPS server on PORT: full handshake
+                                       (verified, no resumption), GET with
+                                       Connection: close, the response read
+                                       to its end: requests per second
+     hold-client CERTDIR PRIORITY PORT N SECONDS
+                                       open N verified TLS connections to
+                                       PORT, print "held N", keep them
+                                       SECONDS, exit (the server's memory
+                                       per idle connection is measured by
+                                       bench/run meanwhile)
      cipher SECONDS                    AES-128-GCM and AES-256-GCM, 16 KiB
                                        buffers: GB/s (the ceiling for bulk)  */
 
@@ -379,6 +391,51 @@ run_idle_client (int port, long n)
   return 0;
 }
 
+static int
+run_https_client (int port, double seconds)
+{
+  static const char request[] =
+    "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+  char buf[4096];
+  long n = 0;
+  double start = now (), end;
+  do
+    {
+      int fd = connect_loopback (port);
+      gnutls_session_t s = new_session (fd, 0);
+      send_all (s, request, sizeof request - 1);
+      for (;;)
+        {
+          ssize_t k = gnutls_record_recv (s, buf, sizeof buf);
+          if (k == GNUTLS_E_AGAIN || k == GNUTLS_E_INTERRUPTED)
+            continue;
+          if (k <= 0)           /* close_notify, or the server closed */
+            break;
+        }
+      gnutls_deinit (s);
+      close (fd);
+      n++;
+      end = now ();
+    }
+  while (end - start < seconds);
+  printf ("%.1f requests/s\n", n / (end - start));
+  return 0;
+}
+
+static int
+run_hold_client (int port, long n, double seconds)
+{
+  raise_nofile ();
+  gnutls_session_t *sessions = calloc (n, sizeof *sessions);
+  for (long i = 0; i < n; i++)
+    sessions[i] = new_session (connect_loopback (port), 0);
+  printf ("held %ld\n", n);
+  fflush (stdout);
+  struct timespec ts = { (time_t) seconds, 0 };
+  nanosleep (&ts, NULL);
+  return 0;
+}
+
 /* The raw cipher: encrypt 16 KiB buffers in place for SECONDS.  */
 
 static double
@@ -447,6 +504,10 @@ main (int argc, char **argv)
     return run_idle_server (argv[4]);
   if (strcmp (mode, "idle-client") == 0 && argc == 6)
     return run_idle_client (atoi (argv[4]), atol (argv[5]));
+  if (strcmp (mode, "https-client") == 0 && argc == 6)
+    return run_https_client (atoi (argv[4]), atof (argv[5]));
+  if (strcmp (mode, "hold-client") == 0 && argc == 7)
+    return run_hold_client (atoi (argv[4]), atol (argv[5]), atof (argv[6]));
  usage:
   fprintf (stderr, "usage: see the comment at the top of tls-baseline.c\n");
   return 2;

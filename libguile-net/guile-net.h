@@ -131,6 +131,10 @@ struct gn_op
   int timer_fd;
   short epoll_events;
   int keeps_time;       /* its waiter asks socket-time-left itself */
+  /* The poller (poller.c) of the scheduler whose waiter keeps time for
+     it, or #f: closing the wait port while the operation waits wakes
+     that poller, so the scheduler sees the close at once.  */
+  SCM notify;
   int ended;
 };
 void gn_op_init (gn_op *op, const char *subr, const char *name, SCM object,
@@ -183,10 +187,30 @@ int gn_poll (struct pollfd *fds, nfds_t n, int64_t deadline);
    errors of OP's subr.  */
 ssize_t gn_retry_io (gn_op *op, int nowait,
                      ssize_t (*attempt) (int fd, void *data), void *data);
+/* The two halves of every blocking wait, so that asyncs aimed at the
+   thread run at once: gn_block_begin registers the pipe WAKE (NULL: the
+   thread's own wake-up pipe) with Guile and returns its read end, which
+   the caller must watch beside what it waits for; or -1 when an async
+   was pending (it has run: look again before blocking).  gn_block_end
+   ends the registration, drains the pipe when WOKEN (its read end was
+   ready), and runs the asyncs that came, which may not return.  */
+int gn_block_begin (const int *wake);
+void gn_block_end (const int *wake, int woken);
+void gn_drain_pipe (int fd);
+/* Milliseconds until DEADLINE for poll(2) and epoll_wait(2): -1 for
+   GN_NO_LIMIT, 0 when past, rounded up.  */
+int gn_timeout_ms_until (int64_t deadline);
 /* Run FUNC (DATA) outside Guile mode; for system calls known not to block
    for long.  */
 void *gn_without_guile (void *(*func) (void *), void *data);
 void gn_init_wait (void);
+
+/* poller.c: an epoll set for schedulers, waited on with asyncs at once.  */
+int gn_is_poller (SCM obj);
+/* A wait port of a scheduler using POLLER closed while it waited: wake
+   the poller (any thread may call this).  */
+void gn_poller_notify (SCM poller);
+void gn_init_poller (void);
 
 /* sockaddr.c: socket addresses are Guile's vectors, so addresses made by
    Guile's core procedures and ours are interchangeable.  */

@@ -24,6 +24,7 @@ scm_init_guile_net_wait (void)
 {
   gn_init_error ();
   gn_init_wait ();
+  gn_init_poller ();
 }
 
 /* Called by (net socket), whose module it defines the primitives in.  */

@@ -200,6 +200,8 @@ record_input_waiting (SCM port)
   record_port *r = port_record (port);
   if (r->t->s != NULL && gnutls_record_check_pending (r->t->s) > 0)
     return 1;
+  if (gn_tls_ahead_bytes (r->t) > 0)
+    return 1;
   if (r->t->fd < 0)
     return 1;
   struct pollfd pfd = { r->t->fd, POLLIN, 0 };

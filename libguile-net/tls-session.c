@@ -70,6 +70,7 @@ finalize_session (SCM obj)
   t->creds = NULL;
   free (t->server_name);
   t->server_name = NULL;
+  gn_tls_drop_ahead (t);
 }
 
 /* ---- construction and settings -------------------------------------- */

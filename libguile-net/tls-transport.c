@@ -50,14 +50,70 @@ fd_vec_push (gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
   return r;
 }
 
+size_t
+gn_tls_ahead_bytes (gn_tls_session *t)
+{
+  return t->ahead_len - t->ahead_off;
+}
+
+void
+gn_tls_drop_ahead (gn_tls_session *t)
+{
+  free (t->ahead);
+  t->ahead = NULL;
+  t->ahead_len = t->ahead_off = 0;
+}
+
+/* How much a read-ahead pull takes at once: a full record and its
+   header, and a little more.  */
+#define AHEAD_SIZE (16384 + 512)
+
 static ssize_t
 fd_pull (gnutls_transport_ptr_t ptr, void *buf, size_t n)
 {
   gn_tls_session *t = ptr;
-  ssize_t r = recv (t->fd, buf, n, MSG_DONTWAIT);
+  if (!t->read_ahead)
+    {
+      ssize_t r = recv (t->fd, buf, n, MSG_DONTWAIT);
+      if (r < 0)
+        note_errno (t, errno);
+      return r;
+    }
+  /* GnuTLS asks for a record's header, then for the rest: one recv for
+     both, and for what follows if it came too.  */
+  if (gn_tls_ahead_bytes (t) > 0)
+    {
+      size_t k = n < gn_tls_ahead_bytes (t) ? n : gn_tls_ahead_bytes (t);
+      memcpy (buf, t->ahead + t->ahead_off, k);
+      t->ahead_off += k;
+      if (gn_tls_ahead_bytes (t) == 0)
+        gn_tls_drop_ahead (t);
+      return k;
+    }
+  char tmp[AHEAD_SIZE];
+  ssize_t r = recv (t->fd, tmp, sizeof tmp, MSG_DONTWAIT);
   if (r < 0)
-    note_errno (t, errno);
-  return r;
+    {
+      note_errno (t, errno);
+      return r;
+    }
+  size_t k = n < (size_t) r ? n : (size_t) r;
+  memcpy (buf, tmp, k);
+  if ((size_t) r > k)
+    {
+      t->ahead = malloc (r - k);
+      if (t->ahead == NULL)
+        {
+          /* Nothing is lost that was not read: give GnuTLS only what
+             fits, and fail the pull for the rest.  */
+          gnutls_transport_set_errno (t->s, ENOMEM);
+          return -1;
+        }
+      memcpy (t->ahead, tmp + k, r - k);
+      t->ahead_len = r - k;
+      t->ahead_off = 0;
+    }
+  return k;
 }
 
 /* GnuTLS asks this with a short timeout when it waits for a TLS 1.3
@@ -66,6 +122,8 @@ static int
 fd_pull_timeout (gnutls_transport_ptr_t ptr, unsigned int ms)
 {
   gn_tls_session *t = ptr;
+  if (gn_tls_ahead_bytes (t) > 0)
+    return 1;
   if (ms == GNUTLS_INDEFINITE_TIMEOUT)
     return 1;   /* let the pull report EAGAIN; we wait outside GnuTLS */
   int r = gn_poll_quietly (t->fd, POLLIN, ms > 1000 ? 1000 : (int) ms);
@@ -185,6 +243,7 @@ gn_tls_transport_open (gn_tls_session *t)
 void
 gn_tls_use_fd_transport (gn_tls_session *t, int fd)
 {
+  gn_tls_drop_ahead (t);
   t->fd = fd;
   gnutls_transport_set_ptr (t->s, t);
   /* GnuTLS keeps one of the two: the vectored one sends several records
@@ -247,6 +306,39 @@ SCM_DEFINE (gn_set_session_transport_port, "set-session-transport-port!",
     }
   t->transport = port;
   return SCM_UNSPECIFIED;
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_set_session_read_ahead_x, "%set-session-read-ahead!", 2, 0, 0,
+            (SCM session, SCM on),
+            "Internal, for the HTTPS server: when @var{on} is true, reads of\n"
+            "@var{session}'s stream descriptor transport take what the\n"
+            "socket holds in one system call, and keep what GnuTLS has not\n"
+            "asked for yet for the next ones (GnuTLS asks for each record's\n"
+            "header and then for the rest).  Bytes kept so are not seen by\n"
+            "waits on the descriptor: only a caller that asks\n"
+            "@code{%session-input-buffered?} before waiting may turn it on.")
+#define FUNC_NAME s_gn_set_session_read_ahead_x
+{
+  gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
+  if (t->init_flags & GNUTLS_DATAGRAM)
+    gn_wrong_type_msg (FUNC_NAME, 1, session, "stream session");
+  t->read_ahead = scm_is_true (on);
+  return SCM_UNSPECIFIED;
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_session_input_buffered_p, "%session-input-buffered?", 1, 0, 0,
+            (SCM session),
+            "Internal: whether @var{session} holds input a read would take\n"
+            "without waiting for its transport: records GnuTLS decrypted and\n"
+            "did not hand over yet, or bytes read ahead.")
+#define FUNC_NAME s_gn_session_input_buffered_p
+{
+  gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
+  return scm_from_bool (gn_tls_ahead_bytes (t) > 0
+                        || (t->s != NULL
+                            && gnutls_record_check_pending (t->s) > 0));
 }
 #undef FUNC_NAME
 

@@ -167,7 +167,16 @@ typedef struct
   struct gn_dtls_peer *dtls_peer; /* a dtls-server's session: its peer */
   SCM dtls_server;              /* ... and its server, or #f */
   gnutls_packet_t held_packet;  /* a message too large for the last buffer */
+  /* Read-ahead (%set-session-read-ahead!, stream descriptor transports
+     only): a pull takes what the socket holds in one recv, and keeps
+     what GnuTLS did not ask for yet here (malloc), for the next pulls.  */
+  int read_ahead;
+  char *ahead;
+  size_t ahead_len, ahead_off;
 } gn_tls_session;
+/* Bytes read ahead from the transport and not yet given to GnuTLS.  */
+size_t gn_tls_ahead_bytes (gn_tls_session *t);
+void gn_tls_drop_ahead (gn_tls_session *t);
 extern SCM gn_tls_session_type;
 gn_tls_session *gn_to_tls_session (SCM obj, const char *subr, int pos);
 void gn_tls_attach_credentials (gn_tls_session *t, SCM cred_obj,

@@ -164,8 +164,8 @@ do_poll (void *data)
   return NULL;
 }
 
-static int
-timeout_ms_until (int64_t deadline)
+int
+gn_timeout_ms_until (int64_t deadline)
 {
   if (deadline == GN_NO_LIMIT)
     return -1;
@@ -204,6 +204,45 @@ gn_wake_blocked (int *waker)
   pthread_mutex_unlock (&waker_lock);
 }
 
+/* ---- blocking with asyncs at once ------------------------------------ */
+
+/* Every blocking wait of this library (poll_waking below, the poller of
+   poller.c) brackets its system call with these two.  WAKE is a pipe: the
+   thread's own (NULL) or the caller's; the call must also watch its read
+   end, which an async aimed at this thread makes readable.  */
+
+int
+gn_block_begin (const int *wake)
+{
+  if (wake == NULL)
+    wake = wake_pipe ();
+  /* Nonzero: an async is already pending; run it rather than wait.  */
+  if (scm_c_prepare_to_wait_on_fd (wake[1]))
+    {
+      scm_async_tick ();
+      return -1;
+    }
+  return wake[0];
+}
+
+void
+gn_block_end (const int *wake, int woken)
+{
+  if (wake == NULL)
+    wake = wake_pipe ();
+  scm_c_wait_finished ();
+  if (woken)
+    drain (wake[0]);
+  /* Whatever asyncs arrived run now; one may not return.  */
+  scm_async_tick ();
+}
+
+void
+gn_drain_pipe (int fd)
+{
+  drain (fd);
+}
+
 /* Poll FDS (N of them, with one slot more at the end for the wake-up
    pipe) until one is ready or DEADLINE passes; run asyncs as they come.
    WAKER, when not NULL, publishes the pipe for a close to wake us; the
@@ -215,32 +254,24 @@ poll_waking (struct pollfd *fds, nfds_t n, int64_t deadline, int *waker)
   int *wake = wake_pipe ();
   for (;;)
     {
-      /* Nonzero: an async is already pending; run it rather than wait.  */
-      if (scm_c_prepare_to_wait_on_fd (wake[1]))
-        {
-          scm_async_tick ();
-          continue;
-        }
-      fds[n].fd = wake[0];
+      int rd = gn_block_begin (wake);
+      if (rd < 0)
+        continue;
+      fds[n].fd = rd;
       fds[n].events = POLLIN;
       fds[n].revents = 0;
-      struct poll_args a = { fds, n + 1, timeout_ms_until (deadline), 0, 0 };
+      struct poll_args a = { fds, n + 1, gn_timeout_ms_until (deadline), 0, 0 };
       if (waker)
         publish_waker (waker, wake[1], -1);
       scm_without_guile (do_poll, &a);
       if (waker)
         publish_waker (waker, -1, wake[1]);
-      scm_c_wait_finished ();
       int woken = a.result > 0 && fds[n].revents;
-      if (a.result > 0 && fds[n].revents)
-        {
-          drain (wake[0]);
-          a.result--;
-        }
+      if (woken)
+        a.result--;
+      gn_block_end (wake, woken);
       if (a.result < 0 && a.err != EINTR)
         gn_syserror_errno ("poll", a.err);
-      /* Whatever asyncs arrived run now; one may not return.  */
-      scm_async_tick ();
       if (a.result > 0 || (woken && waker))
         return a.result;
       if (deadline != GN_NO_LIMIT && gn_now_ns () >= deadline)
@@ -300,6 +331,7 @@ gn_op_init (gn_op *op, const char *subr, const char *name, SCM object,
   op->timer_fd = -1;
   op->epoll_events = 0;
   op->keeps_time = 0;
+  op->notify = SCM_BOOL_F;
   op->ended = 0;
 }
 
@@ -478,7 +510,12 @@ wait_port_fd (SCM port)
 static void
 wait_port_close (SCM port)
 {
-  gn_op_end ((gn_op *) SCM_STREAM (port));
+  gn_op *op = (gn_op *) SCM_STREAM (port);
+  /* Closed while it waits (its socket or record port was closed): the
+     scheduler whose waiter holds it is told at once.  */
+  if (!op->ended && gn_is_poller (op->notify))
+    gn_poller_notify (op->notify);
+  gn_op_end (op);
 }
 
 static int
@@ -516,7 +553,9 @@ SCM_DEFINE (gn_operation_prepare_x, "%operation-prepare!", 2, 0, 0,
             "waiter, with @code{(%operation-port op-port)}.  When\n"
             "@var{keeps-time} is true the waiter resumes the operation in\n"
             "time by itself (it asks @code{socket-time-left}), and is handed\n"
-            "the plain descriptor even when the operation has a deadline.")
+            "the plain descriptor even when the operation has a deadline;\n"
+            "when it is a poller (of @code{(net scheduler)}), closing the\n"
+            "wait port while the operation waits also wakes that poller.")
 #define FUNC_NAME s_gn_operation_prepare_x
 {
   gn_op *op = to_live_op (op_port, FUNC_NAME);
@@ -525,6 +564,7 @@ SCM_DEFINE (gn_operation_prepare_x, "%operation-prepare!", 2, 0, 0,
   if (gn_now_ns () >= op->deadline)
     gn_op_raise_timeout (op);
   op->keeps_time = scm_is_true (keeps_time);
+  op->notify = gn_is_poller (keeps_time) ? keeps_time : SCM_BOOL_F;
   int64_t at = gn_op_wake_deadline (op);
   if (at != GN_NO_LIMIT && !op->keeps_time && ensure_epoll (op))
     {
@@ -548,6 +588,14 @@ SCM_DEFINE (gn_operation_port, "%operation-port", 1, 0, 0, (SCM op_port),
       && scm_is_true (op->port) && SCM_OPPORTP (op->port))
     return op->port;
   return op_port;
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_wait_port_p, "%wait-port?", 1, 0, 0, (SCM obj),
+            "Internal: whether @var{obj} is the wait port of an operation.")
+#define FUNC_NAME s_gn_wait_port_p
+{
+  return scm_from_bool (gn_op_of_wait_port (obj) != NULL);
 }
 #undef FUNC_NAME
 

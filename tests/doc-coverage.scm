@@ -50,7 +50,7 @@
 
 (define modules
   '((net socket) (net tcp) (net error) (net tls) (net dtls) (net https)
-    (web server https)))
+    (net scheduler) (web server https)))
 
 (define exports
   ;; (MODULE NAME . VARIABLE) for every export, sorted by name per module.

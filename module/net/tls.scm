@@ -101,7 +101,9 @@
             error/fatal-alert-received error/warning-alert-received
             error/unexpected-packet-length error/decryption-failed
             error/no-certificate-found error/certificate-required
-            error/invalid-session))
+            error/invalid-session
+            ;; internal, for (web server https)
+            %set-session-read-ahead! %session-input-buffered?))
 
 ;; Loaded at expansion time too, so the compiler sees the primitives.
 (eval-when (expand load eval)

@@ -18,8 +18,11 @@
             %would-block
             socket-time-left
             %wait-for-descriptors
-            %operation-prepare! %operation-port %operation-end!
-            %operation-time-left))
+            %operation-prepare! %operation-port %operation-end! %wait-port?
+            %operation-time-left
+            ;; the poller of (net scheduler), libguile-net/poller.c
+            %make-poller %poller? %poller-arm! %poller-forget!
+            %poller-wait! %poller-notified! %poller-notify! %poller-close!))
 
 (eval-when (expand load eval)
   (load-guile-net-extension "scm_init_guile_net_wait"))
@@ -46,8 +49,9 @@
   ;; Set by a scheduler whose waiters resume each task by the time
   ;; socket-time-left gives: its operations are then handed the plain
   ;; descriptor, without the epoll and timer descriptors that make a
-  ;; deadline visible to waiters that do not ask.
-  (make-parameter #f (lambda (x) (and x #t))))
+  ;; deadline visible to waiters that do not ask.  (net scheduler) sets
+  ;; it to its poller, which a wait port closed while it waits then wakes.
+  (make-parameter #f (lambda (x) (if (%poller? x) x (and x #t)))))
 
 (define (wait-and-retry op attempt)
   "Wait for operation OP (a wait port from a %...-operation primitive) in
