@@ -52,6 +52,8 @@ void gn_init_tls_io (void);
 void gn_init_tls_info (void);
 void gn_init_tls_port (void);
 void gn_init_tls_x509 (void);
+void gn_init_tls_x509_enums (void);
+void gn_init_tls_x509_make (void);
 
 void
 scm_init_guile_net_tls (void)
@@ -63,6 +65,8 @@ scm_init_guile_net_tls (void)
   gn_init_tls_info ();
   gn_init_tls_port ();
   gn_init_tls_x509 ();
+  gn_init_tls_x509_enums ();
+  gn_init_tls_x509_make ();
 }
 
 /* Called by (net dtls), whose module it defines the DTLS primitives in.  */

@@ -1,7 +1,7 @@
-/* tls-x509.c -- X.509 certificates and private keys: what users look at
-   (subject, issuer, alternative names, validity, fingerprint), loading
-   PEM or DER (and encrypted PKCS #8 keys), and making a self-signed
-   certificate for development and tests.
+/* tls-x509.c -- X.509 certificates and private keys: the objects, what
+   users look at (subject, issuer, alternative names, validity, key
+   identifiers, algorithms, fingerprint), and loading PEM or DER (and
+   encrypted PKCS #8 keys).  Making them is tls-x509-make.c.
 
    Certificates and keys are foreign objects owning a GnuTLS structure,
    released by their finalizer.  Credentials copy what they are given, so
@@ -35,20 +35,45 @@ finalize_private_key (SCM obj)
   scm_foreign_object_set_x (obj, 0, NULL);
 }
 
-static gnutls_x509_crt_t
-to_certificate (SCM obj, const char *subr, int pos)
+gnutls_x509_crt_t
+gn_tls_to_certificate (SCM obj, const char *subr, int pos)
 {
   return gn_foreign_data (obj, certificate_type, subr, pos);
 }
 
-static gnutls_x509_privkey_t
-to_private_key (SCM obj, const char *subr, int pos)
+gnutls_x509_privkey_t
+gn_tls_to_private_key (SCM obj, const char *subr, int pos)
 {
   return gn_foreign_data (obj, private_key_type, subr, pos);
 }
 
-static SCM
-datum_to_bytevector (gnutls_datum_t *d)
+SCM
+gn_tls_wrap_certificate (gnutls_x509_crt_t crt)
+{
+  return scm_make_foreign_object_1 (certificate_type, crt);
+}
+
+SCM
+gn_tls_wrap_private_key (gnutls_x509_privkey_t key)
+{
+  return scm_make_foreign_object_1 (private_key_type, key);
+}
+
+void
+gn_tls_replace_certificate (SCM obj, gnutls_x509_crt_t crt)
+{
+  gnutls_x509_crt_t old = scm_foreign_object_ref (obj, 0);
+  scm_foreign_object_set_x (obj, 0, crt);
+  if (old != NULL)
+    gnutls_x509_crt_deinit (old);
+}
+
+#define to_certificate gn_tls_to_certificate
+#define to_private_key gn_tls_to_private_key
+#define datum_to_bytevector gn_tls_datum_to_bytevector
+
+SCM
+gn_tls_datum_to_bytevector (gnutls_datum_t *d)
 {
   SCM bv = scm_c_make_bytevector (d->size);
   memcpy (SCM_BYTEVECTOR_CONTENTS (bv), d->data, d->size);
@@ -265,30 +290,30 @@ SCM_DEFINE (gn_x509_certificate_expiration_time,
 SCM_DEFINE (gn_x509_certificate_fingerprint, "x509-certificate-fingerprint",
             1, 1, 0, (SCM cert, SCM algorithm),
             "Return the fingerprint of @var{cert}, a bytevector: its digest\n"
-            "by @var{algorithm}, @code{'sha256} (the default), @code{'sha384},\n"
-            "@code{'sha512} or @code{'sha1}.")
+            "by @var{algorithm}, a @code{digest/} value such as\n"
+            "@code{digest/sha256} (the symbol @code{sha256}, the default),\n"
+            "@code{sha384}, @code{sha512} or @code{sha1}.  A digest GnuTLS\n"
+            "cannot fingerprint with (@code{null}, @code{md2}) is a\n"
+            "@code{&tls-error}.")
 #define FUNC_NAME s_gn_x509_certificate_fingerprint
 {
   gnutls_x509_crt_t crt = to_certificate (cert, FUNC_NAME, 1);
-  gnutls_digest_algorithm_t dig = GNUTLS_DIG_SHA256;
-  if (!SCM_UNBNDP (algorithm))
-    {
-      if (!scm_is_symbol (algorithm))
-        gn_wrong_type (FUNC_NAME, 2, algorithm);
-      if (scm_is_eq (algorithm, scm_from_utf8_symbol ("sha256")))
-        dig = GNUTLS_DIG_SHA256;
-      else if (scm_is_eq (algorithm, scm_from_utf8_symbol ("sha384")))
-        dig = GNUTLS_DIG_SHA384;
-      else if (scm_is_eq (algorithm, scm_from_utf8_symbol ("sha512")))
-        dig = GNUTLS_DIG_SHA512;
-      else if (scm_is_eq (algorithm, scm_from_utf8_symbol ("sha1")))
-        dig = GNUTLS_DIG_SHA1;
-      else
-        gn_out_of_range (FUNC_NAME, 2, algorithm);
-    }
-  unsigned char buf[64];
+  gnutls_digest_algorithm_t dig = SCM_UNBNDP (algorithm) ? GNUTLS_DIG_SHA256
+    : (gnutls_digest_algorithm_t)
+    gn_tls_enum_value (&gn_tls_digest_family, algorithm, FUNC_NAME, 2);
+  unsigned char buf[128];
   size_t size = sizeof buf;
-  gn_tls_check (gnutls_x509_crt_get_fingerprint (crt, dig, buf, &size), FUNC_NAME);
+  int rc = dig == GNUTLS_DIG_NULL ? GNUTLS_E_UNKNOWN_HASH_ALGORITHM
+    : gnutls_x509_crt_get_fingerprint (crt, dig, buf, &size);
+  if (rc >= 0 && size == 0)
+    rc = GNUTLS_E_UNKNOWN_HASH_ALGORITHM;
+  scm_remember_upto_here_1 (cert);
+  if (rc < 0)
+    gn_raise_tls_error_message
+      (FUNC_NAME, rc, scm_simple_format
+       (SCM_BOOL_F, scm_from_utf8_string
+        ("GnuTLS cannot make a fingerprint with digest ~a: ~a"),
+        scm_list_2 (algorithm, scm_from_utf8_string (gnutls_strerror (rc)))));
   SCM bv = scm_c_make_bytevector (size);
   memcpy (SCM_BYTEVECTOR_CONTENTS (bv), buf, size);
   return bv;
@@ -308,6 +333,277 @@ SCM_DEFINE (gn_x509_certificate_matches_hostname,
   int ok = gnutls_x509_crt_check_hostname2 (crt, h, 0);
   free (h);
   return scm_from_bool (ok);
+}
+#undef FUNC_NAME
+
+/* guile-gnutls's accessors.  */
+
+SCM_DEFINE (gn_x509_certificate_version, "x509-certificate-version",
+            1, 0, 0, (SCM cert),
+            "Return the X.509 version of @var{cert}, an integer (3 for\n"
+            "certificates with extensions, as nearly all are).")
+#define FUNC_NAME s_gn_x509_certificate_version
+{
+  int v = gnutls_x509_crt_get_version (to_certificate (cert, FUNC_NAME, 1));
+  scm_remember_upto_here_1 (cert);
+  gn_tls_check (v, FUNC_NAME);
+  return scm_from_int (v);
+}
+#undef FUNC_NAME
+
+typedef int (*id_getter) (gnutls_x509_crt_t, void *, size_t *,
+                          unsigned int *);
+
+/* The identifier GET reads from CERT, or a &tls-error saying that CERT
+   has no WHAT.  */
+static SCM
+key_identifier (SCM cert, id_getter get, const char *what, const char *subr)
+{
+  gnutls_x509_crt_t crt = to_certificate (cert, subr, 1);
+  unsigned char buf[128];
+  size_t size = sizeof buf;
+  unsigned int critical;
+  int rc = get (crt, buf, &size, &critical);
+  scm_remember_upto_here_1 (cert);
+  if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+    {
+      char text[100];
+      snprintf (text, sizeof text, "the certificate has no %s", what);
+      gn_raise_tls_error_message (subr, rc, scm_from_utf8_string (text));
+    }
+  gn_tls_check (rc, subr);
+  SCM bv = scm_c_make_bytevector (size);
+  memcpy (SCM_BYTEVECTOR_CONTENTS (bv), buf, size);
+  return bv;
+}
+
+SCM_DEFINE (gn_x509_certificate_subject_key_id,
+            "x509-certificate-subject-key-id", 1, 0, 0, (SCM cert),
+            "Return the subject key identifier extension of @var{cert}, a\n"
+            "bytevector; a @code{&tls-error} (code\n"
+            "@code{error/requested-data-not-available}) if it has none.")
+#define FUNC_NAME s_gn_x509_certificate_subject_key_id
+{
+  return key_identifier (cert, gnutls_x509_crt_get_subject_key_id,
+                         "subject key identifier", FUNC_NAME);
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_x509_certificate_authority_key_id,
+            "x509-certificate-authority-key-id", 1, 0, 0, (SCM cert),
+            "Return the authority key identifier of @var{cert} (the subject\n"
+            "key identifier of its issuer), a bytevector; a\n"
+            "@code{&tls-error} if it has none.")
+#define FUNC_NAME s_gn_x509_certificate_authority_key_id
+{
+  return key_identifier (cert, gnutls_x509_crt_get_authority_key_id,
+                         "authority key identifier", FUNC_NAME);
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_x509_certificate_key_id, "x509-certificate-key-id", 1, 0, 0,
+            (SCM cert),
+            "Return the identifier of the public key of @var{cert}: the\n"
+            "SHA-1 digest of the key (20 bytes), the same for every\n"
+            "certificate of that key.")
+#define FUNC_NAME s_gn_x509_certificate_key_id
+{
+  gnutls_x509_crt_t crt = to_certificate (cert, FUNC_NAME, 1);
+  unsigned char buf[64];
+  size_t size = sizeof buf;
+  int rc = gnutls_x509_crt_get_key_id (crt, 0, buf, &size);
+  scm_remember_upto_here_1 (cert);
+  gn_tls_check (rc, FUNC_NAME);
+  SCM bv = scm_c_make_bytevector (size);
+  memcpy (SCM_BYTEVECTOR_CONTENTS (bv), buf, size);
+  return bv;
+}
+#undef FUNC_NAME
+
+static unsigned int
+to_index (SCM index, const char *subr, int pos)
+{
+  if (!scm_is_exact_integer (index))
+    gn_wrong_type (subr, pos, index);
+  if (!scm_is_unsigned_integer (index, 0, 65535))
+    gn_out_of_range (subr, pos, index);
+  return scm_to_uint (index);
+}
+
+typedef int (*oid_getter) (gnutls_x509_crt_t, unsigned, void *, size_t *);
+
+static SCM
+dn_oid (SCM cert, SCM index, oid_getter get, const char *subr)
+{
+  gnutls_x509_crt_t crt = to_certificate (cert, subr, 1);
+  unsigned int i = to_index (index, subr, 2);
+  char buf[256];
+  size_t size = sizeof buf;
+  int rc = get (crt, i, buf, &size);
+  scm_remember_upto_here_1 (cert);
+  if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+    return SCM_BOOL_F;
+  gn_tls_check (rc, subr);
+  return text_to_string (buf, strnlen (buf, size));
+}
+
+SCM_DEFINE (gn_x509_certificate_dn_oid, "x509-certificate-dn-oid", 2, 0, 0,
+            (SCM cert, SCM index),
+            "Return the OID of attribute @var{index} (from 0) of the subject\n"
+            "of @var{cert}, a string such as @code{\"2.5.4.3\"}\n"
+            "(@code{oid/x520-common-name}), or @code{#f} past the last.")
+#define FUNC_NAME s_gn_x509_certificate_dn_oid
+{
+  return dn_oid (cert, index, gnutls_x509_crt_get_dn_oid, FUNC_NAME);
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_x509_certificate_issuer_dn_oid,
+            "x509-certificate-issuer-dn-oid", 2, 0, 0, (SCM cert, SCM index),
+            "Return the OID of attribute @var{index} (from 0) of the issuer\n"
+            "of @var{cert}, a string, or @code{#f} past the last.")
+#define FUNC_NAME s_gn_x509_certificate_issuer_dn_oid
+{
+  return dn_oid (cert, index, gnutls_x509_crt_get_issuer_dn_oid, FUNC_NAME);
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_x509_certificate_san_at,
+            "x509-certificate-subject-alternative-name", 2, 0, 0,
+            (SCM cert, SCM index),
+            "Return two values: the type of alternative name @var{index}\n"
+            "(from 0) of @var{cert}, an @code{x509-subject-alternative-name/}\n"
+            "value such as @code{dnsname} or @code{ipaddress}, and the name,\n"
+            "a string (an IP address in its usual text form); @code{#f} and\n"
+            "@code{#f} past the last.")
+#define FUNC_NAME s_gn_x509_certificate_san_at
+{
+  gnutls_x509_crt_t crt = to_certificate (cert, FUNC_NAME, 1);
+  unsigned int i = to_index (index, FUNC_NAME, 2);
+  size_t room = 1024;
+  char *buf = NULL;
+  int type;
+  for (;;)
+    {
+      buf = scm_gc_malloc_pointerless (room + 1, "alternative name");
+      size_t size = room;
+      type = gnutls_x509_crt_get_subject_alt_name (crt, i, buf, &size, NULL);
+      if (type == GNUTLS_E_SHORT_MEMORY_BUFFER && size > room
+          && size < (1 << 20))
+        {
+          room = size;
+          continue;
+        }
+      room = size;
+      break;
+    }
+  scm_remember_upto_here_1 (cert);
+  if (type == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+    return scm_values (scm_list_2 (SCM_BOOL_F, SCM_BOOL_F));
+  gn_tls_check (type, FUNC_NAME);
+  SCM value;
+  if (type == GNUTLS_SAN_IPADDRESS && (room == 4 || room == 16))
+    {
+      char text[INET6_ADDRSTRLEN];
+      inet_ntop (room == 4 ? AF_INET : AF_INET6, buf, text, sizeof text);
+      value = scm_from_utf8_string (text);
+    }
+  else
+    value = text_to_string (buf, strnlen (buf, room));
+  SCM kind = gn_tls_enum_symbol (&gn_tls_san_family, type);
+  return scm_values (scm_list_2 (scm_is_true (kind) ? kind
+                                 : scm_from_utf8_symbol ("othername"),
+                                 value));
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_x509_certificate_key_usage, "x509-certificate-key-usage",
+            1, 0, 0, (SCM cert),
+            "Return the key usages of @var{cert}, a list of\n"
+            "@code{key-usage/} values such as @code{digital-signature} and\n"
+            "@code{key-cert-sign}; the empty list if it says none.")
+#define FUNC_NAME s_gn_x509_certificate_key_usage
+{
+  unsigned int usage = 0, critical;
+  int rc = gnutls_x509_crt_get_key_usage (to_certificate (cert, FUNC_NAME, 1),
+                                          &usage, &critical);
+  scm_remember_upto_here_1 (cert);
+  if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+    return SCM_EOL;
+  gn_tls_check (rc, FUNC_NAME);
+  return gn_tls_key_usage_list (usage);
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_x509_certificate_pk_algorithm,
+            "x509-certificate-public-key-algorithm", 1, 0, 0, (SCM cert),
+            "Return two values: the algorithm of the public key of\n"
+            "@var{cert}, a @code{pk-algorithm/} value such as @code{rsa} or\n"
+            "@code{ecdsa}, and its size in bits.")
+#define FUNC_NAME s_gn_x509_certificate_pk_algorithm
+{
+  unsigned int bits = 0;
+  int alg = gnutls_x509_crt_get_pk_algorithm
+    (to_certificate (cert, FUNC_NAME, 1), &bits);
+  scm_remember_upto_here_1 (cert);
+  gn_tls_check (alg, FUNC_NAME);
+  SCM sym = gn_tls_enum_symbol (&gn_tls_pk_family, alg);
+  return scm_values (scm_list_2 (scm_is_true (sym) ? sym
+                                 : scm_from_utf8_symbol ("unknown"),
+                                 scm_from_uint (bits)));
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_x509_certificate_sign_algorithm,
+            "x509-certificate-signature-algorithm", 1, 0, 0, (SCM cert),
+            "Return the algorithm @var{cert} is signed with, a\n"
+            "@code{sign-algorithm/} value such as @code{rsa-sha256} or\n"
+            "@code{ecdsa-sha256}.")
+#define FUNC_NAME s_gn_x509_certificate_sign_algorithm
+{
+  int alg = gnutls_x509_crt_get_signature_algorithm
+    (to_certificate (cert, FUNC_NAME, 1));
+  scm_remember_upto_here_1 (cert);
+  gn_tls_check (alg, FUNC_NAME);
+  SCM sym = gn_tls_enum_symbol (&gn_tls_sign_family, alg);
+  return scm_is_true (sym) ? sym : scm_from_utf8_symbol ("unknown");
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_x509_certificate_ca_status, "x509-certificate-ca-status",
+            1, 0, 0, (SCM cert),
+            "Return @code{#t} if the basic constraints of @var{cert} say it\n"
+            "is a certificate authority, else @code{#f} (also when it has\n"
+            "no basic constraints).")
+#define FUNC_NAME s_gn_x509_certificate_ca_status
+{
+  unsigned int critical, ca = 0;
+  int pathlen;
+  int rc = gnutls_x509_crt_get_basic_constraints
+    (to_certificate (cert, FUNC_NAME, 1), &critical, &ca, &pathlen);
+  scm_remember_upto_here_1 (cert);
+  if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+    return SCM_BOOL_F;
+  gn_tls_check (rc, FUNC_NAME);
+  return scm_from_bool (ca);
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_x509_certificate_serial, "x509-certificate-serial", 1, 0, 0,
+            (SCM cert),
+            "Return the serial number of @var{cert}, a bytevector (the\n"
+            "big-endian bytes of the number).")
+#define FUNC_NAME s_gn_x509_certificate_serial
+{
+  unsigned char buf[128];
+  size_t size = sizeof buf;
+  int rc = gnutls_x509_crt_get_serial (to_certificate (cert, FUNC_NAME, 1),
+                                       buf, &size);
+  scm_remember_upto_here_1 (cert);
+  gn_tls_check (rc, FUNC_NAME);
+  SCM bv = scm_c_make_bytevector (size);
+  memcpy (SCM_BYTEVECTOR_CONTENTS (bv), buf, size);
+  return bv;
 }
 #undef FUNC_NAME
 
@@ -413,111 +709,6 @@ SCM_DEFINE (gn_set_cred_keys, "set-certificate-credentials-x509-keys!",
         "certificate of the list must be the one of the key)"));
   gn_tls_check (rc, FUNC_NAME);
   return SCM_UNSPECIFIED;
-}
-#undef FUNC_NAME
-
-SCM_DEFINE (gn_make_self_signed_certificate, "make-self-signed-certificate",
-            1, 1, 0, (SCM host, SCM days),
-            "Make a new ECDSA P-256 key and a self-signed certificate for\n"
-            "@var{host} (a DNS name or an IP address), valid from a minute\n"
-            "ago for @var{days} days (default 30), for servers and clients.\n"
-            "Return two values, the certificate and the key (PKCS #8), both\n"
-            "PEM bytevectors.  For development and tests: a peer trusts it\n"
-            "only when given it as trust.")
-#define FUNC_NAME s_gn_make_self_signed_certificate
-{
-  if (!scm_is_string (host))
-    gn_wrong_type (FUNC_NAME, 1, host);
-  long d = 30;
-  if (!SCM_UNBNDP (days))
-    {
-      if (!scm_is_signed_integer (days, 1, 36500))
-        gn_out_of_range (FUNC_NAME, 2, days);
-      d = scm_to_long (days);
-    }
-  scm_dynwind_begin (0);
-  size_t len;
-  char *h = scm_to_utf8_stringn (host, &len);
-  scm_dynwind_free (h);
-  if (len == 0 || strlen (h) != len)
-    gn_out_of_range (FUNC_NAME, 1, host);
-
-  gnutls_x509_privkey_t key = NULL;
-  gnutls_x509_crt_t crt = NULL;
-  gnutls_datum_t cert_pem = { NULL, 0 }, key_pem = { NULL, 0 };
-  int rc = gnutls_x509_privkey_init (&key);
-  if (rc >= 0)
-    rc = gnutls_x509_privkey_generate
-      (key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS (GNUTLS_ECC_CURVE_SECP256R1),
-       0);
-  if (rc >= 0)
-    rc = gnutls_x509_crt_init (&crt);
-  if (rc >= 0)
-    rc = gnutls_x509_crt_set_version (crt, 3);
-  unsigned char serial[16];
-  if (rc >= 0)
-    rc = gnutls_rnd (GNUTLS_RND_NONCE, serial, sizeof serial);
-  serial[0] &= 0x7f;   /* a positive number */
-  if (rc >= 0)
-    rc = gnutls_x509_crt_set_serial (crt, serial, sizeof serial);
-  time_t now = time (NULL);
-  if (rc >= 0)
-    rc = gnutls_x509_crt_set_activation_time (crt, now - 60);
-  if (rc >= 0)
-    rc = gnutls_x509_crt_set_expiration_time (crt, now + d * 86400);
-  if (rc >= 0)
-    rc = gnutls_x509_crt_set_dn_by_oid (crt, GNUTLS_OID_X520_COMMON_NAME, 0,
-                                        h, len);
-  unsigned char ip[16];
-  if (rc >= 0)
-    {
-      if (inet_pton (AF_INET, h, ip) == 1)
-        rc = gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_IPADDRESS,
-                                                   ip, 4, GNUTLS_FSAN_SET);
-      else if (inet_pton (AF_INET6, h, ip) == 1)
-        rc = gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_IPADDRESS,
-                                                   ip, 16, GNUTLS_FSAN_SET);
-      else
-        rc = gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_DNSNAME,
-                                                   h, len, GNUTLS_FSAN_SET);
-    }
-  if (rc >= 0)
-    rc = gnutls_x509_crt_set_basic_constraints (crt, 0, -1);
-  if (rc >= 0)
-    rc = gnutls_x509_crt_set_key_usage (crt, GNUTLS_KEY_DIGITAL_SIGNATURE);
-  if (rc >= 0)
-    rc = gnutls_x509_crt_set_key_purpose_oid (crt, GNUTLS_KP_TLS_WWW_SERVER, 0);
-  if (rc >= 0)
-    rc = gnutls_x509_crt_set_key_purpose_oid (crt, GNUTLS_KP_TLS_WWW_CLIENT, 0);
-  if (rc >= 0)
-    rc = gnutls_x509_crt_set_key (crt, key);
-  unsigned char kid[64];
-  size_t kid_size = sizeof kid;
-  if (rc >= 0)
-    rc = gnutls_x509_crt_get_key_id (crt, 0, kid, &kid_size);
-  if (rc >= 0)
-    rc = gnutls_x509_crt_set_subject_key_id (crt, kid, kid_size);
-  if (rc >= 0)
-    rc = gnutls_x509_crt_sign2 (crt, crt, key, GNUTLS_DIG_SHA256, 0);
-  if (rc >= 0)
-    rc = gnutls_x509_crt_export2 (crt, GNUTLS_X509_FMT_PEM, &cert_pem);
-  if (rc >= 0)
-    rc = gnutls_x509_privkey_export2_pkcs8 (key, GNUTLS_X509_FMT_PEM, NULL,
-                                            GNUTLS_PKCS_PLAIN, &key_pem);
-  if (crt != NULL)
-    gnutls_x509_crt_deinit (crt);
-  if (key != NULL)
-    gnutls_x509_privkey_deinit (key);
-  scm_dynwind_end ();
-  if (rc < 0)
-    {
-      gnutls_free (cert_pem.data);
-      gnutls_free (key_pem.data);
-      gn_raise_tls_error (FUNC_NAME, rc, -1);
-    }
-  SCM c = datum_to_bytevector (&cert_pem);
-  SCM k = datum_to_bytevector (&key_pem);
-  return scm_values (scm_list_2 (c, k));
 }
 #undef FUNC_NAME
 

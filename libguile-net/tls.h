@@ -319,5 +319,42 @@ void gn_init_tls_port (void);
 
 /* tls-x509.c.  */
 void gn_init_tls_x509 (void);
+/* Argument POS of SUBR: a certificate or private key object.  */
+gnutls_x509_crt_t gn_tls_to_certificate (SCM obj, const char *subr, int pos);
+gnutls_x509_privkey_t gn_tls_to_private_key (SCM obj, const char *subr,
+                                             int pos);
+/* New Scheme objects owning CRT or KEY (freed by their finalizer).  */
+SCM gn_tls_wrap_certificate (gnutls_x509_crt_t crt);
+SCM gn_tls_wrap_private_key (gnutls_x509_privkey_t key);
+/* Make certificate object OBJ own CRT instead, freeing what it held.  */
+void gn_tls_replace_certificate (SCM obj, gnutls_x509_crt_t crt);
+/* D's bytes as a new bytevector, D's data freed.  */
+SCM gn_tls_datum_to_bytevector (gnutls_datum_t *d);
+
+/* tls-x509-enums.c: symbol families, one table each.  */
+typedef struct { const char *name; int value; } gn_tls_enum_entry;
+typedef struct
+{
+  const char *prefix;                   /* "pk-algorithm" */
+  const gn_tls_enum_entry *entries;     /* ends with a NULL name */
+  const char *const *aliases;           /* pairs: other name, symbol */
+} gn_tls_enum_family;
+extern const gn_tls_enum_family gn_tls_pk_family, gn_tls_sign_family,
+  gn_tls_digest_family, gn_tls_key_usage_family, gn_tls_san_family;
+/* GnuTLS's value of symbol SYM of family F, argument POS of SUBR:
+   wrong-type-arg unless a symbol, out-of-range unless one of F's.  */
+int gn_tls_enum_value (const gn_tls_enum_family *f, SCM sym,
+                       const char *subr, int pos);
+/* The symbol of VALUE in F, or #f.  */
+SCM gn_tls_enum_symbol (const gn_tls_enum_family *f, int value);
+/* Key usage bits as a list of key-usage/ symbols, and back.  */
+SCM gn_tls_key_usage_list (unsigned int bits);
+unsigned int gn_tls_key_usage_bits (SCM usages, const char *subr, int pos);
+/* Whether S is a string holding an OID (digits and dots).  */
+int gn_tls_is_oid (SCM s);
+void gn_init_tls_x509_enums (void);
+
+/* tls-x509-make.c: making certificates and keys.  */
+void gn_init_tls_x509_make (void);
 
 #endif /* GUILE_NET_TLS_H */

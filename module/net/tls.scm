@@ -90,10 +90,104 @@
             x509-certificate-expiration-time
             x509-certificate-fingerprint
             x509-certificate-matches-hostname?
+            x509-certificate-version x509-certificate-serial
+            x509-certificate-dn-oid x509-certificate-issuer-dn-oid
+            x509-certificate-key-id x509-certificate-subject-key-id
+            x509-certificate-authority-key-id
+            x509-certificate-subject-alternative-name
+            x509-certificate-key-usage x509-certificate-key-purposes
+            x509-certificate-public-key-algorithm
+            x509-certificate-signature-algorithm
+            x509-certificate-ca-status
             import-x509-private-key pkcs8-import-x509-private-key
             x509-private-key?
             make-self-signed-certificate
             load-x509-certificate load-x509-private-key
+            ;; X.509: making certificates and keys
+            generate-x509-private-key export-x509-private-key
+            pkcs8-export-x509-private-key
+            make-x509-certificate
+            set-x509-certificate-version! set-x509-certificate-serial!
+            set-x509-certificate-dn-by-oid!
+            set-x509-certificate-activation-time!
+            set-x509-certificate-expiration-time!
+            set-x509-certificate-key! set-x509-certificate-key-usage!
+            set-x509-certificate-ca-status!
+            set-x509-certificate-subject-key-id!
+            add-x509-certificate-subject-alternative-name!
+            add-x509-certificate-key-purpose!
+            sign-x509-certificate!
+            ;; X.509: the families of values
+            x509-certificate-format->string
+            pk-algorithm->string sign-algorithm->string digest->string
+            key-usage->string x509-subject-alternative-name->string
+            privkey->string oid->string
+            pk-algorithm/unknown pk-algorithm/rsa pk-algorithm/dsa
+            pk-algorithm/dh pk-algorithm/ecdsa pk-algorithm/ecc
+            pk-algorithm/ec pk-algorithm/ecdh-x25519 pk-algorithm/ecdhx
+            pk-algorithm/rsa-pss pk-algorithm/eddsa-ed25519
+            pk-algorithm/gost-01 pk-algorithm/gost-12-256
+            pk-algorithm/gost-12-512 pk-algorithm/ecdh-x448
+            pk-algorithm/eddsa-ed448
+            sign-algorithm/unknown sign-algorithm/rsa-sha1
+            sign-algorithm/dsa-sha1 sign-algorithm/rsa-md5
+            sign-algorithm/rsa-md2 sign-algorithm/rsa-rmd160
+            sign-algorithm/rsa-sha256 sign-algorithm/rsa-sha384
+            sign-algorithm/rsa-sha512 sign-algorithm/rsa-sha224
+            sign-algorithm/dsa-sha224 sign-algorithm/dsa-sha256
+            sign-algorithm/ecdsa-sha1 sign-algorithm/ecdsa-sha224
+            sign-algorithm/ecdsa-sha256 sign-algorithm/ecdsa-sha384
+            sign-algorithm/ecdsa-sha512 sign-algorithm/dsa-sha384
+            sign-algorithm/dsa-sha512 sign-algorithm/ecdsa-sha3-224
+            sign-algorithm/ecdsa-sha3-256 sign-algorithm/ecdsa-sha3-384
+            sign-algorithm/ecdsa-sha3-512 sign-algorithm/dsa-sha3-224
+            sign-algorithm/dsa-sha3-256 sign-algorithm/dsa-sha3-384
+            sign-algorithm/dsa-sha3-512 sign-algorithm/rsa-sha3-224
+            sign-algorithm/rsa-sha3-256 sign-algorithm/rsa-sha3-384
+            sign-algorithm/rsa-sha3-512 sign-algorithm/rsa-pss-sha256
+            sign-algorithm/rsa-pss-sha384 sign-algorithm/rsa-pss-sha512
+            sign-algorithm/eddsa-ed25519 sign-algorithm/rsa-raw
+            sign-algorithm/ecdsa-secp256r1-sha256
+            sign-algorithm/ecdsa-secp384r1-sha384
+            sign-algorithm/ecdsa-secp521r1-sha512
+            sign-algorithm/rsa-pss-rsae-sha256
+            sign-algorithm/rsa-pss-rsae-sha384
+            sign-algorithm/rsa-pss-rsae-sha512
+            sign-algorithm/gost-94 sign-algorithm/gost-256
+            sign-algorithm/gost-512 sign-algorithm/eddsa-ed448
+            digest/null digest/md5 digest/sha1 digest/rmd160 digest/md2
+            digest/sha256 digest/sha384 digest/sha512 digest/sha224
+            digest/sha3-224 digest/sha3-256 digest/sha3-384 digest/sha3-512
+            digest/md5-sha1 digest/gostr-94 digest/streebog-256
+            digest/streebog-512 digest/shake-128 digest/shake-256
+            key-usage/digital-signature key-usage/non-repudiation
+            key-usage/key-encipherment key-usage/data-encipherment
+            key-usage/key-agreement key-usage/key-cert-sign
+            key-usage/crl-sign key-usage/encipher-only
+            key-usage/decipher-only
+            x509-subject-alternative-name/dnsname
+            x509-subject-alternative-name/rfc822name
+            x509-subject-alternative-name/uri
+            x509-subject-alternative-name/ipaddress
+            x509-subject-alternative-name/othername
+            x509-subject-alternative-name/dn
+            x509-subject-alternative-name/registered-id
+            x509-subject-alternative-name/othername-xmpp
+            privkey/import-auto-release privkey/import-copy
+            privkey/disable-callbacks privkey/sign-flag-tls1-rsa
+            privkey/flag-provable privkey/flag-export-compat
+            privkey/sign-flag-rsa-pss privkey/flag-reproducible
+            privkey/flag-ca privkey/flag-rsa-pss-fixed-salt-length
+            oid/x520-country-name oid/x520-organization-name
+            oid/x520-organizational-unit-name oid/x520-common-name
+            oid/x520-locality-name oid/x520-state-or-province-name
+            oid/x520-initials oid/x520-generation-qualifier
+            oid/x520-surname oid/x520-given-name oid/x520-title
+            oid/x520-dn-qualifier oid/x520-pseudonym oid/x520-postalcode
+            oid/x520-name oid/ldap-dc oid/ldap-uid oid/pkcs9-email
+            oid/pkix-date-of-birth oid/pkix-place-of-birth oid/pkix-gender
+            oid/pkix-country-of-citizenship oid/pkix-country-of-residence
+            oid/aia oid/ad-ocsp oid/ad-caissuers
             ;; errors
             error->string
             error/again error/interrupted error/premature-termination
@@ -321,6 +415,54 @@ REQUEST is one of the @code{certificate-request/} constants."
   "Return the private key in FILE, PEM by default or FORMAT; PASSWORD, a
 string, decrypts an encrypted PKCS #8 key."
   (import-x509-private-key (file-bytevector file) format password))
+
+;;; A self-signed certificate, made with the generation procedures.
+
+(define (ip-address? text)
+  (or (false-if-exception (inet-pton AF_INET text))
+      (false-if-exception (inet-pton AF_INET6 text))))
+
+(define* (make-self-signed-certificate host #:optional (days 30))
+  "Make a new ECDSA P-256 key and a self-signed certificate for HOST (a
+DNS name or an IP address), valid from a minute ago for DAYS days (default
+30), for servers and clients.  Return two values, the certificate and the
+key (PKCS #8), both PEM bytevectors.  For development and tests: a peer
+trusts it only when given it as trust."
+  (define who "make-self-signed-certificate")
+  (unless (string? host)
+    (scm-error 'wrong-type-arg who "Wrong type argument in position ~A: ~S"
+               (list 1 host) (list host)))
+  (when (or (string-null? host) (string-index host #\nul))
+    (scm-error 'out-of-range who
+               "Argument ~A out of range (a host name or address): ~S"
+               (list 1 host) (list host)))
+  (unless (exact-integer? days)
+    (scm-error 'wrong-type-arg who "Wrong type argument in position ~A: ~S"
+               (list 2 days) (list days)))
+  (unless (<= 1 days 36500)
+    (scm-error 'out-of-range who
+               "Argument ~A out of range (1 to 36500 days): ~S"
+               (list 2 days) (list days)))
+  (let ((key (generate-x509-private-key pk-algorithm/ecdsa 256))
+        (cert (make-x509-certificate))
+        (now (current-time)))
+    (set-x509-certificate-version! cert 3)
+    (set-x509-certificate-activation-time! cert (- now 60))
+    (set-x509-certificate-expiration-time! cert (+ now (* days 86400)))
+    (set-x509-certificate-dn-by-oid! cert oid/x520-common-name host)
+    (add-x509-certificate-subject-alternative-name!
+     cert (if (ip-address? host)
+              x509-subject-alternative-name/ipaddress
+              x509-subject-alternative-name/dnsname)
+     host)
+    (set-x509-certificate-ca-status! cert #f)
+    (set-x509-certificate-key-usage! cert (list key-usage/digital-signature))
+    (add-x509-certificate-key-purpose! cert 'tls-www-server)
+    (add-x509-certificate-key-purpose! cert 'tls-www-client)
+    (set-x509-certificate-key! cert key)
+    (sign-x509-certificate! cert cert key digest/sha256)
+    (values (export-x509-certificate cert x509-certificate-format/pem)
+            (pkcs8-export-x509-private-key key x509-certificate-format/pem))))
 
 ;; Session information is symbols; these give guile-gnutls's
 ;; `protocol->string' and friends something to convert.
