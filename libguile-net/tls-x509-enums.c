@@ -219,11 +219,12 @@ gn_tls_enum_symbol (const gn_tls_enum_family *f, int value)
 SCM
 gn_tls_key_usage_list (unsigned int bits)
 {
+  /* Last usage of the table first, as guile-gnutls lists them.  */
   SCM result = SCM_EOL;
   for (const gn_tls_enum_entry *e = key_usage_entries; e->name != NULL; e++)
     if (bits & (unsigned int) e->value)
       result = scm_cons (scm_from_utf8_symbol (e->name), result);
-  return scm_reverse_x (result, SCM_EOL);
+  return result;
 }
 
 unsigned int

@@ -139,13 +139,19 @@ SCM_DEFINE (gn_pkcs8_export_x509_private_key, "pkcs8-export-x509-private-key",
 #undef FUNC_NAME
 
 SCM_DEFINE (gn_make_x509_certificate, "make-x509-certificate", 0, 0, 0, (),
-            "Return a new, empty X.509 certificate, to fill with the\n"
-            "@code{set-x509-certificate-...!} procedures and sign with\n"
-            "@code{sign-x509-certificate!}.")
+            "Return a new, empty X.509 certificate of version 3, to fill\n"
+            "with the @code{set-x509-certificate-...!} procedures and sign\n"
+            "with @code{sign-x509-certificate!}.")
 #define FUNC_NAME s_gn_make_x509_certificate
 {
   gnutls_x509_crt_t crt;
   gn_tls_check (gnutls_x509_crt_init (&crt), FUNC_NAME);
+  int rc = gnutls_x509_crt_set_version (crt, 3);
+  if (rc < 0)
+    {
+      gnutls_x509_crt_deinit (crt);
+      gn_raise_tls_error (FUNC_NAME, rc, -1);
+    }
   return gn_tls_wrap_certificate (crt);
 }
 #undef FUNC_NAME
@@ -552,8 +558,10 @@ SCM_DEFINE (gn_sign_x509_certificate, "sign-x509-certificate!", 3, 1, 0,
       if (rc >= 0)
         rc = gnutls_x509_crt_set_serial (crt, buf, 16);
     }
+  /* Version 1 and 2 certificates have no extensions.  */
+  int v3 = gnutls_x509_crt_get_version (crt) >= 3;
   size = sizeof buf;
-  if (rc >= 0
+  if (rc >= 0 && v3
       && gnutls_x509_crt_get_subject_key_id (crt, buf, &size, &critical) < 0)
     {
       size = sizeof buf;
@@ -564,7 +572,7 @@ SCM_DEFINE (gn_sign_x509_certificate, "sign-x509-certificate!", 3, 1, 0,
   size = sizeof buf;
   unsigned char theirs[64];
   size_t their_size = sizeof theirs;
-  if (rc >= 0 && !self
+  if (rc >= 0 && !self && v3
       && gnutls_x509_crt_get_authority_key_id (crt, buf, &size, &critical) < 0
       && gnutls_x509_crt_get_subject_key_id (ca, theirs, &their_size,
                                              &critical) >= 0)
@@ -572,8 +580,10 @@ SCM_DEFINE (gn_sign_x509_certificate, "sign-x509-certificate!", 3, 1, 0,
   if (rc >= 0)
     rc = gnutls_x509_crt_sign2 (crt, ca, key, dig, 0);
   if (rc < 0)
-    raise_make_error (FUNC_NAME, rc, "cannot sign the certificate",
-                      SCM_EOL);
+    raise_make_error (FUNC_NAME, rc,
+                      v3 ? "cannot sign the certificate"
+                      : "cannot sign the certificate (of version 1 or 2: "
+                      "one with extensions must be of version 3)", SCM_EOL);
 
   /* Read it back: GnuTLS verifies a newly signed certificate only once
      re-imported.  */
