@@ -225,6 +225,7 @@
     ;; Procedures of no arguments: nothing can have the wrong type.
     (suspendable-ports-installed? "takes no arguments" ,returns-anything)
     (make-certificate-credentials "takes no arguments" ,returns-anything)
+    (make-x509-certificate "takes no arguments" ,returns-anything)
     (%default-priority-string "takes no arguments" ,returns-anything)
     (https-request-session "takes no arguments (#f outside a handler)" ,(returns not))
     ;; Parameter objects: called with no argument they return their value;
