@@ -46,6 +46,23 @@ raise_refusal (const char *subr, int rc, const char *text)
   gn_raise_tls_error_message (subr, rc, scm_from_utf8_string (text));
 }
 
+struct generation
+{
+  gnutls_x509_privkey_t key;
+  gnutls_pk_algorithm_t algorithm;
+  unsigned int bits, flags;
+  int rc;
+};
+
+static void *
+generate (void *data)
+{
+  struct generation *g = data;
+  g->rc = gnutls_x509_privkey_generate (g->key, g->algorithm, g->bits,
+                                        g->flags);
+  return NULL;
+}
+
 SCM_DEFINE (gn_generate_x509_private_key, "generate-x509-private-key",
             2, 1, 0, (SCM algorithm, SCM bits, SCM flags),
             "Return a new private key of @var{algorithm}, a\n"
@@ -75,10 +92,14 @@ SCM_DEFINE (gn_generate_x509_private_key, "generate-x509-private-key",
           f |= scm_to_uint (SCM_CAR (l));
         }
     }
-  gnutls_x509_privkey_t key;
-  gn_tls_check (gnutls_x509_privkey_init (&key), FUNC_NAME);
-  int rc = gnutls_x509_privkey_generate (key, (gnutls_pk_algorithm_t) alg,
-                                         scm_to_uint (bits), f);
+  struct generation g = { NULL, (gnutls_pk_algorithm_t) alg,
+                          scm_to_uint (bits), f, 0 };
+  gn_tls_check (gnutls_x509_privkey_init (&g.key), FUNC_NAME);
+  /* An RSA key of 4096 bits takes a second or more: let the other
+     threads' garbage collections run meanwhile.  */
+  scm_without_guile (generate, &g);
+  gnutls_x509_privkey_t key = g.key;
+  int rc = g.rc;
   if (rc < 0)
     {
       gnutls_x509_privkey_deinit (key);

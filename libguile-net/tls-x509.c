@@ -10,6 +10,7 @@
 #include "tls.h"
 
 #include <arpa/inet.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -425,7 +426,7 @@ to_index (SCM index, const char *subr, int pos)
 {
   if (!scm_is_exact_integer (index))
     gn_wrong_type (subr, pos, index);
-  if (!scm_is_unsigned_integer (index, 0, 65535))
+  if (!scm_is_unsigned_integer (index, 0, UINT_MAX))
     gn_out_of_range (subr, pos, index);
   return scm_to_uint (index);
 }

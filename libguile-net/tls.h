@@ -2,7 +2,9 @@
    credentials (tls-credentials.c); sessions: the object and settings
    (tls-session.c), transport callbacks (tls-transport.c), I/O through one
    driver (tls-io.c), information (tls-info.c), the record port
-   (tls-port.c); X.509 helpers (tls-x509.c); DTLS (dtls.c).  */
+   (tls-port.c); X.509 certificates and keys (tls-x509.c), the families
+   of values describing them (tls-x509-enums.c), making them
+   (tls-x509-make.c); DTLS (dtls.c).  */
 
 #ifndef GUILE_NET_TLS_H
 #define GUILE_NET_TLS_H

@@ -371,6 +371,26 @@ read back, or #f if (gnutls) cannot be loaded."
     (test-equal "issuer OIDs" (list oid/x520-organization-name
                                     oid/x520-common-name #f)
       (map (lambda (i) (x509-certificate-issuer-dn-oid known i)) '(0 1 2)))
+    (test-equal "CA status, as certtool -i"
+      (string=? "TRUE"
+                (info-field info "Certificate Authority \\(CA\\): ([A-Z]+)"))
+      (x509-certificate-ca-status known))
+    (test-equal "validity, as openssl's dates"
+      (let-values (((status out)
+                    (run (string-append "openssl x509 -noout -startdate"
+                                        " -enddate -dateopt iso_8601 -in "
+                                        (path "known.pem")))))
+        out)
+      (string-append
+       "notBefore="
+       (strftime "%Y-%m-%d %H:%M:%SZ"
+                 (gmtime (x509-certificate-activation-time known)))
+       "\nnotAfter="
+       (strftime "%Y-%m-%d %H:%M:%SZ"
+                 (gmtime (x509-certificate-expiration-time known)))
+       "\n"))
+    (test-assert "big index: #f, as guile-gnutls"
+      (not (x509-certificate-dn-oid known (- (expt 2 32) 1))))
     (test-equal "key usages (signing_key, encryption_key)"
       '(key-encipherment digital-signature)
       (x509-certificate-key-usage known))
