@@ -299,6 +299,30 @@ gn_tls_make_record_port (SCM session, SCM close)
   return port;
 }
 
+void
+gn_tls_set_record_port_close (SCM port, SCM close)
+{
+  port_record (port)->close = close;
+}
+
+SCM_DEFINE (gn_set_session_record_port_close_x,
+            "set-session-record-port-close!", 2, 0, 0, (SCM port, SCM close),
+            "Make record port @var{port} call @var{close}, a procedure of one\n"
+            "argument, with @var{port} when it is closed, once, after sending\n"
+            "close_notify, instead of closing the session's transport port:\n"
+            "the procedure frees the transport itself (for example, closes\n"
+            "the socket whose descriptor the session uses).  The same as\n"
+            "giving @var{close} to @code{session-record-port}.")
+#define FUNC_NAME s_gn_set_session_record_port_close_x
+{
+  record_port *r = to_record_port (port, FUNC_NAME);
+  if (scm_is_false (scm_procedure_p (close)))
+    gn_wrong_type (FUNC_NAME, 2, close);
+  r->close = close;
+  return SCM_UNSPECIFIED;
+}
+#undef FUNC_NAME
+
 SCM_DEFINE (gn_tls_record_port_p, "tls-record-port?", 1, 0, 0, (SCM obj),
             "Return @code{#t} if @var{obj} is the record port of a TLS\n"
             "session, open or closed.")

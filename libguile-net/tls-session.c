@@ -579,7 +579,8 @@ SCM_DEFINE (gn_session_record_port, "session-record-port", 1, 1, 0,
             "by @code{bye}; a read returns what records hold.  The peer's close_notify reads as end of file; a\n"
             "connection cut without it raises a TLS error.  Closing the port\n"
             "sends close_notify and closes the transport port, or calls\n"
-            "@var{close} with the port when given.  On a non-blocking\n"
+            "@var{close} with the port when given (also when given for a\n"
+            "port made before).  On a non-blocking\n"
             "transport the port is suspendable: it calls the current read\n"
             "or write waiter.  The same port is returned on each call.")
 #define FUNC_NAME s_gn_session_record_port
@@ -591,6 +592,9 @@ SCM_DEFINE (gn_session_record_port, "session-record-port", 1, 1, 0,
   if (scm_is_false (t->record_port) || !SCM_OPPORTP (t->record_port))
     t->record_port = gn_tls_make_record_port
       (session, SCM_UNBNDP (close) ? SCM_BOOL_F : close);
+  else if (!SCM_UNBNDP (close) && scm_is_true (close))
+    /* As guile-gnutls: the port's close procedure is now CLOSE.  */
+    gn_tls_set_record_port_close (t->record_port, close);
   return t->record_port;
 }
 #undef FUNC_NAME
