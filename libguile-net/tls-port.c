@@ -290,9 +290,11 @@ gn_tls_make_record_port (SCM session, SCM close)
   r->close = close;
   r->before_io = SCM_BOOL_F;
   r->auto_flush = 1;
-  /* A byte stream: no BOM check (see gn_port_no_bom).  */
+  /* A byte stream: no BOM check (see gn_port_no_bom).  Made unbuffered,
+     so that Guile allocates no buffers of its default size only for the
+     setvbuf below to replace them (garbage for every connection).  */
   SCM port = gn_port_no_bom (scm_c_make_port (record_port_type,
-                                              SCM_RDNG | SCM_WRTNG,
+                                              SCM_RDNG | SCM_WRTNG | SCM_BUF0,
                                               (scm_t_bits) r));
   scm_setvbuf (port, scm_from_utf8_symbol ("block"),
                scm_from_int (RECORD_BUFFER_SIZE));
