@@ -5,11 +5,14 @@
 ;;; the certificate is verified), against gnutls-cli too; their refusals
 ;;; and timeouts; the record port's close procedure; the chain we sent;
 ;;; and peer-certificate-status answering from the handshake's
-;;; verification, until something changes the answer.  Real handshakes on
+;;; verification, until something changes the answer.  Blocking waits in
+;;; threads, timed ones, and suspendable ones on one thread.  Real handshakes on
 ;;; loopback, certificates made by tests/tls-certs.sh; every wait bounded.
 
 (use-modules (tests harness)
              (tests tls-common)
+             (tests scheduler)
+             (ice-9 suspendable-ports)
              (srfi srfi-1)
              (srfi srfi-11)
              (srfi srfi-64)
@@ -461,5 +464,61 @@ with REQUEST), then a line saying what it saw, then close_notify."
     (close-port (session-record-port s))
     (join-thread server (+ (current-time) 10))
     (close-port listener))
+
+  ;;; One thread, non-blocking sockets, suspendable ports: the server's
+  ;;; operation and the client's answer must both wait in the waiters, or
+  ;;; neither side could go on.
+
+  (install-suspendable-ports!)
+  (for-each
+   (lambda (label op priorities flags)
+     (let* ((l (socket AF_INET (logior SOCK_STREAM SOCK_NONBLOCK) 0))
+            (lines #f) (chain #f) (waits 0))
+       (setsockopt l SOL_SOCKET SO_REUSEADDR 1)
+       (bind l AF_INET INADDR_LOOPBACK 0)
+       (listen l 4)
+       (spawn (lambda ()
+                (let ((conn (car (accept l)))
+                      (s (apply make-session connection-end/server flags)))
+                  (fcntl conn F_SETFL (logior O_NONBLOCK (fcntl conn F_GETFL)))
+                  (set-session-timeout! s 5)
+                  (set-session-credentials! s (server-credentials "server"
+                                                                  #:trust "ca"))
+                  (set-session-priorities! s priorities)
+                  (set-session-transport-port! s conn)
+                  (handshake s)
+                  (let ((p (session-record-port s)))
+                    (display "before\n" p)
+                    (force-output p)
+                    (set-session-client-certificate-request! s 'request)
+                    (op s)
+                    (set! chain (session-peer-certificate-chain s))
+                    (display "after\n" p)
+                    (close-port p)))
+                (close-port l)))
+       (spawn (lambda ()
+                (let ((c (socket AF_INET (logior SOCK_STREAM SOCK_NONBLOCK) 0))
+                      (s (apply make-session connection-end/client flags)))
+                  (connect c (getsockname l))
+                  (set-session-timeout! s 5)
+                  (set-session-credentials! s (client-credentials #:cert "client"))
+                  (set-session-server-name! s server-name-type/dns "localhost")
+                  (set-session-priorities! s priorities)
+                  (set-session-transport-port! s c)
+                  (handshake s)
+                  (set! lines (read-all-lines s))
+                  (close-port (session-record-port s)))))
+       (test-assert (string-append label ", one thread: the scheduler finishes")
+         (run-scheduler #:limit 20 #:on-wait (lambda (port) (set! waits (+ waits 1)))))
+       (test-equal (string-append label ", one thread: the client read on")
+         '("before" "after") lines)
+       (test-equal (string-append label ", one thread: the server has the certificate")
+         (list (der "client")) (and (pair? chain) (list-head chain 1)))
+       (test-assert (string-append label ", one thread: they waited in the waiters")
+         (> waits 0))))
+   '("rehandshake (TLS 1.2)" "reauthenticate (TLS 1.3)")
+   (list rehandshake reauthenticate)
+   (list tls1.2 tls1.3)
+   (list '() (list post-handshake-auth)))
 
   (remove-cert-dir))
