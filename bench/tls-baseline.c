@@ -12,6 +12,10 @@
      idle-server CERTDIR PRIORITY PORTFILE
                                        accept and handshake connections, keep
                                        them open until killed
+     hs-server CERTDIR PRIORITY PORTFILE
+                                       accept connections one at a time:
+                                       handshake, send one byte, close
+                                       (the server of the ported rows)
      idle-client CERTDIR PRIORITY PORT N
                                        hold N verified TLS connections: KiB
                                        of resident memory per connection
@@ -474,6 +478,21 @@ cipher_speed (gnutls_cipher_algorithm_t alg, double seconds)
   return n * (double) CHUNK / t / 1e9;
 }
 
+
+/* The handshake server alone, its port in PORTFILE, until killed.  */
+static int
+run_hs_server (const char *portfile)
+{
+  int port, lsock = listener (&port);
+  FILE *f = fopen (portfile, "w");
+  if (!f)
+    die (portfile, 0);
+  fprintf (f, "%d\n", port);
+  fclose (f);
+  hs_server (lsock);
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -500,6 +519,8 @@ main (int argc, char **argv)
     return run_bulk (strtoull (argv[4], NULL, 10));
   if (strcmp (mode, "handshakes") == 0 && argc == 6)
     return run_handshakes (atof (argv[4]), atol (argv[5]));
+  if (strcmp (mode, "hs-server") == 0 && argc == 5)
+    return run_hs_server (argv[4]);
   if (strcmp (mode, "idle-server") == 0 && argc == 5)
     return run_idle_server (argv[4]);
   if (strcmp (mode, "idle-client") == 0 && argc == 6)

@@ -132,6 +132,7 @@ gn_tls_cred_ensure_trust (gn_tls_cred *c, const char *subr)
         {
           c->system_trust = GN_SYSTEM_TRUST_IMPLICIT;
           c->system_trusted = rc > 0 ? (unsigned int) rc : 0;
+          __atomic_add_fetch (&c->generation, 1, __ATOMIC_SEQ_CST);
         }
     }
   pthread_mutex_unlock (&trust_lock);
@@ -147,6 +148,15 @@ gn_tls_cred_check_mutable (SCM obj, gn_tls_cred *c, const char *subr)
                           "every client session given none shares: make "
                           "your own with make-certificate-credentials",
                           obj);
+  /* About to change: what sessions remember of verifying with them no
+     longer holds.  */
+  __atomic_add_fetch (&c->generation, 1, __ATOMIC_SEQ_CST);
+}
+
+unsigned int
+gn_tls_cred_generation (gn_tls_cred *c)
+{
+  return __atomic_load_n (&c->generation, __ATOMIC_SEQ_CST);
 }
 
 /* C's credentials, to be changed by SUBR.  */

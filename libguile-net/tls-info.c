@@ -168,15 +168,100 @@ SCM_DEFINE (gn_session_peer_certificate_chain, "session-peer-certificate-chain",
 }
 #undef FUNC_NAME
 
+/* Whether what the handshake's verification found answers a check of
+   the same chain now, against HOST (or no name): the same trust (the
+   credentials the session uses now, unchanged since), the same second
+   (GnuTLS checks validity periods to the second), no handshake since, and
+   a name the handshake checked, or none (a chain valid with its name
+   and key purpose checked is valid without them).  */
+static int
+cached_status_holds (gn_tls_session *t, const char *host)
+{
+  if (!t->status_cached || scm_is_false (t->credentials))
+    return 0;
+  gn_tls_cred *c = scm_foreign_object_ref (t->credentials, 0);
+  if (c != t->status_cred
+      || gn_tls_cred_generation (c) != t->status_generation
+      || time (NULL) != t->status_time)
+    return 0;
+  if (host == NULL)
+    return 1;
+  return !t->is_server && t->server_name != NULL
+    && strcmp (host, t->server_name) == 0;
+}
+
+SCM_DEFINE (gn_session_our_certificate_chain,
+            "session-our-certificate-chain", 1, 0, 0, (SCM session),
+            "Return the certificates @var{session} sent its peer, ours first,\n"
+            "as a list of DER bytevectors: the chain of the credentials\n"
+            "GnuTLS picked (empty when it sent none).")
+#define FUNC_NAME s_gn_session_our_certificate_chain
+{
+  gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
+  if (t->s == NULL || scm_is_false (t->credentials))
+    return SCM_EOL;
+  const gnutls_datum_t *ours = gnutls_certificate_get_ours (t->s);
+  if (ours == NULL)
+    return SCM_EOL;
+  /* GnuTLS says which leaf it sent; the rest of its chain is in the
+     credentials, beside it.  */
+  gn_tls_cred *c = scm_foreign_object_ref (t->credentials, 0);
+  SCM result = SCM_EOL;
+  for (unsigned int i = 0; scm_is_null (result); i++)
+    {
+      gnutls_x509_crt_t *crts = NULL;
+      unsigned int n = 0;
+      int rc = gnutls_certificate_get_x509_crt (c->cred, i, &crts, &n);
+      if (rc < 0)
+        break;
+      gnutls_datum_t der[16];
+      unsigned int got = 0, match = 0;
+      for (unsigned int k = 0; k < n; k++)
+        {
+          if (k < 16
+              && gnutls_x509_crt_export2 (crts[k], GNUTLS_X509_FMT_DER,
+                                          &der[got]) == 0)
+            got++;
+          gnutls_x509_crt_deinit (crts[k]);
+        }
+      gnutls_free (crts);
+      if (got > 0 && got == (n < 16 ? n : 16) && der[0].size == ours->size
+          && memcmp (der[0].data, ours->data, ours->size) == 0)
+        match = 1;
+      for (unsigned int k = got; k-- > 0;)
+        {
+          if (match)
+            {
+              SCM bv = scm_c_make_bytevector (der[k].size);
+              memcpy (SCM_BYTEVECTOR_CONTENTS (bv), der[k].data, der[k].size);
+              result = scm_cons (bv, result);
+            }
+          gnutls_free (der[k].data);
+        }
+    }
+  if (scm_is_null (result))
+    {
+      /* Not in these credentials (picked from others): the leaf alone.  */
+      SCM bv = scm_c_make_bytevector (ours->size);
+      memcpy (SCM_BYTEVECTOR_CONTENTS (bv), ours->data, ours->size);
+      result = scm_list_1 (bv);
+    }
+  scm_remember_upto_here_1 (session);
+  return result;
+}
+#undef FUNC_NAME
+
 SCM_DEFINE (gn_peer_certificate_status, "peer-certificate-status", 1, 1, 0,
             (SCM session, SCM host),
             "Verify the certificate chain the peer of @var{session} presented\n"
             "against the credentials' trust (and, when given, host name\n"
             "@var{host}); return the list of reasons it fails, as symbols\n"
             "(@code{expired}, @code{untrusted-issuer},\n"
-            "@code{host-name-mismatch}, ...), empty when it is valid.  Useful\n"
-            "only when verification during the handshake was turned off;\n"
-            "a peer that presented no certificate gives @code{(invalid)}.")
+            "@code{host-name-mismatch}, ...), empty when it is valid.  After a\n"
+            "handshake that verified the peer (the default), the answer for\n"
+            "the same trust and the same name, or none, is the handshake's,\n"
+            "returned without verifying again; a peer that presented no\n"
+            "certificate gives @code{(invalid)}.")
 #define FUNC_NAME s_gn_peer_certificate_status
 {
   gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
@@ -187,6 +272,11 @@ SCM_DEFINE (gn_peer_certificate_status, "peer-certificate-status", 1, 1, 0,
       if (!scm_is_string (host))
         gn_wrong_type (FUNC_NAME, 2, host);
       h = scm_to_utf8_string (host);
+    }
+  if (cached_status_holds (t, h))
+    {
+      free (h);
+      return gn_tls_status_reasons (t->status_value);
     }
   unsigned int status = 0;
   int rc = gnutls_certificate_verify_peers3 (t->s, h, &status);

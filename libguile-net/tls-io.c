@@ -3,8 +3,11 @@
    Every GnuTLS call that can wait (handshake, bye, record send and
    receive, DTLS messages, session data) is a step run by gn_tls_drive,
    with one rule for what GnuTLS answers:
-   - INTERRUPTED, a warning alert, a renegotiation request (declined by
-     ignoring it): run asyncs and call again;
+   - INTERRUPTED, a warning alert, a client's renegotiation request to a
+     server (declined by ignoring it): run asyncs and call again; a
+     client asked by its server to renegotiate (TLS 1.2) or to
+     authenticate (TLS 1.3, post-handshake) answers in the middle of the
+     read that found the request (gn_tls_recv_step);
    - AGAIN: decrypted data GnuTLS already holds is read first; otherwise,
      by the operation's mode, wait here (wait.c, bounded by the session's
      timeout, waking for DTLS retransmissions), return GN_TLS_WOULD_BLOCK
@@ -98,6 +101,52 @@ gn_tls_check_readable (SCM session, gn_tls_session *t, const char *subr)
 
 /* ---- the handshake's verification ------------------------------------- */
 
+void
+gn_tls_forget_status (gn_tls_session *t)
+{
+  t->status_cached = 0;
+}
+
+/* Verification of the peer found STATUS: keep a success for
+   peer-certificate-status (see status_cached in tls.h); a failure ends
+   the handshake, its status kept to say why.  */
+static int
+note_verified (gn_tls_session *t, unsigned int status)
+{
+  if (status != 0)
+    {
+      t->verify_status = status;
+      t->verify_failed = 1;
+      t->status_cached = 0;
+      return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
+    }
+  if (scm_is_true (t->credentials))
+    {
+      gn_tls_cred *c = scm_foreign_object_ref (t->credentials, 0);
+      t->status_cred = c;
+      t->status_generation = gn_tls_cred_generation (c);
+      t->status_time = time (NULL);
+      t->status_value = 0;
+      t->status_cached = 1;
+    }
+  return 0;
+}
+
+/* Called by GnuTLS on a client once the server's certificate arrived, at
+   every handshake of the session: the chain against the credentials'
+   trust, the server name and the key purpose (t->verify_data), as
+   GnuTLS's own gnutls_session_set_verify_cert2 does, keeping the
+   result.  */
+static int
+verify_server (gnutls_session_t s)
+{
+  gn_tls_session *t = gnutls_session_get_ptr (s);
+  unsigned int status = 0;
+  if (gnutls_certificate_verify_peers (s, t->verify_data, 2, &status) < 0)
+    return GNUTLS_E_CERTIFICATE_ERROR;
+  return note_verified (t, status);
+}
+
 /* Called by GnuTLS on a server once the client's certificate arrived.
    GnuTLS's own automatic verification would also reject a client that
    sends no certificate when one is only requested, so verify here: no
@@ -118,11 +167,7 @@ verify_client (gnutls_session_t s)
   int rc = gnutls_certificate_verify_peers (s, data, 1, &status);
   if (rc < 0)
     status |= GNUTLS_CERT_INVALID;
-  if (status == 0)
-    return 0;
-  t->verify_status = status;
-  t->verify_failed = 1;
-  return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
+  return note_verified (t, status);
 }
 
 /* A resumed handshake verifies nothing: the peer sends no certificate,
@@ -147,6 +192,7 @@ verify_resumed (gn_tls_session *t)
       if (gnutls_certificate_verify_peers (t->s, t->verify_data, 2,
                                            &status) < 0)
         status |= GNUTLS_CERT_INVALID;   /* no certificate at all */
+      return note_verified (t, status);
     }
   else
     {
@@ -159,11 +205,6 @@ verify_resumed (gn_tls_session *t)
           ? GNUTLS_E_CERTIFICATE_REQUIRED : GNUTLS_E_NO_CERTIFICATE_FOUND;
       return verify_client (t->s);
     }
-  if (status == 0)
-    return 0;
-  t->verify_status = status;
-  t->verify_failed = 1;
-  return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
 }
 
 /* Before a client's first handshake: default credentials, trust and the
@@ -198,7 +239,7 @@ gn_tls_prepare_handshake (SCM session, gn_tls_session *t, const char *subr)
       t->verify_data[1].type = GNUTLS_DT_KEY_PURPOSE_OID;
       t->verify_data[1].data = (unsigned char *) GNUTLS_KP_TLS_WWW_SERVER;
       t->verify_data[1].size = 0;
-      gnutls_session_set_verify_cert2 (t->s, t->verify_data, 2, 0);
+      gnutls_session_set_verify_function (t->s, verify_server);
     }
   else if (t->is_server && t->client_cert != GNUTLS_CERT_IGNORE)
     {
@@ -431,8 +472,17 @@ gn_tls_drive (SCM session, gn_tls_session *t, gn_tls_io *io)
         gn_tls_rethrow_pending (t);
       if (rc >= 0)
         return rc;
-      if (rc == GNUTLS_E_INTERRUPTED || rc == GNUTLS_E_WARNING_ALERT_RECEIVED
-          || rc == GNUTLS_E_REHANDSHAKE)
+      /* The client refused the renegotiation we asked for: a warning
+         alert that ends the operation, the session still usable.  */
+      int declined = rc == GNUTLS_E_WARNING_ALERT_RECEIVED
+        && io->step == gn_tls_rehandshake_step
+        && gnutls_alert_get (t->s) == GNUTLS_A_NO_RENEGOTIATION;
+      if (declined)
+        t->renegotiation = 0;
+      if (!declined
+          && (rc == GNUTLS_E_INTERRUPTED
+              || rc == GNUTLS_E_WARNING_ALERT_RECEIVED
+              || rc == GNUTLS_E_REHANDSHAKE))
         {
           scm_async_tick ();
           continue;
@@ -472,10 +522,20 @@ gn_tls_drive (SCM session, gn_tls_session *t, gn_tls_io *io)
             }
           continue;
         }
-      if (io->step == gn_tls_handshake_step && !t->failed)
+      /* A failed handshake ends the session, and so does a failed
+         renegotiation or post-handshake authentication, asked for or
+         answered in a read.  */
+      int lingers = io->step == gn_tls_handshake_step
+        || io->step == gn_tls_rehandshake_step
+        || io->step == gn_tls_reauth_step;
+      if ((lingers || (io->step == gn_tls_recv_step && t->answering))
+          && !declined && !t->failed)
         {
-          t->failed = 1;   /* a failed handshake ends the session */
-          if (send_failure_alert (t, (int) rc) && !io->quiet
+          t->failed = 1;
+          t->answering = 0;
+          t->renegotiation = 0;
+          t->status_cached = 0;
+          if (send_failure_alert (t, (int) rc) && !io->quiet && lingers
               && begin_linger (t, (int) rc))
             continue;      /* the step now waits for the peer to close */
         }
@@ -498,6 +558,49 @@ gn_tls_handshake_step (gn_tls_session *t, void *unused)
   if (rc == 0)
     t->handshake_done = 1;
   return rc;
+}
+
+/* A server's renegotiation (rehandshake): under TLS 1.2, send a
+   HelloRequest, then run the handshake the client answers with, which
+   verifies a client certificate as the first one did; records the
+   client sends meanwhile stay in GnuTLS for later reads.  Under TLS 1.3
+   there is no renegotiation: GnuTLS updates the traffic keys and asks
+   the peer to update its own (gnutls_rehandshake's documented
+   behaviour).  t->renegotiation keeps the step across calls: an
+   operation left to a waiter is called again.  */
+ssize_t
+gn_tls_rehandshake_step (gn_tls_session *t, void *unused)
+{
+  if (t->linger_until)
+    return linger_step (t);
+  int rc;
+  if (!t->renegotiation)
+    {
+      rc = gnutls_rehandshake (t->s);
+      if (rc < 0 || gnutls_protocol_get_version (t->s) == GNUTLS_TLS1_3)
+        return rc;
+      t->renegotiation = 1;
+    }
+  rc = gnutls_handshake (t->s);
+  if (rc == GNUTLS_E_GOT_APPLICATION_DATA)
+    return GNUTLS_E_INTERRUPTED;
+  if (rc == 0)
+    rc = verify_resumed (t);
+  if (rc == 0)
+    t->renegotiation = 0;
+  return rc;
+}
+
+/* TLS 1.3 post-handshake authentication, a server asking: send a
+   CertificateRequest, receive and verify the client's certificate (the
+   verification function of the session, verify_client).  */
+ssize_t
+gn_tls_reauth_step (gn_tls_session *t, void *unused)
+{
+  if (t->linger_until)
+    return linger_step (t);
+  int rc = gnutls_reauth (t->s, 0);
+  return rc == GNUTLS_E_GOT_APPLICATION_DATA ? GNUTLS_E_INTERRUPTED : rc;
 }
 
 ssize_t
@@ -528,10 +631,35 @@ ssize_t
 gn_tls_recv_step (gn_tls_session *t, void *args)
 {
   struct gn_tls_recv_args *a = args;
+  if (t->answering)
+    {
+      /* The server asked; our answer goes on until it is done, waiting
+         (and failing) as the read does.  A renegotiated server is
+         verified as at the first handshake (verify_server), and GnuTLS
+         refuses one whose certificate changed.  */
+      int rc = t->answering == 1 ? gnutls_handshake (t->s)
+        : gnutls_reauth (t->s, 0);
+      if (rc == 0 && t->answering == 1)
+        rc = verify_resumed (t);
+      if (rc < 0)
+        return rc;
+      t->answering = 0;
+    }
   ssize_t rc = a->packet ? gnutls_record_recv_packet (t->s, a->packet)
     : gnutls_record_recv (t->s, a->data, a->len);
   if (rc == 0)
     t->alert_received = 1;      /* the peer's close_notify */
+  else if (!t->is_server
+           && (rc == GNUTLS_E_REHANDSHAKE || rc == GNUTLS_E_REAUTH_REQUEST))
+    {
+      /* Renegotiation (TLS 1.2, safe renegotiation only: GnuTLS's
+         default) or post-handshake authentication (TLS 1.3, offered
+         only by a client made with connection-flag/post-handshake-auth):
+         answer now, then read on.  */
+      t->answering = rc == GNUTLS_E_REHANDSHAKE ? 1 : 2;
+      t->status_cached = 0;
+      rc = GNUTLS_E_INTERRUPTED;
+    }
   return rc;
 }
 
@@ -561,6 +689,8 @@ static const struct
   int side;
 } operations[] = {
   { "handshake", "handshake", "handshake", 0 },
+  { "rehandshake", "rehandshake", "handshake", 0 },
+  { "reauthenticate", "reauthenticate", "handshake", 0 },
   { "bye", "bye", "bye", 1 },
   { "read", "record-receive!", "read", 0 },
   { "write", "record-send", "write", 1 },
@@ -573,7 +703,8 @@ static const struct
 SCM_DEFINE (gn_session_operation, "%session-operation", 2, 0, 0,
             (SCM session, SCM kind),
             "Internal: operation @var{kind} on @var{session}\n"
-            "(@code{handshake}, @code{bye}, @code{read}, @code{write},\n"
+            "(@code{handshake}, @code{rehandshake}, @code{reauthenticate},\n"
+            "@code{bye}, @code{read}, @code{write},\n"
             "@code{port-read}, @code{port-write}, @code{receive},\n"
             "@code{send}) is to wait in a waiter: return its wait port, its\n"
             "clock started.")
@@ -623,9 +754,108 @@ SCM_DEFINE (gn_handshake, "%handshake", 1, 0, 0, (SCM session),
     {
       gn_tls_check_usable (session, t, FUNC_NAME);
       gn_tls_prepare_handshake (session, t, FUNC_NAME);
+      t->status_cached = 0;
     }
   ssize_t rc = drive_session (session, t, FUNC_NAME, "handshake",
                               gn_tls_handshake_step, NULL);
+  scm_remember_upto_here_1 (session);
+  return rc == GN_TLS_WOULD_BLOCK ? gn_would_block : SCM_UNSPECIFIED;
+}
+#undef FUNC_NAME
+
+/* A server about to verify a client certificate after the first
+   handshake: the client may have been asked for none then.  */
+static void
+arm_client_verification (SCM session, gn_tls_session *t, const char *subr)
+{
+  if (!t->is_server || t->client_cert == GNUTLS_CERT_IGNORE
+      || scm_is_false (t->credentials))
+    return;
+  gn_tls_cred_ensure_trust (scm_foreign_object_ref (t->credentials, 0),
+                            subr);
+  gnutls_session_set_verify_function (t->s, verify_client);
+}
+
+SCM_DEFINE (gn_rehandshake, "%rehandshake", 1, 0, 0, (SCM session),
+            "On server @var{session}, after its handshake: ask the client\n"
+            "for a new handshake and perform it (TLS 1.2 renegotiation,\n"
+            "RFC 5746 safe renegotiation only), verifying a client\n"
+            "certificate as the first handshake did; data the client sends\n"
+            "meanwhile is kept for later reads.  A client that declines\n"
+            "raises a non-fatal TLS error with alert\n"
+            "@code{no-renegotiation}.  Under TLS 1.3, which has no\n"
+            "renegotiation, update the traffic keys and ask the client to\n"
+            "update its own, as GnuTLS does.  Our clients answer during\n"
+            "their reads.  On a client, an error.")
+#define FUNC_NAME "rehandshake"   /* wrapped by (net tls) */
+{
+  gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
+  if (!t->linger_until)
+    {
+      gn_tls_check_handshaken (session, t, FUNC_NAME);
+      if (!t->is_server)
+        gn_raise_tls_error_message
+          (FUNC_NAME, GNUTLS_E_INVALID_REQUEST,
+           scm_from_utf8_string ("only a server asks for a new handshake; "
+                                 "a client answers its server's request "
+                                 "during a read"));
+      arm_client_verification (session, t, FUNC_NAME);
+      t->status_cached = 0;
+    }
+  ssize_t rc = drive_session (session, t, FUNC_NAME, "handshake",
+                              gn_tls_rehandshake_step, NULL);
+  scm_remember_upto_here_1 (session);
+  return rc == GN_TLS_WOULD_BLOCK ? gn_would_block : SCM_UNSPECIFIED;
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_reauthenticate, "%reauthenticate", 1, 0, 0, (SCM session),
+            "On server @var{session}, under TLS 1.3: ask the client for its\n"
+            "certificate now (post-handshake authentication), receive it and\n"
+            "verify it against the credentials' trust; afterwards\n"
+            "@code{session-peer-certificate-chain} returns it.  Both ends\n"
+            "must have been made with\n"
+            "@code{connection-flag/post-handshake-auth}, and the server must\n"
+            "have asked for certificates with\n"
+            "@code{set-session-client-certificate-request!}.  A client\n"
+            "answers during its reads, by itself; on a client this raises an\n"
+            "error saying so.")
+#define FUNC_NAME "reauthenticate"   /* wrapped by (net tls) */
+{
+  gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
+  if (!t->linger_until)
+    {
+      gn_tls_check_handshaken (session, t, FUNC_NAME);
+      const char *why = NULL;
+      if (!t->is_server)
+        why = (t->init_flags & GNUTLS_POST_HANDSHAKE_AUTH)
+          ? "no request of the server is pending: a client answers the "
+          "server's request by itself, during a read"
+          : "this client was made without "
+          "connection-flag/post-handshake-auth, so it offers no "
+          "post-handshake authentication";
+      else if (gnutls_protocol_get_version (t->s) != GNUTLS_TLS1_3)
+        why = "post-handshake authentication needs TLS 1.3; under TLS 1.2 "
+          "use rehandshake";
+      else if (!(t->init_flags & GNUTLS_POST_HANDSHAKE_AUTH))
+        why = "this server session was made without "
+          "connection-flag/post-handshake-auth";
+      else if (!(gnutls_session_get_flags (t->s)
+                 & GNUTLS_SFLAGS_POST_HANDSHAKE_AUTH))
+        why = "the client did not offer post-handshake authentication "
+          "(a client offers it when made with "
+          "connection-flag/post-handshake-auth)";
+      else if (t->client_cert == GNUTLS_CERT_IGNORE)
+        why = "ask for a certificate first, with "
+          "set-session-client-certificate-request! (request or require)";
+      if (why != NULL)
+        gn_raise_tls_error_message (FUNC_NAME, GNUTLS_E_INVALID_REQUEST,
+                                    scm_from_utf8_string (why));
+      arm_client_verification (session, t, FUNC_NAME);
+      t->status_cached = 0;
+    }
+  ssize_t rc = drive_session (session, t, FUNC_NAME, "handshake",
+                              gn_tls_reauth_step, NULL);
   scm_remember_upto_here_1 (session);
   return rc == GN_TLS_WOULD_BLOCK ? gn_would_block : SCM_UNSPECIFIED;
 }

@@ -290,14 +290,40 @@ gn_tls_make_record_port (SCM session, SCM close)
   r->close = close;
   r->before_io = SCM_BOOL_F;
   r->auto_flush = 1;
-  /* A byte stream: no BOM check (see gn_port_no_bom).  */
+  /* A byte stream: no BOM check (see gn_port_no_bom).  Made unbuffered,
+     so that Guile allocates no buffers of its default size only for the
+     setvbuf below to replace them (garbage for every connection).  */
   SCM port = gn_port_no_bom (scm_c_make_port (record_port_type,
-                                              SCM_RDNG | SCM_WRTNG,
+                                              SCM_RDNG | SCM_WRTNG | SCM_BUF0,
                                               (scm_t_bits) r));
   scm_setvbuf (port, scm_from_utf8_symbol ("block"),
                scm_from_int (RECORD_BUFFER_SIZE));
   return port;
 }
+
+void
+gn_tls_set_record_port_close (SCM port, SCM close)
+{
+  port_record (port)->close = close;
+}
+
+SCM_DEFINE (gn_set_session_record_port_close_x,
+            "set-session-record-port-close!", 2, 0, 0, (SCM port, SCM close),
+            "Make record port @var{port} call @var{close}, a procedure of one\n"
+            "argument, with @var{port} when it is closed, once, after sending\n"
+            "close_notify, instead of closing the session's transport port:\n"
+            "the procedure frees the transport itself (for example, closes\n"
+            "the socket whose descriptor the session uses).  The same as\n"
+            "giving @var{close} to @code{session-record-port}.")
+#define FUNC_NAME s_gn_set_session_record_port_close_x
+{
+  record_port *r = to_record_port (port, FUNC_NAME);
+  if (scm_is_false (scm_procedure_p (close)))
+    gn_wrong_type (FUNC_NAME, 2, close);
+  r->close = close;
+  return SCM_UNSPECIFIED;
+}
+#undef FUNC_NAME
 
 SCM_DEFINE (gn_tls_record_port_p, "tls-record-port?", 1, 0, 0, (SCM obj),
             "Return @code{#t} if @var{obj} is the record port of a TLS\n"

@@ -41,6 +41,31 @@ make_ticket_key (void)
   ticket_key_rc = gnutls_session_ticket_key_generate (&ticket_key);
 }
 
+/* The default priorities, parsed once: parsing the string costs about 1%
+   of a full handshake, and a program that sets its own priorities after
+   make-session (as every guile-gnutls program does) would pay it twice.
+   GnuTLS counts the sessions that use it; it lives as long as the
+   process.  */
+static gnutls_priority_t default_priority;
+static int default_priority_rc;
+static pthread_once_t default_priority_once = PTHREAD_ONCE_INIT;
+
+static void
+make_default_priority (void)
+{
+  default_priority_rc = gnutls_priority_init (&default_priority,
+                                              DEFAULT_PRIORITY, NULL);
+}
+
+static int
+set_default_priority (gnutls_session_t s)
+{
+  pthread_once (&default_priority_once, make_default_priority);
+  if (default_priority_rc < 0)
+    return default_priority_rc;
+  return gnutls_priority_set (s, default_priority);
+}
+
 /* ---- the object ------------------------------------------------------ */
 
 gn_tls_session *
@@ -217,7 +242,7 @@ SCM_DEFINE (gn_make_session, "make-session", 1, 0, 1, (SCM end, SCM flags),
   gnutls_session_set_ptr (t->s, t);
   gnutls_transport_set_ptr (t->s, t);
 
-  rc = gnutls_priority_set_direct (t->s, DEFAULT_PRIORITY, NULL);
+  rc = set_default_priority (t->s);
   if (rc < 0)
     gn_raise_tls_error (FUNC_NAME, rc, -1);
   if (t->is_server)
@@ -310,7 +335,7 @@ SCM_DEFINE (gn_set_session_default_priority, "set-session-default-priority!",
 #define FUNC_NAME s_gn_set_session_default_priority
 {
   gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
-  int rc = gnutls_priority_set_direct (t->s, DEFAULT_PRIORITY, NULL);
+  int rc = set_default_priority (t->s);
   if (rc < 0)
     gn_raise_tls_error (FUNC_NAME, rc, -1);
   return SCM_UNSPECIFIED;
@@ -579,7 +604,8 @@ SCM_DEFINE (gn_session_record_port, "session-record-port", 1, 1, 0,
             "by @code{bye}; a read returns what records hold.  The peer's close_notify reads as end of file; a\n"
             "connection cut without it raises a TLS error.  Closing the port\n"
             "sends close_notify and closes the transport port, or calls\n"
-            "@var{close} with the port when given.  On a non-blocking\n"
+            "@var{close} with the port when given (also when given for a\n"
+            "port made before).  On a non-blocking\n"
             "transport the port is suspendable: it calls the current read\n"
             "or write waiter.  The same port is returned on each call.")
 #define FUNC_NAME s_gn_session_record_port
@@ -591,6 +617,9 @@ SCM_DEFINE (gn_session_record_port, "session-record-port", 1, 1, 0,
   if (scm_is_false (t->record_port) || !SCM_OPPORTP (t->record_port))
     t->record_port = gn_tls_make_record_port
       (session, SCM_UNBNDP (close) ? SCM_BOOL_F : close);
+  else if (!SCM_UNBNDP (close) && scm_is_true (close))
+    /* As guile-gnutls: the port's close procedure is now CLOSE.  */
+    gn_tls_set_record_port_close (t->record_port, close);
   return t->record_port;
 }
 #undef FUNC_NAME

@@ -15,6 +15,7 @@
 #include <gnutls/x509.h>
 #include <gnutls/crypto.h>
 #include <gnutls/dtls.h>
+#include <time.h>
 
 /* error.c (TLS section): raise a TLS condition for GnuTLS error CODE from
    SUBR; ALERT is the alert received (gnutls_alert_description_t) or -1.  */
@@ -101,6 +102,10 @@ typedef struct
   unsigned int system_trusted;  /* ... and from the system store */
   unsigned int crl_count;       /* CRLs added */
   struct gn_crl_copy *crls;     /* their data (under the trust lock) */
+  /* Bumped (atomically) by every change to these credentials: a
+     verification result a session keeps (peer-certificate-status) holds
+     only while it is unchanged.  */
+  unsigned int generation;
 } gn_tls_cred;
 extern SCM gn_tls_credentials_type;
 gn_tls_cred *gn_to_tls_cred (SCM obj, const char *subr, int pos);
@@ -116,6 +121,8 @@ gnutls_x509_crt_fmt_t gn_tls_to_format (SCM fmt, const char *subr, int pos);
 /* A &net-state-error unless C may be changed (it is not the default
    credentials every session given none shares).  */
 void gn_tls_cred_check_mutable (SCM obj, gn_tls_cred *c, const char *subr);
+/* C's generation now.  */
+unsigned int gn_tls_cred_generation (gn_tls_cred *c);
 void gn_init_tls_credentials (void);
 
 /* tls-session.c: the session object and its settings.  */
@@ -175,6 +182,24 @@ typedef struct
   int read_ahead;
   char *ahead;
   size_t ahead_len, ahead_off;
+  /* What verification found during the last handshake (tls-io.c), so
+     that peer-certificate-status need not verify the same chain again:
+     valid for the same credentials at the same generation, in the same
+     second (verification depends on the time: GnuTLS checks it to the
+     second), until the next handshake, renegotiation or post-handshake
+     authentication.  A client's was checked against its server name.  */
+  int status_cached;
+  unsigned int status_value;
+  gn_tls_cred *status_cred;
+  unsigned int status_generation;
+  time_t status_time;
+  /* A client answering the server in the middle of a read (tls-io.c):
+     1, a renegotiation (TLS 1.2 HelloRequest); 2, post-handshake
+     authentication (TLS 1.3 CertificateRequest).  */
+  int answering;
+  /* A server's rehandshake sent its HelloRequest and now runs the new
+     handshake.  */
+  int renegotiation;
 } gn_tls_session;
 /* Bytes read ahead from the transport and not yet given to GnuTLS.  */
 size_t gn_tls_ahead_bytes (gn_tls_session *t);
@@ -246,6 +271,10 @@ ssize_t gn_tls_handshake_step (gn_tls_session *t, void *unused);
 ssize_t gn_tls_send_step (gn_tls_session *t, void *send_args);
 ssize_t gn_tls_recv_step (gn_tls_session *t, void *recv_args);
 ssize_t gn_tls_bye_step (gn_tls_session *t, void *how);
+ssize_t gn_tls_rehandshake_step (gn_tls_session *t, void *unused);
+ssize_t gn_tls_reauth_step (gn_tls_session *t, void *unused);
+/* Forget what the last verification found (see status_cached).  */
+void gn_tls_forget_status (gn_tls_session *t);
 struct gn_tls_send_args { const char *data; size_t len; };
 /* Into DATA, or as one whole record into *PACKET when PACKET is set.  */
 struct gn_tls_recv_args { char *data; size_t len; gnutls_packet_t *packet; };
@@ -317,6 +346,8 @@ void gn_init_dtls_server (void);
 
 /* tls-port.c.  */
 SCM gn_tls_make_record_port (SCM session, SCM close);
+/* Make record port PORT call CLOSE (a procedure, or #f) when closed.  */
+void gn_tls_set_record_port_close (SCM port, SCM close);
 void gn_init_tls_port (void);
 
 /* tls-x509.c.  */

@@ -56,17 +56,20 @@
             set-session-timeout!
             set-session-alpn-protocols! session-alpn-protocol
             handshake bye close-request/rdwr close-request/wr
+            rehandshake reauthenticate
             session-time-left
             session-side
             record-send record-receive!
             record-check-pending record-get-direction
             session-record-port tls-record-port? record-port-session
+            set-session-record-port-close!
             set-tls-record-port-auto-flush!
             alert-get
             ;; information
             session-protocol session-cipher session-mac session-kx
             session-group session-description session-resumed?
             session-peer-certificate-chain peer-certificate-status
+            session-our-certificate-chain
             session-data set-session-data!
             protocol->string cipher->string mac->string kx->string
             alert-description->string
@@ -323,6 +326,19 @@
       (force-output port)))
   (perform-operation (%bye session how) (%session-operation session 'bye)))
 
+(define (rehandshake session)
+  ;; What the record port buffered goes first, under the old keys.
+  (let ((port (%session-open-record-port session)))
+    (when port (force-output port)))
+  (perform-operation (%rehandshake session)
+                     (%session-operation session 'rehandshake)))
+
+(define (reauthenticate session)
+  (let ((port (%session-open-record-port session)))
+    (when port (force-output port)))
+  (perform-operation (%reauthenticate session)
+                     (%session-operation session 'reauthenticate)))
+
 (define (record-send session bv)
   (perform-operation (%record-send session bv)
                      (%session-operation session 'write)))
@@ -341,8 +357,10 @@ made with connection-flag/nonblock.")
              wrapper 'documentation
              (string-append (procedure-documentation primitive)
                             suspendable-note)))
-          (list handshake bye record-send record-receive!)
-          (list %handshake %bye %record-send %record-receive!))
+          (list handshake bye rehandshake reauthenticate
+                record-send record-receive!)
+          (list %handshake %bye %rehandshake %reauthenticate
+                %record-send %record-receive!))
 
 ;;; A deferred handshake.  An accept loop that did each handshake itself
 ;;; would wait for every client in turn, and one client that connects and
