@@ -714,7 +714,9 @@ SCM_DEFINE (gn_set_cred_verify_limits,
             "@var{max-bits} bits and chains of more than @var{max-depth}\n"
             "certificates (non-negative integers; GnuTLS's defaults are\n"
             "16384 bits and 16 certificates).  They apply to the verification\n"
-            "during the handshake and to @code{peer-certificate-status}.")
+            "during the handshake and to @code{peer-certificate-status}\n"
+            "(GnuTLS 3.7 checks the depth; it seems to check the bits no\n"
+            "more).")
 #define FUNC_NAME s_gn_set_cred_verify_limits
 {
   gn_tls_cred *c = to_mutable_cred (cred, FUNC_NAME, 1);

@@ -11,7 +11,10 @@
    and set-log-procedure!.  The procedure is called under a continuation
    barrier and a catch-all: what it raises is reported once on the
    current error port and goes no further, so it can neither unwind
-   through GnuTLS nor break the operation that logged.  */
+   through GnuTLS nor break the operation that logged.  (An escape to an
+   outer prompt is not stopped by either; it leaves from between two
+   GnuTLS calls, as an async such as SIGINT's may, which the driver
+   allows.)  */
 
 #include "tls.h"
 
