@@ -16,8 +16,12 @@
 ;;;   symbols such as TLS1.3 or AES-256-GCM;
 ;;; - ALPN, SNI on both sides, client certificates and resumption;
 ;;; - errors are (net error) conditions that `(catch 'gnutls-error ...)'
-;;;   still catches, with arguments (CODE PROCEDURE-NAME MESSAGE); error
-;;;   codes are integers, e.g. `error/again'.
+;;;   still catches, with guile-gnutls's arguments (CODE PROCEDURE-NAME);
+;;;   error codes are integers, e.g. `error/again';
+;;; - the constants of guile-gnutls's enum families are symbols where they
+;;;   describe a session (cipher/aes-256-gcm is the symbol AES-256-GCM
+;;;   that session-cipher returns) and GnuTLS's integers where they are
+;;;   options or flags (libguile-net/tls-names.c).
 
 (define-module (net tls)
   #:use-module (net config)
