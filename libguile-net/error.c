@@ -185,31 +185,21 @@ gn_init_error (void)
    kind `gnutls-error' and arguments (CODE SUBR MESSAGE) so code written for
    guile-gnutls's `(catch 'gnutls-error ...)' keeps catching them.  */
 
-#include <ctype.h>
 #include <string.h>
-#include <gnutls/gnutls.h>
+#include "tls.h"
 
 static SCM raise_tls_error_var = SCM_BOOL_F;
 static SCM raise_tls_verification_var = SCM_BOOL_F;
 
-/* GNUTLS_A_UNKNOWN_CA -> unknown-ca: alerts as Scheme-style symbols.  */
+/* GNUTLS_A_UNKNOWN_CA -> unknown-ca: alerts as Scheme-style symbols, the
+   alert-description/ values (tls-names.c).  */
 SCM gn_tls_alert_symbol (int alert);
 
 SCM
 gn_tls_alert_symbol (int alert)
 {
-  const char *name = alert >= 0
-    ? gnutls_alert_get_strname ((gnutls_alert_description_t) alert) : NULL;
-  if (name == NULL)
-    return SCM_BOOL_F;
-  if (strncmp (name, "GNUTLS_A_", 9) == 0)
-    name += 9;
-  char buf[64];
-  size_t i;
-  for (i = 0; name[i] != '\0' && i < sizeof buf - 1; i++)
-    buf[i] = name[i] == '_' ? '-' : tolower ((unsigned char) name[i]);
-  buf[i] = '\0';
-  return scm_from_utf8_symbol (buf);
+  return alert < 0 ? SCM_BOOL_F
+    : gn_name_from_value (GN_ALERT_DESCRIPTION, alert);
 }
 
 static SCM raise_too_large_var = SCM_BOOL_F;
@@ -230,6 +220,7 @@ gn_raise_dtls_message_too_large (const char *subr, size_t size, size_t limit,
 void
 gn_raise_tls_error (const char *subr, int code, int alert)
 {
+  gn_tls_log_deliver ();   /* what GnuTLS said about it, first */
   if (scm_is_false (raise_tls_error_var))
     raise_tls_error_var = scm_c_public_variable ("net error",
                                                  "%raise-tls-error");
@@ -248,6 +239,7 @@ gn_raise_tls_error (const char *subr, int code, int alert)
 void
 gn_raise_tls_error_message (const char *subr, int code, SCM message)
 {
+  gn_tls_log_deliver ();
   if (scm_is_false (raise_tls_error_var))
     raise_tls_error_var = scm_c_public_variable ("net error",
                                                  "%raise-tls-error");
@@ -303,62 +295,6 @@ gn_tls_check (int rc, const char *subr)
     gn_raise_tls_error (subr, rc, -1);
 }
 
-/* The reasons a certificate can fail verification, most telling first.  */
-static const struct
-{
-  unsigned bit;
-  const char *symbol;
-  const char *words;
-} cert_reasons[] = {
-  { GNUTLS_CERT_EXPIRED, "expired", "the certificate has expired" },
-  { GNUTLS_CERT_NOT_ACTIVATED, "not-yet-valid",
-    "the certificate is not yet valid" },
-  { GNUTLS_CERT_UNEXPECTED_OWNER, "host-name-mismatch",
-    "the certificate does not match the host name" },
-  { GNUTLS_CERT_SIGNER_NOT_FOUND, "untrusted-issuer",
-    "the certificate's issuer is not trusted (unknown or self-signed)" },
-  { GNUTLS_CERT_REVOKED, "revoked", "the certificate has been revoked" },
-  { GNUTLS_CERT_INSECURE_ALGORITHM, "insecure-algorithm",
-    "the certificate is signed with an insecure algorithm" },
-  { GNUTLS_CERT_SIGNER_NOT_CA, "signer-not-ca",
-    "the certificate's signer is not a certificate authority" },
-  { GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE, "signer-constraints",
-    "the certificate's signer constraints were violated" },
-  { GNUTLS_CERT_PURPOSE_MISMATCH, "purpose-mismatch",
-    "the certificate is not meant for this purpose (key usage)" },
-  { GNUTLS_CERT_SIGNATURE_FAILURE, "bad-signature",
-    "the certificate's signature is invalid" },
-  { GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED, "revocation-data-superseded",
-    "the revocation data are old and superseded" },
-  { GNUTLS_CERT_REVOCATION_DATA_ISSUED_IN_FUTURE, "revocation-data-future",
-    "the revocation data have a future issue date" },
-  { GNUTLS_CERT_MISMATCH, "certificate-mismatch",
-    "the certificate is not the expected one" },
-  { GNUTLS_CERT_MISSING_OCSP_STATUS, "missing-ocsp-status",
-    "no OCSP status was received though the certificate requires one" },
-  { GNUTLS_CERT_INVALID_OCSP_STATUS, "invalid-ocsp-status",
-    "the OCSP status received is invalid" },
-  { GNUTLS_CERT_UNKNOWN_CRIT_EXTENSIONS, "unknown-critical-extension",
-    "the certificate has an unsupported critical extension" },
-};
-
-/* The reasons in STATUS, as a list of symbols (empty when it is 0).  */
-SCM gn_tls_status_reasons (unsigned status);
-
-SCM
-gn_tls_status_reasons (unsigned status)
-{
-  SCM reasons = SCM_EOL;
-  size_t n = sizeof cert_reasons / sizeof cert_reasons[0];
-  for (size_t i = n; i-- > 0;)
-    if (status & cert_reasons[i].bit)
-      reasons = scm_cons (scm_from_utf8_symbol (cert_reasons[i].symbol),
-                          reasons);
-  if (status != 0 && scm_is_null (reasons))
-    reasons = scm_list_1 (scm_from_utf8_symbol ("invalid"));
-  return reasons;
-}
-
 void
 gn_raise_tls_verification_error (const char *subr, unsigned status,
                                  const char *host)
@@ -366,23 +302,9 @@ gn_raise_tls_verification_error (const char *subr, unsigned status,
   if (scm_is_false (raise_tls_verification_var))
     raise_tls_verification_var =
       scm_c_public_variable ("net error", "%raise-tls-verification-error");
-  SCM reasons = SCM_EOL, words = SCM_EOL;
-  size_t n = sizeof cert_reasons / sizeof cert_reasons[0];
-  for (size_t i = n; i-- > 0;)
-    if (status & cert_reasons[i].bit)
-      {
-        reasons = scm_cons (scm_from_utf8_symbol (cert_reasons[i].symbol),
-                            reasons);
-        words = scm_cons (scm_from_utf8_string (cert_reasons[i].words),
-                          words);
-      }
-  if (scm_is_null (reasons))
-    {
-      /* GNUTLS_CERT_INVALID alone, or no certificate at all.  */
-      reasons = scm_list_1 (scm_from_utf8_symbol ("invalid"));
-      words = scm_list_1 (scm_from_utf8_string
-                          ("the certificate is invalid or missing"));
-    }
+  SCM reasons, words;
+  /* GNUTLS_CERT_INVALID alone, or no certificate at all: `invalid'.  */
+  gn_tls_status_lists (status | GNUTLS_CERT_INVALID, &reasons, &words);
   int code = GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
   SCM args = scm_list_n (scm_from_utf8_symbol (subr), scm_from_int (code),
                          scm_from_utf8_symbol (gnutls_strerror_name (code)),

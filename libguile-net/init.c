@@ -54,10 +54,14 @@ void gn_init_tls_port (void);
 void gn_init_tls_x509 (void);
 void gn_init_tls_x509_enums (void);
 void gn_init_tls_x509_make (void);
+void gn_init_tls_names (void);
+void gn_init_tls_log (void);
 
 void
 scm_init_guile_net_tls (void)
 {
+  gn_init_tls_names ();
+  gn_init_tls_log ();
   gn_init_tls_credentials ();
   gn_init_tls_session ();
   gn_init_tls_transport ();

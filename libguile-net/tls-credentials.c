@@ -680,6 +680,70 @@ SCM_DEFINE (gn_set_cred_crl_data, "set-certificate-credentials-x509-crl-data!",
 }
 #undef FUNC_NAME
 
+/* ---- How peers are verified ----------------------------------------- */
+
+/* GnuTLS applies these to every verification of a peer with these
+   credentials: ours during the handshake (tls-io.c) and
+   peer-certificate-status alike.  */
+
+SCM_DEFINE (gn_set_cred_verify_flags,
+            "set-certificate-credentials-verify-flags!", 1, 0, 1,
+            (SCM cred, SCM flags),
+            "Verify peers with @var{cred} under @var{flags}, any number of\n"
+            "@code{certificate-verify/} values (for example\n"
+            "@code{certificate-verify/disable-time-checks}): they replace the\n"
+            "flags set before; none restores GnuTLS's default.  They apply\n"
+            "to the verification during the handshake and to\n"
+            "@code{peer-certificate-status}.")
+#define FUNC_NAME s_gn_set_cred_verify_flags
+{
+  gn_tls_cred *c = to_mutable_cred (cred, FUNC_NAME, 1);
+  unsigned long mask = gn_name_flags_mask (GN_CERTIFICATE_VERIFY);
+  unsigned long f = 0;
+  int pos = 2;
+  for (SCM l = flags; scm_is_pair (l); l = SCM_CDR (l), pos++)
+    {
+      SCM x = SCM_CAR (l);
+      if (!scm_is_exact_integer (x))
+        gn_wrong_type (FUNC_NAME, pos, x);
+      if (!scm_is_unsigned_integer (x, 0, UINT_MAX)
+          || (scm_to_ulong (x) & ~mask) != 0)
+        gn_out_of_range_msg (FUNC_NAME, pos, x, "not a certificate-verify/ "
+                             "value or a combination of them");
+      f |= scm_to_ulong (x);
+    }
+  gnutls_certificate_set_verify_flags (c->cred, (unsigned int) f);
+  return SCM_UNSPECIFIED;
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_set_cred_verify_limits,
+            "set-certificate-credentials-verify-limits!", 3, 0, 0,
+            (SCM cred, SCM max_bits, SCM max_depth),
+            "Refuse, when verifying peers with @var{cred}, keys of more than\n"
+            "@var{max-bits} bits and chains of more than @var{max-depth}\n"
+            "certificates (non-negative integers; GnuTLS's defaults are\n"
+            "16384 bits and 16 certificates).  They apply to the verification\n"
+            "during the handshake and to @code{peer-certificate-status}\n"
+            "(GnuTLS 3.7 checks the depth; it seems to check the bits no\n"
+            "more).")
+#define FUNC_NAME s_gn_set_cred_verify_limits
+{
+  gn_tls_cred *c = to_mutable_cred (cred, FUNC_NAME, 1);
+  if (!scm_is_exact_integer (max_bits))
+    gn_wrong_type (FUNC_NAME, 2, max_bits);
+  if (!scm_is_exact_integer (max_depth))
+    gn_wrong_type (FUNC_NAME, 3, max_depth);
+  if (!scm_is_unsigned_integer (max_bits, 0, UINT_MAX))
+    gn_out_of_range (FUNC_NAME, 2, max_bits);
+  if (!scm_is_unsigned_integer (max_depth, 0, UINT_MAX))
+    gn_out_of_range (FUNC_NAME, 3, max_depth);
+  gnutls_certificate_set_verify_limits (c->cred, scm_to_uint (max_bits),
+                                        scm_to_uint (max_depth));
+  return SCM_UNSPECIFIED;
+}
+#undef FUNC_NAME
+
 /* ---- What credentials hold, for printing ----------------------------- */
 
 static SCM

@@ -289,13 +289,76 @@ SCM_DEFINE (gn_peer_certificate_status, "peer-certificate-status", 1, 1, 0,
 }
 #undef FUNC_NAME
 
-SCM_DEFINE (gn_error_to_string, "error->string", 1, 0, 0, (SCM code),
-            "Return GnuTLS's message for error code @var{code}.")
-#define FUNC_NAME s_gn_error_to_string
+static SCM
+credentials_value (gnutls_credentials_type_t type)
 {
-  if (!scm_is_signed_integer (code, INT_MIN, INT_MAX))
-    gn_wrong_type (FUNC_NAME, 1, code);
-  return scm_from_utf8_string (gnutls_strerror (scm_to_int (code)));
+  return (int) type < 0 ? SCM_BOOL_F
+    : gn_name_from_value (GN_CREDENTIALS, (long) type);
+}
+
+SCM_DEFINE (gn_session_authentication_type, "session-authentication-type",
+            1, 0, 0, (SCM session),
+            "Return the kind of authentication @var{session} negotiated, a\n"
+            "@code{credentials/} value such as @code{credentials/certificate}\n"
+            "(the symbol @code{certificate}), or @code{#f} before the\n"
+            "handshake.")
+#define FUNC_NAME s_gn_session_authentication_type
+{
+  gn_tls_session *t = established (session, FUNC_NAME);
+  return t ? credentials_value (gnutls_auth_get_type (t->s)) : SCM_BOOL_F;
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_session_server_authentication_type,
+            "session-server-authentication-type", 1, 0, 0, (SCM session),
+            "Return how the server of @var{session} authenticated, a\n"
+            "@code{credentials/} value, or @code{#f} before the handshake.")
+#define FUNC_NAME s_gn_session_server_authentication_type
+{
+  gn_tls_session *t = established (session, FUNC_NAME);
+  return t ? credentials_value (gnutls_auth_server_get_type (t->s))
+    : SCM_BOOL_F;
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_session_client_authentication_type,
+            "session-client-authentication-type", 1, 0, 0, (SCM session),
+            "Return how the client of @var{session} authenticated, a\n"
+            "@code{credentials/} value (@code{credentials/certificate} also\n"
+            "when it sent no certificate), or @code{#f} before the\n"
+            "handshake.")
+#define FUNC_NAME s_gn_session_client_authentication_type
+{
+  gn_tls_session *t = established (session, FUNC_NAME);
+  return t ? credentials_value (gnutls_auth_client_get_type (t->s))
+    : SCM_BOOL_F;
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_session_certificate_type, "session-certificate-type", 1, 0, 0,
+            (SCM session),
+            "Return the type of the certificates @var{session} uses, a\n"
+            "@code{certificate-type/} value (@code{certificate-type/x509},\n"
+            "the symbol @code{x509}), or @code{#f} before the handshake.")
+#define FUNC_NAME s_gn_session_certificate_type
+{
+  gn_tls_session *t = established (session, FUNC_NAME);
+  if (t == NULL)
+    return SCM_BOOL_F;
+  gnutls_certificate_type_t type = gnutls_certificate_type_get (t->s);
+  return gn_name_from_value (GN_CERTIFICATE_TYPE, (long) type);
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_session_compression_method, "session-compression-method",
+            1, 0, 0, (SCM session),
+            "Return the compression method of @var{session}:\n"
+            "@code{compression-method/null} (the symbol @code{null}), as\n"
+            "GnuTLS 3.7 compresses no records.")
+#define FUNC_NAME s_gn_session_compression_method
+{
+  gn_to_tls_session (session, FUNC_NAME, 1);
+  return gn_name_from_value (GN_COMPRESSION_METHOD, GNUTLS_COMP_NULL);
 }
 #undef FUNC_NAME
 

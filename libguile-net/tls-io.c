@@ -463,6 +463,9 @@ gn_tls_drive (SCM session, gn_tls_session *t, gn_tls_io *io)
   for (;;)
     {
       ssize_t rc = io->step (t, io->args);
+      /* What GnuTLS logged during the step, now that it has returned.  */
+      if (!io->quiet)
+        gn_tls_log_deliver ();
       if (rc == GNUTLS_E_WARNING_ALERT_RECEIVED
           || rc == GNUTLS_E_FATAL_ALERT_RECEIVED)
         t->alert_received = 1;
@@ -617,6 +620,17 @@ ssize_t
 gn_tls_send_step (gn_tls_session *t, void *args)
 {
   struct gn_tls_send_args *a = args;
+  /* An alert GnuTLS holds (alert-send was interrupted) goes first: a
+     call without data finishes it, and then this data are sent.  */
+  if (t->alert_pending)
+    {
+      ssize_t r = gnutls_record_send (t->s, NULL, 0);
+      if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED)
+        return r;
+      t->alert_pending = t->send_pending = 0;
+      if (r < 0)
+        return r;
+    }
   /* After an interrupted send GnuTLS wants the call repeated; the data it
      already encrypted is what gets sent, and its length returned.  */
   ssize_t rc = t->send_pending ? gnutls_record_send (t->s, NULL, 0)
@@ -663,6 +677,32 @@ gn_tls_recv_step (gn_tls_session *t, void *args)
   return rc;
 }
 
+struct alert_args
+{
+  gnutls_alert_level_t level;
+  gnutls_alert_description_t description;
+};
+
+static ssize_t
+alert_step (gn_tls_session *t, void *args)
+{
+  struct alert_args *a = args;
+  /* A record an interrupted record-send left with GnuTLS goes first.  */
+  if (t->send_pending && !t->alert_pending)
+    {
+      ssize_t r = gnutls_record_send (t->s, NULL, 0);
+      t->send_pending = r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED;
+      if (r < 0)
+        return r;
+    }
+  /* Called again after "again", GnuTLS sends the alert it holds rather
+     than a second one.  */
+  int rc = gnutls_alert_send (t->s, a->level, a->description);
+  t->send_pending = t->alert_pending =
+    rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED;
+  return rc;
+}
+
 static ssize_t
 session_data_step (gn_tls_session *t, void *datum)
 {
@@ -692,6 +732,7 @@ static const struct
   { "rehandshake", "rehandshake", "handshake", 0 },
   { "reauthenticate", "reauthenticate", "handshake", 0 },
   { "bye", "bye", "bye", 1 },
+  { "alert", "alert-send", "write", 1 },
   { "read", "record-receive!", "read", 0 },
   { "write", "record-send", "write", 1 },
   { "port-read", "tls-record-port-read", "read", 0 },
@@ -879,6 +920,29 @@ SCM_DEFINE (gn_bye, "%bye", 2, 0, 0, (SCM session, SCM how),
   gnutls_close_request_t request = (gnutls_close_request_t) h;
   ssize_t rc = drive_session (session, t, FUNC_NAME, "bye", gn_tls_bye_step,
                               &request);
+  return rc == GN_TLS_WOULD_BLOCK ? gn_would_block : SCM_UNSPECIFIED;
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_alert_send, "%alert-send", 3, 0, 0,
+            (SCM session, SCM level, SCM description),
+            "Send the peer of @var{session} an alert of @var{level}\n"
+            "(@code{alert-level/warning} or @code{alert-level/fatal}) and\n"
+            "@var{description} (an @code{alert-description/} value, such as\n"
+            "@code{alert-description/user-canceled}).  It waits, times out\n"
+            "and raises as @code{record-send} does.  GnuTLS does not end the\n"
+            "session after a fatal alert: close it (the peer will).")
+#define FUNC_NAME "alert-send"   /* wrapped by (net tls) */
+{
+  gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
+  struct alert_args a;
+  a.level = (gnutls_alert_level_t) gn_name_value (GN_ALERT_LEVEL, level,
+                                                  FUNC_NAME, 2);
+  a.description = (gnutls_alert_description_t)
+    gn_name_value (GN_ALERT_DESCRIPTION, description, FUNC_NAME, 3);
+  gn_tls_check_usable (session, t, FUNC_NAME);
+  ssize_t rc = drive_session (session, t, FUNC_NAME, "write", alert_step,
+                              &a);
   return rc == GN_TLS_WOULD_BLOCK ? gn_would_block : SCM_UNSPECIFIED;
 }
 #undef FUNC_NAME

@@ -186,8 +186,9 @@ post_client_hello (gnutls_session_t s)
 SCM_DEFINE (gn_make_session, "make-session", 1, 0, 1, (SCM end, SCM flags),
             "Return a new TLS session for @var{end},\n"
             "@code{connection-end/client} or @code{connection-end/server},\n"
-            "with optional @var{flags} (@code{connection-flag/nonblock},\n"
-            "@code{connection-flag/datagram}).  The session uses secure\n"
+            "with optional @var{flags}, @code{connection-flag/} values\n"
+            "such as @code{connection-flag/nonblock} (any of them, given\n"
+            "separately or combined with @code{logior}).  The session uses secure\n"
             "default priorities (TLS 1.2 and 1.3, AEAD ciphers, forward\n"
             "secrecy).  A client verifies the server during the handshake\n"
             "against the name given with @code{set-session-server-name!}\n"
@@ -206,11 +207,16 @@ SCM_DEFINE (gn_make_session, "make-session", 1, 0, 1, (SCM end, SCM flags),
   for (SCM l = flags; scm_is_pair (l); l = SCM_CDR (l), pos++)
     {
       SCM x = SCM_CAR (l);
-      if (!scm_is_unsigned_integer (x, 0, UINT_MAX))
+      if (!scm_is_exact_integer (x))
         gn_wrong_type (FUNC_NAME, pos, x);
+      /* Any combination of the connection-flag/ values, GnuTLS's flags
+         of gnutls_init; nothing else (not connection-end/ either).  */
+      unsigned long mask = gn_name_flags_mask (GN_CONNECTION_FLAG);
+      if (!scm_is_unsigned_integer (x, 0, UINT_MAX)
+          || (scm_to_ulong (x) & ~mask) != 0)
+        gn_out_of_range_msg (FUNC_NAME, pos, x, "not a connection-flag/ "
+                             "value or a combination of them");
       unsigned int v = scm_to_uint (x);
-      if (v & (GNUTLS_CLIENT | GNUTLS_SERVER))
-        gn_out_of_range (FUNC_NAME, pos, x);
       f |= v;
     }
 
@@ -624,12 +630,6 @@ SCM_DEFINE (gn_session_record_port, "session-record-port", 1, 1, 0,
 }
 #undef FUNC_NAME
 
-static void
-define_int (const char *name, long value)
-{
-  scm_c_define (name, scm_from_long (value));
-}
-
 void
 gn_init_tls_session (void)
 {
@@ -639,30 +639,8 @@ gn_init_tls_session (void)
                                   finalize_session);
   scm_permanent_object (gn_tls_session_type);
 
-  define_int ("connection-end/client", GNUTLS_CLIENT);
-  define_int ("connection-end/server", GNUTLS_SERVER);
-  define_int ("connection-flag/datagram", GNUTLS_DATAGRAM);
-  define_int ("connection-flag/nonblock", GNUTLS_NONBLOCK);
-  define_int ("connection-flag/no-extensions", GNUTLS_NO_EXTENSIONS);
-  define_int ("close-request/rdwr", GNUTLS_SHUT_RDWR);
-  define_int ("close-request/wr", GNUTLS_SHUT_WR);
-  define_int ("server-name-type/dns", GNUTLS_NAME_DNS);
-  define_int ("certificate-request/ignore", GNUTLS_CERT_IGNORE);
-  define_int ("certificate-request/request", GNUTLS_CERT_REQUEST);
-  define_int ("certificate-request/require", GNUTLS_CERT_REQUIRE);
-  define_int ("error/again", GNUTLS_E_AGAIN);
-  define_int ("error/interrupted", GNUTLS_E_INTERRUPTED);
-  define_int ("error/premature-termination", GNUTLS_E_PREMATURE_TERMINATION);
-  define_int ("error/certificate-verification-error",
-              GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR);
-  define_int ("error/fatal-alert-received", GNUTLS_E_FATAL_ALERT_RECEIVED);
-  define_int ("error/warning-alert-received", GNUTLS_E_WARNING_ALERT_RECEIVED);
-  define_int ("error/unexpected-packet-length",
-              GNUTLS_E_UNEXPECTED_PACKET_LENGTH);
-  define_int ("error/decryption-failed", GNUTLS_E_DECRYPTION_FAILED);
-  define_int ("error/no-certificate-found", GNUTLS_E_NO_CERTIFICATE_FOUND);
-  define_int ("error/certificate-required", GNUTLS_E_CERTIFICATE_REQUIRED);
-  define_int ("error/invalid-session", GNUTLS_E_INVALID_SESSION);
+  /* The constants (connection-end/, connection-flag/, error/, ...) are
+     tls-names.c's.  */
 #ifndef SCM_MAGIC_SNARFER
 #include "tls-session.x"
 #endif

@@ -156,6 +156,7 @@ typedef struct
   int truncated;                /* ... a cut without close_notify */
   int alert_received;           /* an alert came in (alert-get) */
   int send_pending;             /* a record send was interrupted */
+  int alert_pending;            /* ... and it is an alert (alert-send) */
   int last_errno;               /* errno of the last transport failure */
   const gn_sockaddr *send_to;   /* where datagrams go, or NULL: connected */
   unsigned long sent;           /* datagrams (or writes) sent */
@@ -313,6 +314,35 @@ void gn_init_tls_io (void);
 
 /* tls-info.c.  */
 void gn_init_tls_info (void);
+
+/* tls-names.c: guile-gnutls's enum families and error codes.  */
+typedef enum
+{
+  GN_ALERT_DESCRIPTION, GN_ALERT_LEVEL, GN_CERTIFICATE_STATUS,
+  GN_CERTIFICATE_VERIFY, GN_CIPHER, GN_KX, GN_MAC, GN_PROTOCOL,
+  GN_COMPRESSION_METHOD, GN_CERTIFICATE_TYPE, GN_CREDENTIALS,
+  GN_HANDSHAKE_DESCRIPTION, GN_CONNECTION_FLAG, GN_CONNECTION_END,
+  GN_CLOSE_REQUEST, GN_CERTIFICATE_REQUEST, GN_SERVER_NAME_TYPE,
+  GN_OPENPGP_CERTIFICATE_FORMAT, GN_ERROR,
+  GN_FAMILY_COUNT
+} gn_name_family;
+/* GnuTLS's number for V, a value of family F (argument POS of SUBR), or
+   raise wrong-type-arg (not a symbol or integer as F's values are) or
+   out-of-range (not one of them).  */
+long gn_name_value (gn_name_family f, SCM v, const char *subr, int pos);
+/* The value of F whose GnuTLS number is VALUE, or #f.  */
+SCM gn_name_from_value (gn_name_family f, long value);
+/* Every bit of F's values (a flags family).  */
+unsigned long gn_name_flags_mask (gn_name_family f);
+/* The reasons in verification STATUS: *REASONS symbols, and *WORDS
+   (unless NULL) English sentences.  */
+void gn_tls_status_lists (unsigned status, SCM *reasons, SCM *words);
+void gn_init_tls_names (void);
+
+/* tls-log.c: deliver what GnuTLS logged to the log procedure; call only
+   in Guile mode and outside GnuTLS.  Cheap when nothing is waiting.  */
+void gn_tls_log_deliver (void);
+void gn_init_tls_log (void);
 
 /* dtls.c: DTLS messages and MTU, for clients and dtls-server.c.  */
 /* What a server keeps per peer, pointed to by the peer's session.  */

@@ -190,7 +190,8 @@
     connection-refused-error? connection-reset-error?
     tls-error? tls-verification-error? tls-premature-termination?
     dtls-server? dtls-message-too-large?
-    net-state-error? tls-priority-error? tls-file-error?))
+    net-state-error? tls-priority-error? tls-file-error?
+    openpgp-certificate? openpgp-private-key? openpgp-keyring?))
 
 ;; Condition accessors: Guile's define-exception-type makes them, and
 ;; given anything else they raise Guile's misc-error, as documented in
@@ -228,6 +229,17 @@
     (make-x509-certificate "takes no arguments" ,returns-anything)
     (%default-priority-string "takes no arguments" ,returns-anything)
     (https-request-session "takes no arguments (#f outside a handler)" ,(returns not))
+    (gnutls-version "takes no arguments" ,(returns string?))
+    ;; OpenPGP: GnuTLS dropped it, so nothing can be of the type these
+    ;; take; they say so (error/unimplemented-feature) whatever they get.
+    ,@(map (lambda (name)
+             (list name "documented: GnuTLS no longer supports OpenPGP"
+                   (raises-condition (tls-code error/unimplemented-feature))))
+           '(openpgp-certificate-id openpgp-certificate-id!
+             openpgp-certificate-fingerprint openpgp-certificate-fingerprint!
+             openpgp-certificate-name openpgp-certificate-names
+             openpgp-certificate-algorithm openpgp-certificate-version
+             openpgp-certificate-usage openpgp-keyring-contains-key-id?))
     ;; Parameter objects: called with no argument they return their value;
     ;; wrong values are the parameterize rows of part 2.
     (tcp-buffer-size "a parameter: see its parameterize row" ,returns-anything)

@@ -216,10 +216,13 @@ catches it."
 ;;; fatal), which also holds the string and the index where it went wrong.
 ;;;
 ;;; The raised exception also has the throw kind `gnutls-error' with
-;;; arguments (CODE PROCEDURE-NAME MESSAGE), as guile-gnutls throws, so
-;;; `(catch 'gnutls-error ...)' written for (gnutls) still catches it.
+;;; exactly guile-gnutls's arguments (CODE PROCEDURE-NAME): CODE the
+;;; integer of an error/ constant, PROCEDURE-NAME a symbol.  So
+;;; `(catch 'gnutls-error ...)' written for (gnutls), whose handlers are
+;;; `(lambda (key err proc) ...)', still catches it and sees what it
+;;; expects; everything else is in the condition.
 
-(use-modules (ice-9 format))
+(use-modules (ice-9 format) (ice-9 match))
 
 (export &tls-error make-tls-error tls-error?
         tls-error-code tls-error-name tls-error-message
@@ -267,14 +270,36 @@ connection without a TLS close_notify (a truncated connection)."
   (and (tls-error? obj)
        (eq? (tls-error-name obj) 'GNUTLS_E_PREMATURE_TERMINATION)))
 
+;; The report of an uncaught `gnutls-error' has only its arguments, the
+;; code and the procedure, to go by: it shows GnuTLS's message for the
+;; code.  The whole message (why a certificate was refused, which file
+;; could not be read) is kept here for the exceptions whose arguments
+;; the report receives unchanged (Guile's report of an uncaught exception,
+;; print-exception given exception-args), and for the last one this
+;; thread raised (the REPL's report, whose catch handler gets a copy).
+(define full-messages (make-weak-key-hash-table))
+(define last-raised (make-thread-local-fluid #f))
+
 (define* (tls-exception who code tls message #:optional (irritants '()))
-  (let ((who (origin-symbol who)))
-    (make-exception (make-kind-and-args
-                     'gnutls-error (list code who message))
+  (let* ((who (origin-symbol who))
+         (args (list code who)))
+    (hashq-set! full-messages args message)
+    (fluid-set! last-raised (cons args message))
+    (make-exception (make-kind-and-args 'gnutls-error args)
                     tls
                     (make-exception-with-origin who)
                     (make-exception-with-message message)
                     (make-exception-with-irritants irritants))))
+
+(define (gnutls-error-text args)
+  ;; What to print for a `gnutls-error' with ARGS (CODE PROC).
+  (or (hashq-ref full-messages args)
+      (let ((last (fluid-ref last-raised)))
+        (and last (equal? (car last) args) (cdr last)))
+      (let ((code (car args)))
+        (or (false-if-exception
+             ((module-ref (resolve-interface '(net tls)) 'error->string) code))
+            (format #f "GnuTLS error ~s" code)))))
 
 (define (%raise-tls-error who code name message alert fatal?)
   "Raise a TLS condition for GnuTLS error CODE in WHO.  Called from C.
@@ -337,12 +362,11 @@ it had."
 (set-exception-printer!
  'gnutls-error
  (lambda (port key args default-printer)
-   (if (and (= (length args) 3) (string? (caddr args)))
-       (begin
-         (when (cadr args)
-           (format port "In procedure ~a: " (cadr args)))
-         (display (caddr args) port))
-       (default-printer))))
+   (match args
+     (((? exact-integer? code) (? symbol? proc))
+      (format port "In procedure ~a: " proc)
+      (display (gnutls-error-text args) port))
+     (_ (default-printer)))))
 
 ;; Conditions of ours that are no throw (timeouts, messages too large)
 ;; print the same way; other exceptions as Guile prints them.

@@ -16,8 +16,12 @@
 ;;;   symbols such as TLS1.3 or AES-256-GCM;
 ;;; - ALPN, SNI on both sides, client certificates and resumption;
 ;;; - errors are (net error) conditions that `(catch 'gnutls-error ...)'
-;;;   still catches, with arguments (CODE PROCEDURE-NAME MESSAGE); error
-;;;   codes are integers, e.g. `error/again'.
+;;;   still catches, with guile-gnutls's arguments (CODE PROCEDURE-NAME);
+;;;   error codes are integers, e.g. `error/again';
+;;; - the constants of guile-gnutls's enum families are symbols where they
+;;;   describe a session (cipher/aes-256-gcm is the symbol AES-256-GCM
+;;;   that session-cipher returns) and GnuTLS's integers where they are
+;;;   options or flags (libguile-net/tls-names.c).
 
 (define-module (net tls)
   #:use-module (net config)
@@ -26,6 +30,7 @@
   #:use-module (net wait)
   #:use-module (oop goops)
   #:use-module ((ice-9 binary-ports) #:select (get-bytevector-all))
+  #:use-module ((rnrs bytevectors) #:select (bytevector?))
   #:re-export (&tls-error tls-error? tls-error-code tls-error-name
                tls-error-message tls-error-alert tls-error-fatal?
                tls-premature-termination?
@@ -64,15 +69,18 @@
             session-record-port tls-record-port? record-port-session
             set-session-record-port-close!
             set-tls-record-port-auto-flush!
-            alert-get
+            alert-get alert-send
             ;; information
             session-protocol session-cipher session-mac session-kx
             session-group session-description session-resumed?
             session-peer-certificate-chain peer-certificate-status
             session-our-certificate-chain
             session-data set-session-data!
-            protocol->string cipher->string mac->string kx->string
-            alert-description->string
+            session-authentication-type session-server-authentication-type
+            session-client-authentication-type
+            session-certificate-type session-compression-method
+            ;; GnuTLS's log
+            set-log-procedure! set-log-level!
             ;; credentials
             make-certificate-credentials certificate-credentials?
             set-certificate-credentials-x509-key-files!
@@ -84,6 +92,18 @@
             set-certificate-credentials-x509-crl-data!
             x509-certificate-format/pem x509-certificate-format/der
             set-certificate-credentials-x509-keys!
+            set-certificate-credentials-verify-flags!
+            set-certificate-credentials-verify-limits!
+            ;; OpenPGP: gone from GnuTLS; these raise
+            openpgp-certificate? openpgp-private-key? openpgp-keyring?
+            import-openpgp-certificate import-openpgp-private-key
+            import-openpgp-keyring
+            openpgp-certificate-id openpgp-certificate-id!
+            openpgp-certificate-fingerprint openpgp-certificate-fingerprint!
+            openpgp-certificate-name openpgp-certificate-names
+            openpgp-certificate-algorithm openpgp-certificate-version
+            openpgp-certificate-usage openpgp-keyring-contains-key-id?
+            set-certificate-credentials-openpgp-keys!
             ;; X.509
             import-x509-certificate export-x509-certificate
             x509-certificate?
@@ -191,20 +211,21 @@
             oid/pkix-date-of-birth oid/pkix-place-of-birth oid/pkix-gender
             oid/pkix-country-of-citizenship oid/pkix-country-of-residence
             oid/aia oid/ad-ocsp oid/ad-caissuers
-            ;; errors
-            error->string
-            error/again error/interrupted error/premature-termination
-            error/certificate-verification-error
-            error/fatal-alert-received error/warning-alert-received
-            error/unexpected-packet-length error/decryption-failed
-            error/no-certificate-found error/certificate-required
-            error/invalid-session
+            ;; The constants, FAMILY->string, error/ codes, error->string,
+            ;; fatal-error?, gnutls-version, cipher-suite->string: from
+            ;; the tables of libguile-net/tls-names.c, exported below.
             ;; internal, for (web server https)
             %set-session-read-ahead! %session-input-buffered?))
 
 ;; Loaded at expansion time too, so the compiler sees the primitives.
 (eval-when (expand load eval)
   (load-guile-net-extension "scm_init_guile_net_tls"))
+
+;; Every constant of guile-gnutls's enum families and error codes, and
+;; their FAMILY->string procedures, defined by the extension from its
+;; tables.
+(eval-when (expand load eval)
+  (module-export! (current-module) (%tls-name-bindings)))
 
 ;;; How a session prints at the REPL: side, protocol, cipher, peer.
 
@@ -317,6 +338,15 @@
         (run-before-io port)
         (raw-handshake session))))
 
+(define (alert-send session level description)
+  ;; What was written to the record port goes first, as with bye; not a
+  ;; deferred handshake, though: an alert may be what refuses a peer.
+  (let ((port (%session-open-record-port session)))
+    (when (and port (not (%record-port-before-io port)))
+      (force-output port)))
+  (perform-operation (%alert-send session level description)
+                     (%session-operation session 'alert)))
+
 (define (bye session how)
   ;; What was written to the record port goes before close_notify, and a
   ;; deferred handshake before both.
@@ -357,9 +387,9 @@ made with connection-flag/nonblock.")
              wrapper 'documentation
              (string-append (procedure-documentation primitive)
                             suspendable-note)))
-          (list handshake bye rehandshake reauthenticate
+          (list handshake bye rehandshake reauthenticate alert-send
                 record-send record-receive!)
-          (list %handshake %bye %rehandshake %reauthenticate
+          (list %handshake %bye %rehandshake %reauthenticate %alert-send
                 %record-send %record-receive!))
 
 ;;; A deferred handshake.  An accept loop that did each handshake itself
@@ -482,15 +512,6 @@ trusts it only when given it as trust."
     (values (export-x509-certificate cert x509-certificate-format/pem)
             (pkcs8-export-x509-private-key key x509-certificate-format/pem))))
 
-;; Session information is symbols; these give guile-gnutls's
-;; `protocol->string' and friends something to convert.
-(define (protocol->string p) "Return protocol P's name." (symbol->string p))
-(define (cipher->string c) "Return cipher C's name." (symbol->string c))
-(define (mac->string m) "Return MAC M's name." (symbol->string m))
-(define (kx->string k) "Return key exchange K's name." (symbol->string k))
-(define (alert-description->string a)
-  "Return alert A's name, e.g. \"unknown-ca\"."
-  (symbol->string a))
 
 (define* (pkcs8-import-x509-private-key data format #:optional password
                                        (encrypted? (and password #t)))
@@ -498,3 +519,98 @@ trusts it only when given it as trust."
 of FORMAT (x509-certificate-format/pem or /der), decrypting it with
 PASSWORD when ENCRYPTED? (by default, when a password is given)."
   (import-x509-private-key data format (and encrypted? password)))
+
+;;; OpenPGP.  guile-gnutls still has these names, but GnuTLS dropped
+;;; OpenPGP certificates in 3.6: each raises a &tls-error whose code is
+;;; error/unimplemented-feature (after checking what it can of its
+;;; arguments); the predicates answer #f, since no such object exists.
+
+(define (openpgp-unsupported who)
+  (%raise-tls-error who error/unimplemented-feature
+                    'GNUTLS_E_UNIMPLEMENTED_FEATURE
+                    "GnuTLS no longer supports OpenPGP certificates (removed in GnuTLS 3.6); use X.509"
+                    #f #t))
+
+(define (check-openpgp-data who data format)
+  (unless (bytevector? data)
+    (scm-error 'wrong-type-arg (symbol->string who)
+               "Wrong type argument in position ~A: ~S"
+               (list 1 data) (list data)))
+  (openpgp-certificate-format->string format))   ; wrong-type-arg if not one
+
+(define-syntax-rule (define-openpgp (name arg ...) doc check ...)
+  (define (name arg ...)
+    doc
+    check ...
+    (openpgp-unsupported 'name)))
+
+(define (openpgp-certificate? obj)
+  "Return #f: there are no OpenPGP certificates (GnuTLS dropped them)."
+  #f)
+(define (openpgp-private-key? obj)
+  "Return #f: there are no OpenPGP private keys (GnuTLS dropped them)."
+  #f)
+(define (openpgp-keyring? obj)
+  "Return #f: there are no OpenPGP keyrings (GnuTLS dropped them)."
+  #f)
+
+(define* (import-openpgp-certificate data format)
+  "Raise a &tls-error (error/unimplemented-feature): GnuTLS no longer
+imports OpenPGP certificates.  DATA must be a bytevector and FORMAT an
+openpgp-certificate-format/ value."
+  (check-openpgp-data 'import-openpgp-certificate data format)
+  (openpgp-unsupported 'import-openpgp-certificate))
+
+(define* (import-openpgp-private-key data format #:optional password)
+  "Raise a &tls-error (error/unimplemented-feature): GnuTLS no longer
+imports OpenPGP private keys.  DATA must be a bytevector and FORMAT an
+openpgp-certificate-format/ value."
+  (check-openpgp-data 'import-openpgp-private-key data format)
+  (openpgp-unsupported 'import-openpgp-private-key))
+
+(define (import-openpgp-keyring data format)
+  "Raise a &tls-error (error/unimplemented-feature): GnuTLS no longer
+imports OpenPGP keyrings.  DATA must be a bytevector and FORMAT an
+openpgp-certificate-format/ value."
+  (check-openpgp-data 'import-openpgp-keyring data format)
+  (openpgp-unsupported 'import-openpgp-keyring))
+
+(define (set-certificate-credentials-openpgp-keys! cred pub sec)
+  "Raise a &tls-error (error/unimplemented-feature): GnuTLS credentials
+no longer hold OpenPGP keys.  CRED must be certificate credentials."
+  (unless (certificate-credentials? cred)
+    (scm-error 'wrong-type-arg "set-certificate-credentials-openpgp-keys!"
+               "Wrong type argument in position ~A: ~S"
+               (list 1 cred) (list cred)))
+  (openpgp-unsupported 'set-certificate-credentials-openpgp-keys!))
+
+(define-openpgp (openpgp-certificate-id key)
+  "Raise a &tls-error (error/unimplemented-feature): there are no
+OpenPGP certificates.")
+(define-openpgp (openpgp-certificate-id! key id)
+  "Raise a &tls-error (error/unimplemented-feature): there are no
+OpenPGP certificates.")
+(define-openpgp (openpgp-certificate-fingerprint key)
+  "Raise a &tls-error (error/unimplemented-feature): there are no
+OpenPGP certificates.")
+(define-openpgp (openpgp-certificate-fingerprint! key fpr)
+  "Raise a &tls-error (error/unimplemented-feature): there are no
+OpenPGP certificates.")
+(define-openpgp (openpgp-certificate-name key index)
+  "Raise a &tls-error (error/unimplemented-feature): there are no
+OpenPGP certificates.")
+(define-openpgp (openpgp-certificate-names key)
+  "Raise a &tls-error (error/unimplemented-feature): there are no
+OpenPGP certificates.")
+(define-openpgp (openpgp-certificate-algorithm key)
+  "Raise a &tls-error (error/unimplemented-feature): there are no
+OpenPGP certificates.")
+(define-openpgp (openpgp-certificate-version key)
+  "Raise a &tls-error (error/unimplemented-feature): there are no
+OpenPGP certificates.")
+(define-openpgp (openpgp-certificate-usage key)
+  "Raise a &tls-error (error/unimplemented-feature): there are no
+OpenPGP certificates.")
+(define-openpgp (openpgp-keyring-contains-key-id? keyring id)
+  "Raise a &tls-error (error/unimplemented-feature): there are no
+OpenPGP keyrings.")
