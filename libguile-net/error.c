@@ -245,8 +245,19 @@ gn_raise_tls_error (const char *subr, int code, int alert)
   abort ();   /* not reached */
 }
 
+SCM_NORETURN void gn_raise_tls_error_alert_message (const char *subr,
+                                                    int code, int alert,
+                                                    SCM message);
+
 void
 gn_raise_tls_error_message (const char *subr, int code, SCM message)
+{
+  gn_raise_tls_error_alert_message (subr, code, -1, message);
+}
+
+void
+gn_raise_tls_error_alert_message (const char *subr, int code, int alert,
+                                  SCM message)
 {
   if (scm_is_false (raise_tls_error_var))
     raise_tls_error_var = scm_c_public_variable ("net error",
@@ -254,7 +265,7 @@ gn_raise_tls_error_message (const char *subr, int code, SCM message)
   const char *name = gnutls_strerror_name (code);
   SCM args = scm_list_n (scm_from_utf8_symbol (subr), scm_from_int (code),
                          name ? scm_from_utf8_symbol (name) : SCM_BOOL_F,
-                         message, SCM_BOOL_F,
+                         message, gn_tls_alert_symbol (alert),
                          scm_from_bool (gnutls_error_is_fatal (code)),
                          SCM_UNDEFINED);
   scm_apply_0 (scm_variable_ref (raise_tls_error_var), args);

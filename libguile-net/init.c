@@ -52,6 +52,11 @@ void gn_init_tls_io (void);
 void gn_init_tls_info (void);
 void gn_init_tls_port (void);
 void gn_init_tls_x509 (void);
+void gn_init_tls_dh (void);
+void gn_init_tls_kinds (void);
+void gn_init_tls_anon (void);
+void gn_init_tls_psk (void);
+void gn_init_tls_srp (void);
 
 void
 scm_init_guile_net_tls (void)
@@ -63,6 +68,11 @@ scm_init_guile_net_tls (void)
   gn_init_tls_info ();
   gn_init_tls_port ();
   gn_init_tls_x509 ();
+  gn_init_tls_dh ();
+  gn_init_tls_kinds ();
+  gn_init_tls_anon ();
+  gn_init_tls_psk ();
+  gn_init_tls_srp ();
 }
 
 /* Called by (net dtls), whose module it defines the DTLS primitives in.  */
