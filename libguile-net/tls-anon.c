@@ -48,9 +48,11 @@ SCM_DEFINE (gn_set_anon_server_dh_parameters,
             "set-anonymous-server-dh-parameters!", 2, 0, 0,
             (SCM cred, SCM params),
             "Make servers using anonymous credentials @var{cred} use\n"
-            "Diffie-Hellman parameters @var{params} in ANON-DH key exchanges\n"
-            "with clients that offer no RFC 7919 group.  The credentials keep\n"
-            "a copy.")
+            "Diffie-Hellman parameters @var{params} in ANON-DH key exchanges,\n"
+            "as @code{set-certificate-credentials-dh-parameters!} does for\n"
+            "DHE.  Without them an anonymous server does ANON-DH only with\n"
+            "clients that offer an RFC 7919 group.  The credentials keep a\n"
+            "copy.")
 #define FUNC_NAME s_gn_set_anon_server_dh_parameters
 {
   gn_tls_kcred *c = gn_to_kcred (cred, GN_KIND_ANON_SERVER, FUNC_NAME, 1);

@@ -2,11 +2,13 @@
    in PKCS #3, given to certificate and anonymous server credentials, and
    the smallest prime a client accepts.
 
-   Since GnuTLS 3.6 a server uses the RFC 7919 groups (FFDHE) that a
-   client offers, and explicit parameters only with a client that offers
-   none; without parameters it then picks a known group of the session's
-   security level.  Parameters given here are thus for peers that do not
-   speak RFC 7919, or for programs that want their own prime.
+   Since GnuTLS 3.6 explicit parameters count mostly as a strength: a
+   server uses the RFC 7919 group (FFDHE) the client offered; else the
+   first group of its own priorities whose prime is at least as large as
+   the parameters' (or of the session's security level when none were
+   given); and sends the parameters' own prime only when no such group
+   exists.  A client checks a prime that is not a group it offered against
+   set-session-dh-prime-bits! (or its security level).
 
    A DH parameters object is a foreign object pointing to GnuTLS's
    gnutls_dh_params_t.  GnuTLS keeps a pointer to the parameters set on
@@ -210,12 +212,11 @@ SCM_DEFINE (gn_dh_parameters_bits, "%dh-parameters-bits", 1, 0, 0,
 SCM_DEFINE (gn_set_session_dh_prime_bits, "set-session-dh-prime-bits!", 2, 0,
             0, (SCM session, SCM bits),
             "Make client @var{session} refuse a Diffie-Hellman prime of fewer\n"
-            "than @var{bits} bits from the server: the handshake then fails\n"
-            "with @code{error/dh-prime-unacceptable}.  The security level of\n"
-            "the session's priorities sets a floor of its own (2048 bits\n"
-            "under our defaults' levels unless a priority string lowers it);\n"
-            "this procedure can raise the bound, and lower it to that floor.\n"
-            "It has no effect on a server.")
+            "than @var{bits} bits from the server (the handshake then fails\n"
+            "with @code{error/dh-prime-unacceptable}), in place of the bound\n"
+            "of its priorities' security level; 0 restores that bound.  A\n"
+            "prime that is an RFC 7919 group the client offered is not\n"
+            "checked.  It has no effect on a server.")
 #define FUNC_NAME s_gn_set_session_dh_prime_bits
 {
   gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
@@ -233,9 +234,11 @@ SCM_DEFINE (gn_set_cred_dh_parameters,
             "set-certificate-credentials-dh-parameters!", 2, 0, 0,
             (SCM cred, SCM params),
             "Make servers using certificate credentials @var{cred} use\n"
-            "Diffie-Hellman parameters @var{params} in DHE key exchanges\n"
-            "with clients that offer no RFC 7919 group.  The credentials keep\n"
-            "a copy.")
+            "Diffie-Hellman parameters @var{params} in DHE key exchanges.\n"
+            "GnuTLS prefers an RFC 7919 group the client offered, then a\n"
+            "group of the session's priorities at least as large, and sends\n"
+            "this prime only when there is none.  The credentials keep a\n"
+            "copy.")
 #define FUNC_NAME s_gn_set_cred_dh_parameters
 {
   gn_tls_cred *c = gn_to_tls_cred (cred, FUNC_NAME, 1);

@@ -48,11 +48,23 @@ static const struct
 void
 gn_tls_set_default_priority (gn_tls_session *t, const char *subr)
 {
-  char p[sizeof DEFAULT_PRIORITY + 128] = DEFAULT_PRIORITY;
+  char p[sizeof DEFAULT_PRIORITY + 192] = DEFAULT_PRIORITY;
   for (size_t i = 0; i < sizeof kind_priorities / sizeof kind_priorities[0];
        i++)
     if (t->kinds & kind_priorities[i].kind)
       strcat (p, kind_priorities[i].add);
+  /* Without certificate credentials, a GnuTLS server would still pick a
+     certificate key exchange (or TLS 1.3) that a client offers, then fail
+     for want of credentials: leave out what needs a certificate, and
+     without PSK TLS 1.3 too.  A client likewise offers only what it can
+     complete.  gn_tls_attach_credentials calls this again when
+     certificate credentials come.  */
+  if (t->kinds != 0 && scm_is_false (t->credentials))
+    {
+      strcat (p, ":-ECDHE-ECDSA:-ECDHE-RSA:-DHE-RSA");
+      if (!(t->kinds & GN_KINDS_PSK))
+        strcat (p, ":-VERS-TLS1.3");
+    }
   int rc = gnutls_priority_set_direct (t->s, p, NULL);
   if (rc < 0)
     gn_raise_tls_error (subr, rc, -1);
@@ -123,6 +135,8 @@ gn_tls_attach_credentials (gn_tls_session *t, SCM cred_obj, gn_tls_cred *c,
   l->next = t->creds;
   t->creds = l;
   t->credentials = cred_obj;
+  if (t->kinds != 0 && !t->own_priorities)
+    gn_tls_set_default_priority (t, subr);      /* TLS 1.3 again */
 }
 
 /* Called by GnuTLS once a server has read the ClientHello: the place to
