@@ -220,6 +220,8 @@ SCM_DEFINE (gn_set_session_dh_prime_bits, "set-session-dh-prime-bits!", 2, 0,
 #define FUNC_NAME s_gn_set_session_dh_prime_bits
 {
   gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
+  if (t->s == NULL)
+    gn_wrong_type (FUNC_NAME, 1, session);
   if (!scm_is_exact_integer (bits))
     gn_wrong_type (FUNC_NAME, 2, bits);
   if (!scm_is_unsigned_integer (bits, 0, 65536))
