@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 pthread_mutex_t gn_tls_kind_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -177,7 +178,11 @@ gn_tls_readable_file (const char *subr, SCM name, const char *path)
   int fd = open (path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     gn_raise_tls_file_error (subr, name, errno);
+  struct stat st;
+  int dir = fstat (fd, &st) == 0 && S_ISDIR (st.st_mode);
   close (fd);
+  if (dir)
+    gn_raise_tls_file_error (subr, name, EISDIR);
   char *abs = realpath (path, NULL);
   if (abs == NULL)
     gn_raise_tls_file_error (subr, name, errno);

@@ -382,6 +382,9 @@ of the exception it caught) and the server's exit status."
                              ps (in-dir "no-such-file"))))))
           (and (tls-file-error? e)
                (equal? (tls-file-error-file e) (in-dir "no-such-file")))))
+      (test-assert "a directory as the PSK password file: &tls-file-error, EISDIR"
+        (let ((e (capture (lambda () (set-psk-server-credentials-file! ps dir)))))
+          (and (tls-file-error? e) (eqv? (tls-file-error-errno e) EISDIR))))
       (test-assert "an SRP conf file that is missing: &tls-file-error"
         (let ((e (capture (lambda ()
                             (set-srp-server-credentials-files!

@@ -15,6 +15,8 @@
 ;;; - session information is right under TLS 1.3 too, and returned as
 ;;;   symbols such as TLS1.3 or AES-256-GCM;
 ;;; - ALPN, SNI on both sides, client certificates and resumption;
+;;; - anonymous, PSK and SRP credentials bring their key exchanges into the
+;;;   default priorities (an explicit priority string is taken as given);
 ;;; - errors are (net error) conditions that `(catch 'gnutls-error ...)'
 ;;;   still catches, with arguments (CODE PROCEDURE-NAME MESSAGE); error
 ;;;   codes are integers, e.g. `error/again'.
