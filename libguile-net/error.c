@@ -217,36 +217,37 @@ gn_raise_dtls_message_too_large (const char *subr, size_t size, size_t limit,
   abort ();   /* not reached */
 }
 
+SCM_NORETURN void gn_raise_tls_error_alert_message (const char *subr,
+                                                    int code, int alert,
+                                                    SCM message);
+
 void
 gn_raise_tls_error (const char *subr, int code, int alert)
+{
+  const char *message = gnutls_strerror (code);
+  gn_raise_tls_error_alert_message (subr, code, alert,
+                                    scm_from_utf8_string (message ? message
+                                                          : "?"));
+}
+
+void
+gn_raise_tls_error_message (const char *subr, int code, SCM message)
+{
+  gn_raise_tls_error_alert_message (subr, code, -1, message);
+}
+
+void
+gn_raise_tls_error_alert_message (const char *subr, int code, int alert,
+                                  SCM message)
 {
   gn_tls_log_deliver ();   /* what GnuTLS said about it, first */
   if (scm_is_false (raise_tls_error_var))
     raise_tls_error_var = scm_c_public_variable ("net error",
                                                  "%raise-tls-error");
   const char *name = gnutls_strerror_name (code);
-  const char *message = gnutls_strerror (code);
   SCM args = scm_list_n (scm_from_utf8_symbol (subr), scm_from_int (code),
                          name ? scm_from_utf8_symbol (name) : SCM_BOOL_F,
-                         scm_from_utf8_string (message ? message : "?"),
-                         gn_tls_alert_symbol (alert),
-                         scm_from_bool (gnutls_error_is_fatal (code)),
-                         SCM_UNDEFINED);
-  scm_apply_0 (scm_variable_ref (raise_tls_error_var), args);
-  abort ();   /* not reached */
-}
-
-void
-gn_raise_tls_error_message (const char *subr, int code, SCM message)
-{
-  gn_tls_log_deliver ();
-  if (scm_is_false (raise_tls_error_var))
-    raise_tls_error_var = scm_c_public_variable ("net error",
-                                                 "%raise-tls-error");
-  const char *name = gnutls_strerror_name (code);
-  SCM args = scm_list_n (scm_from_utf8_symbol (subr), scm_from_int (code),
-                         name ? scm_from_utf8_symbol (name) : SCM_BOOL_F,
-                         message, SCM_BOOL_F,
+                         message, gn_tls_alert_symbol (alert),
                          scm_from_bool (gnutls_error_is_fatal (code)),
                          SCM_UNDEFINED);
   scm_apply_0 (scm_variable_ref (raise_tls_error_var), args);

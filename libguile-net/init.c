@@ -56,6 +56,11 @@ void gn_init_tls_x509_enums (void);
 void gn_init_tls_x509_make (void);
 void gn_init_tls_names (void);
 void gn_init_tls_log (void);
+void gn_init_tls_dh (void);
+void gn_init_tls_kinds (void);
+void gn_init_tls_anon (void);
+void gn_init_tls_psk (void);
+void gn_init_tls_srp (void);
 
 void
 scm_init_guile_net_tls (void)
@@ -71,6 +76,11 @@ scm_init_guile_net_tls (void)
   gn_init_tls_x509 ();
   gn_init_tls_x509_enums ();
   gn_init_tls_x509_make ();
+  gn_init_tls_dh ();
+  gn_init_tls_kinds ();
+  gn_init_tls_anon ();
+  gn_init_tls_psk ();
+  gn_init_tls_srp ();
 }
 
 /* Called by (net dtls), whose module it defines the DTLS primitives in.  */

@@ -53,6 +53,7 @@ gn_tls_cred_unref (gn_tls_cred *c)
     {
       gnutls_certificate_free_credentials (c->cred);
       c->cred = NULL;
+      gn_tls_dh_free_copies (c->dh);
       while (c->crls != NULL)
         {
           struct gn_crl_copy *next = c->crls->next;

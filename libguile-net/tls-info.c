@@ -55,7 +55,8 @@ SCM_DEFINE (gn_session_mac, "session-mac", 1, 0, 0, (SCM session),
 SCM_DEFINE (gn_session_kx, "session-kx", 1, 0, 0, (SCM session),
             "Return the key exchange of @var{session}, a symbol such as\n"
             "@code{ECDHE-ECDSA} (TLS 1.3 sessions report the equivalent\n"
-            "ephemeral exchange), or @code{#f} before the handshake.")
+            "ephemeral exchange, @code{ECDHE-PSK} for a PSK handshake), or\n"
+            "@code{#f} before the handshake.")
 #define FUNC_NAME s_gn_session_kx
 {
   gn_tls_session *t = established (session, FUNC_NAME);
@@ -90,7 +91,11 @@ SCM_DEFINE (gn_session_kx, "session-kx", 1, 0, 0, (SCM session),
             }
         }
       const char *name;
-      if (pk == GNUTLS_PK_ECDSA || pk == GNUTLS_PK_EDDSA_ED25519)
+      if ((t->kinds & GN_KINDS_PSK)
+          && gnutls_auth_get_type (t->s) == GNUTLS_CRD_PSK)
+        /* A PSK handshake, with (psk_dhe_ke) or without a group.  */
+        name = g == 0 ? "PSK" : dh ? "DHE-PSK" : "ECDHE-PSK";
+      else if (pk == GNUTLS_PK_ECDSA || pk == GNUTLS_PK_EDDSA_ED25519)
         name = dh ? "DHE-ECDSA" : "ECDHE-ECDSA";
       else if (pk == GNUTLS_PK_RSA || pk == GNUTLS_PK_RSA_PSS)
         name = dh ? "DHE-RSA" : "ECDHE-RSA";

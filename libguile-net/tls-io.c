@@ -64,6 +64,8 @@ gn_tls_fail (SCM session, gn_tls_session *t, int code, const char *subr)
   if (code == GNUTLS_E_FATAL_ALERT_RECEIVED
       || code == GNUTLS_E_WARNING_ALERT_RECEIVED)
     alert = gnutls_alert_get (t->s);
+  if (t->kinds != 0 && !t->handshake_done)
+    gn_tls_kind_failure (t, code, alert, subr);
   scm_remember_upto_here_1 (session);
   gn_raise_tls_error (subr, code, alert);
 }
@@ -214,6 +216,14 @@ gn_tls_prepare_handshake (SCM session, gn_tls_session *t, const char *subr)
 {
   if (t->verify_armed)
     return;
+  if (scm_is_false (t->credentials) && t->kinds != 0)
+    {
+      /* Only anonymous, PSK or SRP credentials: no certificate to check
+         (and none accepted: GnuTLS refuses a certificate key exchange
+         without certificate credentials).  */
+      t->verify_armed = 1;
+      return;
+    }
   if (scm_is_false (t->credentials))
     {
       if (t->is_server)

@@ -26,20 +26,24 @@ SCM gn_tls_session_type = SCM_BOOL_F;
   ":-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:+DHE-RSA"                           \
   ":-SIGN-RSA-SHA1:-SIGN-ECDSA-SHA1:-SIGN-DSA-SHA1:%SERVER_PRECEDENCE"
 
-/* Server session tickets: one master key per process, made on first use
-   and never rotated.  GnuTLS derives the keys that encrypt tickets from
-   it and the time (lib/stek.c): a new one every 3 ticket lifetimes (18
-   hours by default), the previous one still accepted, so a ticket is
-   good for its whole lifetime (6 hours).  doc/tls.texi says so.  */
-static gnutls_datum_t ticket_key;
-static int ticket_key_rc;
-static pthread_once_t ticket_key_once = PTHREAD_ONCE_INIT;
-
-static void
-make_ticket_key (void)
+/* What the default priorities gain when a session is given credentials of
+   another kind, so that a program that asks for them gets their key
+   exchanges without writing a priority string (an explicit
+   set-session-priorities! is taken as given).  Appended, so certificate
+   key exchanges keep precedence.  PSK keeps forward secrecy (ECDHE-PSK and
+   DHE-PSK; plain PSK takes a priority string) and works in TLS 1.3 too.
+   Anonymous and SRP key exchanges exist in TLS 1.2 only; GnuTLS's SRP
+   cipher suites are all CBC with SHA-1, which the defaults otherwise
+   leave out.  */
+static const struct
 {
-  ticket_key_rc = gnutls_session_ticket_key_generate (&ticket_key);
-}
+  unsigned int kind;
+  const char *add;
+} kind_priorities[] = {
+  { GN_KINDS_ANON, ":+ANON-ECDH:+ANON-DH" },
+  { GN_KINDS_PSK, ":+ECDHE-PSK:+DHE-PSK" },
+  { GN_KINDS_SRP, ":+SRP:+AES-256-CBC:+AES-128-CBC:+SHA1" },
+};
 
 /* The default priorities, parsed once: parsing the string costs about 1%
    of a full handshake, and a program that sets its own priorities after
@@ -64,6 +68,51 @@ set_default_priority (gnutls_session_t s)
   if (default_priority_rc < 0)
     return default_priority_rc;
   return gnutls_priority_set (s, default_priority);
+}
+
+void
+gn_tls_set_default_priority (gn_tls_session *t, const char *subr)
+{
+  if (t->kinds == 0)
+    {
+      gn_tls_check (set_default_priority (t->s), subr);
+      return;
+    }
+  char p[sizeof DEFAULT_PRIORITY + 192] = DEFAULT_PRIORITY;
+  for (size_t i = 0; i < sizeof kind_priorities / sizeof kind_priorities[0];
+       i++)
+    if (t->kinds & kind_priorities[i].kind)
+      strcat (p, kind_priorities[i].add);
+  /* Without certificate credentials, a GnuTLS server would still pick a
+     certificate key exchange (or TLS 1.3) that a client offers, then fail
+     for want of credentials: leave out what needs a certificate, and
+     without PSK TLS 1.3 too.  A client likewise offers only what it can
+     complete.  gn_tls_attach_credentials calls this again when
+     certificate credentials come.  */
+  if (t->kinds != 0 && scm_is_false (t->credentials))
+    {
+      strcat (p, ":-ECDHE-ECDSA:-ECDHE-RSA:-DHE-RSA");
+      if (!(t->kinds & GN_KINDS_PSK))
+        strcat (p, ":-VERS-TLS1.3");
+    }
+  int rc = gnutls_priority_set_direct (t->s, p, NULL);
+  if (rc < 0)
+    gn_raise_tls_error (subr, rc, -1);
+}
+
+/* Server session tickets: one master key per process, made on first use
+   and never rotated.  GnuTLS derives the keys that encrypt tickets from
+   it and the time (lib/stek.c): a new one every 3 ticket lifetimes (18
+   hours by default), the previous one still accepted, so a ticket is
+   good for its whole lifetime (6 hours).  doc/tls.texi says so.  */
+static gnutls_datum_t ticket_key;
+static int ticket_key_rc;
+static pthread_once_t ticket_key_once = PTHREAD_ONCE_INIT;
+
+static void
+make_ticket_key (void)
+{
+  ticket_key_rc = gnutls_session_ticket_key_generate (&ticket_key);
 }
 
 /* ---- the object ------------------------------------------------------ */
@@ -93,6 +142,7 @@ finalize_session (SCM obj)
       l = next;
     }
   t->creds = NULL;
+  gn_tls_detach_kind_credentials (t);
   free (t->server_name);
   t->server_name = NULL;
   gn_tls_drop_ahead (t);
@@ -115,6 +165,8 @@ gn_tls_attach_credentials (gn_tls_session *t, SCM cred_obj, gn_tls_cred *c,
   l->next = t->creds;
   t->creds = l;
   t->credentials = cred_obj;
+  if (t->kinds != 0 && !t->own_priorities)
+    gn_tls_set_default_priority (t, subr);      /* TLS 1.3 again */
 }
 
 /* Called by GnuTLS once a server has read the ClientHello: the place to
@@ -225,6 +277,7 @@ SCM_DEFINE (gn_make_session, "make-session", 1, 0, 1, (SCM end, SCM flags),
   t->fd = -1;
   t->transport = SCM_BOOL_F;
   t->credentials = SCM_BOOL_F;
+  t->kind_credentials = SCM_BOOL_F;
   t->server_name_handler = SCM_BOOL_F;
   t->pending = SCM_BOOL_F;
   t->record_port = SCM_BOOL_F;
@@ -248,9 +301,7 @@ SCM_DEFINE (gn_make_session, "make-session", 1, 0, 1, (SCM end, SCM flags),
   gnutls_session_set_ptr (t->s, t);
   gnutls_transport_set_ptr (t->s, t);
 
-  rc = set_default_priority (t->s);
-  if (rc < 0)
-    gn_raise_tls_error (FUNC_NAME, rc, -1);
+  gn_tls_set_default_priority (t, FUNC_NAME);
   if (t->is_server)
     {
       pthread_once (&ticket_key_once, make_ticket_key);
@@ -286,14 +337,19 @@ SCM_DEFINE (gn_session_p, "session?", 1, 0, 0, (SCM obj),
 
 SCM_DEFINE (gn_set_session_credentials, "set-session-credentials!", 2, 0, 0,
             (SCM session, SCM cred),
-            "Use certificate credentials @var{cred} for @var{session}.  The\n"
-            "session keeps them alive.")
+            "Use credentials @var{cred} for @var{session}: certificate\n"
+            "credentials, or anonymous, PSK or SRP credentials of the\n"
+            "session's side.  A session may have one of each kind.  Under\n"
+            "the default priorities, anonymous, PSK or SRP credentials also\n"
+            "enable their key exchanges.  The session keeps them alive.")
 #define FUNC_NAME s_gn_set_session_credentials
 {
   gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
-  gn_tls_cred *c = gn_to_tls_cred (cred, FUNC_NAME, 2);
   if (t->s == NULL)
     gn_wrong_type (FUNC_NAME, 1, session);
+  if (gn_tls_attach_kind_credentials (t, cred, FUNC_NAME, 2))
+    return SCM_UNSPECIFIED;
+  gn_tls_cred *c = gn_to_tls_cred (cred, FUNC_NAME, 2);
   gn_tls_attach_credentials (t, cred, c, FUNC_NAME);
   return SCM_UNSPECIFIED;
 }
@@ -301,10 +357,13 @@ SCM_DEFINE (gn_set_session_credentials, "set-session-credentials!", 2, 0, 0,
 
 SCM_DEFINE (gn_session_credentials, "session-credentials", 1, 0, 0,
             (SCM session),
-            "Return the credentials @var{session} uses, or @code{#f}.")
+            "Return the certificate credentials @var{session} uses; for a\n"
+            "session without, the anonymous, PSK or SRP credentials last\n"
+            "given to it; or @code{#f}.")
 #define FUNC_NAME s_gn_session_credentials
 {
-  return gn_to_tls_session (session, FUNC_NAME, 1)->credentials;
+  gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
+  return scm_is_true (t->credentials) ? t->credentials : t->kind_credentials;
 }
 #undef FUNC_NAME
 
@@ -329,6 +388,7 @@ SCM_DEFINE (gn_set_session_priorities, "set-session-priorities!", 2, 0, 0,
   scm_dynwind_end ();
   if (rc < 0)
     gn_raise_tls_error (FUNC_NAME, rc, -1);
+  t->own_priorities = 1;
   return SCM_UNSPECIFIED;
 }
 #undef FUNC_NAME
@@ -337,13 +397,13 @@ SCM_DEFINE (gn_set_session_default_priority, "set-session-default-priority!",
             1, 0, 0, (SCM session),
             "Give @var{session} the secure default priorities again: TLS 1.2\n"
             "and 1.3 only, AEAD ciphers, ephemeral key exchange, no SHA-1\n"
-            "signatures.  (Sessions start with them.)")
+            "signatures.  (Sessions start with them.)  With anonymous, PSK or\n"
+            "SRP credentials, their key exchanges too.")
 #define FUNC_NAME s_gn_set_session_default_priority
 {
   gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
-  int rc = set_default_priority (t->s);
-  if (rc < 0)
-    gn_raise_tls_error (FUNC_NAME, rc, -1);
+  gn_tls_set_default_priority (t, FUNC_NAME);
+  t->own_priorities = 0;
   return SCM_UNSPECIFIED;
 }
 #undef FUNC_NAME

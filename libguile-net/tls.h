@@ -16,6 +16,7 @@
 #include <gnutls/crypto.h>
 #include <gnutls/dtls.h>
 #include <time.h>
+#include <pthread.h>
 
 /* error.c (TLS section): raise a TLS condition for GnuTLS error CODE from
    SUBR; ALERT is the alert received (gnutls_alert_description_t) or -1.  */
@@ -29,6 +30,10 @@ SCM_NORETURN void gn_raise_dtls_message_too_large (const char *subr,
    string) instead of GnuTLS's: says what is wrong with what was given.  */
 SCM_NORETURN void gn_raise_tls_error_message (const char *subr, int code,
                                               SCM message);
+/* The same, for a handshake that failed with ALERT received (or -1).  */
+SCM_NORETURN void gn_raise_tls_error_alert_message (const char *subr,
+                                                    int code, int alert,
+                                                    SCM message);
 /* A &tls-file-error: FILE (a Scheme string) could not be read, ERR is
    the errno.  */
 SCM_NORETURN void gn_raise_tls_file_error (const char *subr, SCM file,
@@ -106,6 +111,7 @@ typedef struct
      verification result a session keeps (peer-certificate-status) holds
      only while it is unchanged.  */
   unsigned int generation;
+  struct gn_dh_copy *dh;        /* DH parameters given (tls-dh.c) */
 } gn_tls_cred;
 extern SCM gn_tls_credentials_type;
 gn_tls_cred *gn_to_tls_cred (SCM obj, const char *subr, int pos);
@@ -125,6 +131,76 @@ void gn_tls_cred_check_mutable (SCM obj, gn_tls_cred *c, const char *subr);
 unsigned int gn_tls_cred_generation (gn_tls_cred *c);
 void gn_init_tls_credentials (void);
 
+/* tls-dh.c: Diffie-Hellman parameters.  GnuTLS keeps a pointer to the
+   parameters given to credentials, not a copy: credentials hold copies of
+   their own, in a list freed with them.  */
+struct gn_dh_copy
+{
+  gnutls_dh_params_t params;
+  struct gn_dh_copy *next;
+};
+/* A copy of the DH parameters object PARAMS (argument POS of SUBR), pushed
+   on *LIST, which must be freed with gn_tls_dh_free_copies.  */
+gnutls_dh_params_t gn_tls_dh_copy (SCM params, struct gn_dh_copy **list,
+                                   const char *subr, int pos);
+void gn_tls_dh_free_copies (struct gn_dh_copy *list);
+void gn_init_tls_dh (void);
+
+/* tls-kinds.c: credentials of the other kinds -- anonymous (tls-anon.c),
+   PSK (tls-psk.c), SRP (tls-srp.c) -- share one object, reference-counted
+   as certificate credentials are.  */
+typedef enum
+{
+  GN_KIND_ANON_CLIENT = 0,
+  GN_KIND_ANON_SERVER,
+  GN_KIND_PSK_CLIENT,
+  GN_KIND_PSK_SERVER,
+  GN_KIND_SRP_CLIENT,
+  GN_KIND_SRP_SERVER,
+  GN_KIND_COUNT
+} gn_tls_kind;
+/* The bits of a session's `kinds': which key exchanges its credentials
+   ask for.  */
+#define GN_KINDS_ANON 1u
+#define GN_KINDS_PSK 2u
+#define GN_KINDS_SRP 4u
+typedef struct
+{
+  gn_tls_kind kind;
+  int refs;                     /* atomic: the Scheme object + sessions */
+  void *cred;                   /* gnutls_anon_client_credentials_t ... */
+  /* For printing, under gn_tls_kind_lock: a client's user name, a
+     server's files (malloc'd, or NULL); whether DH parameters were
+     given.  Never a key or a password.  */
+  char *user;
+  char *file, *file2;
+  int has_dh;
+  struct gn_dh_copy *dh;        /* an anonymous server's DH parameters */
+} gn_tls_kcred;
+extern pthread_mutex_t gn_tls_kind_lock;
+struct gn_kcred_link;           /* a session's hold on one (tls-kinds.c) */
+/* New credentials of KIND, as a Scheme object.  */
+SCM gn_tls_make_kcred (gn_tls_kind kind, const char *subr);
+/* Whether OBJ is credentials of KIND.  */
+int gn_tls_is_kcred (SCM obj, gn_tls_kind kind);
+/* The credentials of KIND in OBJ (argument POS of SUBR), or a
+   wrong-type-arg.  */
+gn_tls_kcred *gn_to_kcred (SCM obj, gn_tls_kind kind, const char *subr,
+                           int pos);
+/* Replace the printed string *FIELD with a copy of VALUE (or NULL).  */
+void gn_tls_kcred_note (char **field, const char *value);
+/* An absolute copy of file name PATH (argument NAME of SUBR) that can be
+   read now, for GnuTLS, which reads it at each handshake; malloc'd.  A
+   file that cannot be read raises a &tls-file-error.  */
+char *gn_tls_readable_file (const char *subr, SCM name, const char *path);
+/* A user name argument: a string without NUL, as UTF-8, freed at the end
+   of the current dynwind context.  */
+char *gn_tls_user_name_arg (SCM name, const char *subr, int pos);
+void gn_init_tls_kinds (void);
+void gn_init_tls_anon (void);
+void gn_init_tls_psk (void);
+void gn_init_tls_srp (void);
+
 /* tls-session.c: the session object and its settings.  */
 struct gn_cred_link
 {
@@ -142,6 +218,12 @@ typedef struct
   SCM transport;                /* the transport port, or #f */
   SCM credentials;              /* the credentials object last set */
   struct gn_cred_link *creds;   /* every credentials set, for unref */
+  /* Anonymous, PSK and SRP credentials (tls-kinds.c): the last set, each
+     one set (for unref), and the GN_KINDS_ bits of their kinds.  */
+  SCM kind_credentials;
+  struct gn_kcred_link *kcreds;
+  unsigned int kinds;
+  int own_priorities;           /* set-session-priorities! was called */
   SCM server_name_handler;      /* procedure: name -> credentials or #f */
   SCM pending;                  /* (key . args) thrown in a callback */
   SCM record_port;              /* the record port, once made */
@@ -209,6 +291,20 @@ extern SCM gn_tls_session_type;
 gn_tls_session *gn_to_tls_session (SCM obj, const char *subr, int pos);
 void gn_tls_attach_credentials (gn_tls_session *t, SCM cred_obj,
                                 gn_tls_cred *c, const char *subr);
+/* Give T our default priorities, with the key exchanges of the kinds of
+   credentials it was given.  */
+void gn_tls_set_default_priority (gn_tls_session *t, const char *subr);
+/* tls-kinds.c: if OBJ is anonymous, PSK or SRP credentials, make T use
+   them (argument POS of SUBR) and return 1; else return 0.  */
+int gn_tls_attach_kind_credentials (gn_tls_session *t, SCM obj,
+                                    const char *subr, int pos);
+/* A handshake of T that had PSK or SRP credentials failed with CODE
+   (ALERT received, or -1): if it looks like a key, password or user the
+   peer does not accept, raise a &tls-error that says so; else return.  */
+void gn_tls_kind_failure (gn_tls_session *t, int code, int alert,
+                          const char *subr);
+/* Drop T's references to such credentials (its finalizer).  */
+void gn_tls_detach_kind_credentials (gn_tls_session *t);
 void gn_init_tls_session (void);
 /* Primitives dtls.c builds server sessions with.  */
 SCM gn_make_session (SCM end, SCM flags);

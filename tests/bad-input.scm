@@ -185,6 +185,9 @@
   '(socket-port? socket-options? tls-socket-options?
     server-tls-socket-options? tls-server-socket? tcp-listener?
     session? certificate-credentials? x509-certificate? x509-private-key?
+    anonymous-client-credentials? anonymous-server-credentials?
+    psk-client-credentials? psk-server-credentials?
+    srp-client-credentials? srp-server-credentials? dh-parameters?
     tls-record-port?
     net-error? net-timeout-error? host-not-found-error?
     connection-refused-error? connection-reset-error?
@@ -227,6 +230,12 @@
     (suspendable-ports-installed? "takes no arguments" ,returns-anything)
     (make-certificate-credentials "takes no arguments" ,returns-anything)
     (make-x509-certificate "takes no arguments" ,returns-anything)
+    (make-anonymous-client-credentials "takes no arguments" ,returns-anything)
+    (make-anonymous-server-credentials "takes no arguments" ,returns-anything)
+    (make-psk-client-credentials "takes no arguments" ,returns-anything)
+    (make-psk-server-credentials "takes no arguments" ,returns-anything)
+    (make-srp-client-credentials "takes no arguments" ,returns-anything)
+    (make-srp-server-credentials "takes no arguments" ,returns-anything)
     (%default-priority-string "takes no arguments" ,returns-anything)
     (https-request-session "takes no arguments (#f outside a handler)" ,(returns not))
     (gnutls-version "takes no arguments" ,(returns string?))

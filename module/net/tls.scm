@@ -15,6 +15,8 @@
 ;;; - session information is right under TLS 1.3 too, and returned as
 ;;;   symbols such as TLS1.3 or AES-256-GCM;
 ;;; - ALPN, SNI on both sides, client certificates and resumption;
+;;; - anonymous, PSK and SRP credentials bring their key exchanges into the
+;;;   default priorities (an explicit priority string is taken as given);
 ;;; - errors are (net error) conditions that `(catch 'gnutls-error ...)'
 ;;;   still catches, with guile-gnutls's arguments (CODE PROCEDURE-NAME);
 ;;;   error codes are integers, e.g. `error/again';
@@ -104,6 +106,27 @@
             openpgp-certificate-algorithm openpgp-certificate-version
             openpgp-certificate-usage openpgp-keyring-contains-key-id?
             set-certificate-credentials-openpgp-keys!
+            ;; anonymous, PSK and SRP credentials
+            make-anonymous-client-credentials
+            make-anonymous-server-credentials
+            anonymous-client-credentials? anonymous-server-credentials?
+            set-anonymous-server-dh-parameters!
+            make-psk-client-credentials make-psk-server-credentials
+            psk-client-credentials? psk-server-credentials?
+            set-psk-client-credentials! set-psk-server-credentials-file!
+            server-session-psk-username
+            psk-key-format/raw psk-key-format/hex psk-key-format->string
+            make-srp-client-credentials make-srp-server-credentials
+            srp-client-credentials? srp-server-credentials?
+            set-srp-client-credentials! set-srp-server-credentials-files!
+            server-session-srp-username
+            srp-base64-encode srp-base64-decode
+            ;; Diffie-Hellman parameters
+            make-dh-parameters dh-parameters?
+            pkcs3-import-dh-parameters pkcs3-export-dh-parameters
+            set-session-dh-prime-bits!
+            set-certificate-credentials-dh-parameters!
+            params/dh params/rsa-export params->string
             ;; X.509
             import-x509-certificate export-x509-certificate
             x509-certificate?
@@ -317,6 +340,49 @@
     (print-private-key key port))
   (define-method (display (key <x509-private-key>) port)
     (print-private-key key port)))
+
+;;; How anonymous, PSK and SRP credentials and DH parameters print: who
+;;; and which files, never a key or a password.
+;;;
+;;;   #<psk-client-credentials user "alice">
+;;;   #<srp-server-credentials files "/etc/tpasswd" "/etc/tpasswd.conf">
+;;;   #<dh-parameters 2048 bits>
+
+(define (print-kind-credentials cred port)
+  (let* ((summary (%credentials-kind-summary cred))
+         (get (lambda (key) (assq-ref summary key)))
+         (files (get 'files))
+         (parts (append (if (get 'user)
+                            (list (format #f "user ~s" (get 'user)))
+                            '())
+                        (if (pair? files)
+                            (list (string-join
+                                   (cons (if (null? (cdr files)) "file" "files")
+                                         (map (lambda (f) (format #f "~s" f))
+                                              files))
+                                   " "))
+                            '())
+                        (if (get 'dh?) '("DH parameters") '()))))
+    (format port "#<~a~a>" (get 'type)
+            (if (null? parts) "" (string-append " " (string-join parts ", "))))))
+
+(define (print-dh-parameters params port)
+  (let ((bits (%dh-parameters-bits params)))
+    (format port "#<dh-parameters~a>"
+            (if bits (string-append " " (plural bits "bit")) ""))))
+
+(for-each (lambda (<credentials>)
+            (define-method (write (cred <credentials>) port)
+              (print-kind-credentials cred port))
+            (define-method (display (cred <credentials>) port)
+              (print-kind-credentials cred port)))
+          %credentials-kind-types)
+
+(let ((<dh-parameters> %dh-parameters-type))
+  (define-method (write (params <dh-parameters>) port)
+    (print-dh-parameters params port))
+  (define-method (display (params <dh-parameters>) port)
+    (print-dh-parameters params port)))
 
 ;;; What waits: handshake, bye, record-send, record-receive! and the record
 ;;; port.  On a blocking transport the C primitives wait themselves.  On a
