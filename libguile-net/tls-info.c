@@ -269,8 +269,12 @@ SCM_DEFINE (gn_peer_certificate_status, "peer-certificate-status", 1, 1, 0,
             "certificate gives @code{(invalid)}.")
 #define FUNC_NAME s_gn_peer_certificate_status
 {
-  gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
-  gn_tls_check_handshaken (session, t, FUNC_NAME);
+  /* What the peer presented is kept in the session: asking needs the
+     handshake, not the transport, which may be closed by now.  */
+  gn_tls_session *t = established (session, FUNC_NAME);
+  if (t == NULL)
+    gn_raise_state_error (FUNC_NAME, "the handshake has not been done",
+                          session);
   char *h = NULL;
   if (!SCM_UNBNDP (host) && scm_is_true (host))
     {
