@@ -116,7 +116,8 @@ gn_bytevector_span (SCM bv, int pos, SCM start, int start_pos, SCM limit,
                     int limit_pos, int is_count, const char *subr,
                     char **buf, size_t *len)
 {
-  if (!scm_is_bytevector (bv))
+  /* The macro, not scm_is_bytevector: every send and receive comes here.  */
+  if (!SCM_BYTEVECTOR_P (bv))
     gn_wrong_type (subr, pos, bv);
   size_t size = SCM_BYTEVECTOR_LENGTH (bv);
   size_t from = 0, to = size;

@@ -187,6 +187,10 @@ int gn_poll (struct pollfd *fds, nfds_t n, int64_t deadline);
    errors of OP's subr.  */
 ssize_t gn_retry_io (gn_op *op, int nowait,
                      ssize_t (*attempt) (int fd, void *data), void *data);
+/* The same loop entered after a first ATTEMPT failed with errno: callers
+   whose first attempt usually succeeds make OP only when it did not.  */
+ssize_t gn_retry_failed (gn_op *op, int nowait,
+                         ssize_t (*attempt) (int fd, void *data), void *data);
 /* The two halves of every blocking wait, so that asyncs aimed at the
    thread run at once: gn_block_begin registers the pipe WAKE (NULL: the
    thread's own wake-up pipe) with Guile and returns its read end, which

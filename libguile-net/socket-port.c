@@ -180,9 +180,13 @@ port_transfer (SCM port, gn_timeout_kind kind,
                int nowait, const char *subr)
 {
   gn_socket *s = port_socket (port);
+  /* Most transfers need no wait, and so no operation record.  */
+  ssize_t n = attempt (s->fd, t);
+  if (n >= 0)
+    return n;
   gn_op op;
   gn_socket_op (&op, port, s->fd, kind, subr);
-  return gn_retry_io (&op, nowait, attempt, t);
+  return gn_retry_failed (&op, nowait, attempt, t);
 }
 
 static size_t

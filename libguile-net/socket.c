@@ -337,14 +337,24 @@ transfer (SCM sock, int fd, short events, ssize_t (*attempt) (int, void *),
 {
   /* Non-blocking sockets are asked about only when they would block.  */
   int nowait = (m->flags & MSG_DONTWAIT) != 0 ? 1 : -1;
+  /* Made at the first attempt that fails: most transfers never wait, and
+     need no record.  Once made it lasts to the end, so a peer that
+     trickles does not renew the time limit.  */
   gn_op op;
-  gn_socket_op (&op, sock, fd, events == POLLIN ? GN_TIMEOUT_READ
-                : GN_TIMEOUT_WRITE, subr);
+  int have_op = 0;
   m->flags &= ~MSG_WAITALL;
   size_t done = 0;
   for (;;)
     {
-      ssize_t n = gn_retry_io (&op, nowait, attempt, m);
+      ssize_t n = attempt (fd, m);
+      if (n < 0)
+        {
+          if (!have_op)
+            gn_socket_op (&op, sock, fd, events == POLLIN ? GN_TIMEOUT_READ
+                          : GN_TIMEOUT_WRITE, subr);
+          have_op = 1;
+          n = gn_retry_failed (&op, nowait, attempt, m);
+        }
       if (n < 0)
         {
           if (done > 0)
@@ -433,7 +443,10 @@ SCM_DEFINE (gn_recvfrom, "recvfrom!", 2, 3, 0,
 {
   int fd = gn_port_fd (sock, FUNC_NAME, 1);
   gn_message m;
-  memset (&m, 0, sizeof m);
+  /* Not all of it: the attempt sets the address length, and the
+     sockaddr_storage is written by the kernel.  */
+  m.addr.len = 0;
+  m.addr.ss.ss_family = AF_UNSPEC;
   gn_bytevector_span (buf, 2, start, 4, end, 5, 0, FUNC_NAME, &m.buf, &m.len);
   m.flags = optional_flags (flags, FUNC_NAME, 3);
   int all = (m.flags & MSG_WAITALL) != 0;

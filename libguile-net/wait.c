@@ -370,24 +370,30 @@ ssize_t
 gn_retry_io (gn_op *op, int nowait,
              ssize_t (*attempt) (int fd, void *data), void *data)
 {
+  ssize_t n = attempt (op->fd, data);
+  return n >= 0 ? n : gn_retry_failed (op, nowait, attempt, data);
+}
+
+ssize_t
+gn_retry_failed (gn_op *op, int nowait,
+                 ssize_t (*attempt) (int fd, void *data), void *data)
+{
   for (;;)
     {
-      ssize_t n = attempt (op->fd, data);
-      if (n >= 0)
-        return n;
       if (errno == EINTR)
-        {
-          scm_async_tick ();
-          continue;
-        }
-      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        scm_async_tick ();
+      else if (errno != EAGAIN && errno != EWOULDBLOCK)
         gn_syserror (op->subr);
-      if (nowait > 0 || (nowait < 0 && gn_fd_is_nonblocking (op->fd)))
+      else if (nowait > 0 || (nowait < 0 && gn_fd_is_nonblocking (op->fd)))
         {
           errno = EAGAIN;
           return -1;
         }
-      gn_op_wait (op);
+      else
+        gn_op_wait (op);
+      ssize_t n = attempt (op->fd, data);
+      if (n >= 0)
+        return n;
     }
 }
 
