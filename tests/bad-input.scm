@@ -1127,7 +1127,14 @@ the seconds that took, or #f if it did neither within 6 s."
 (define dtls-server
   (make-dtls-server "127.0.0.1" 0 #:credentials dtls-creds #:timeout 0.2))
 (define dtls-port (sockaddr:port (getsockname (dtls-server-socket dtls-server))))
-(define dtls-echo-thread
+;; Started by the run, not while this file is still being loaded: the
+;; thread's first references to top-level names would otherwise race with
+;; the definitions the loading thread is still adding to the module, and
+;; a lost lookup killed the thread before it served anyone (every DTLS
+;; row then timed out, about one run in five).
+(define dtls-echo-thread #f)
+(define (start-dtls-echo!)
+  (set! dtls-echo-thread
   (call-with-new-thread
    (lambda ()
      (let ((buf (make-bytevector 2000)))
@@ -1138,7 +1145,7 @@ the seconds that took, or #f if it did neither within 6 s."
               (call-with-values (lambda () (dtls-server-receive! dtls-server buf))
                 (lambda (n session)
                   (unless (zero? n) (dtls-send session buf 0 n))))))
-           (loop)))))))
+           (loop))))))))
 
 (define (dtls-client)
   (make-dtls-client "127.0.0.1" dtls-port #:credentials (client-credentials)
@@ -1254,6 +1261,7 @@ the seconds that took, or #f if it did neither within 6 s."
   (cert-dir)            ; made before counting descriptors
   (encrypted-key-file)
   (https-port!)         ; a server thread that stays for the whole run
+  (start-dtls-echo!)    ; and the DTLS rows' echo server
   (gc)
   (set! fds-before (open-fd-count))
   (format #t "# tests/bad-input.scm checks ~a kinds of bad input: ~a generated from the export lists, ~a written by hand~%"
