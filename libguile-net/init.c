@@ -52,7 +52,6 @@ void gn_init_tls_io (void);
 void gn_init_tls_info (void);
 void gn_init_tls_port (void);
 void gn_init_tls_x509 (void);
-void gn_init_tls_x509_enums (void);
 void gn_init_tls_x509_make (void);
 void gn_init_tls_names (void);
 void gn_init_tls_log (void);
@@ -74,7 +73,6 @@ scm_init_guile_net_tls (void)
   gn_init_tls_info ();
   gn_init_tls_port ();
   gn_init_tls_x509 ();
-  gn_init_tls_x509_enums ();
   gn_init_tls_x509_make ();
   gn_init_tls_dh ();
   gn_init_tls_kinds ();

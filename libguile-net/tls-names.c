@@ -1,50 +1,40 @@
-/* tls-names.c -- the names of GnuTLS's constants: guile-gnutls's enum
-   families (cipher/, kx/, mac/, protocol/, alert-description/, ...), their
-   FAMILY->string procedures, and the error/ codes.
+/* tls-names.c -- the names of GnuTLS's constants, one driver for all of
+   them: the lookups (gn_name_value, gn_name_from_value, ...), the
+   FAMILY->string procedures, the bindings of every constant, exported
+   by (net tls) through (%tls-name-bindings); and the tables of
+   guile-gnutls's session families (cipher/, kx/, mac/, protocol/,
+   alert-description/, ...).  The other tables, of the same kind, are the
+   error/ codes (tls-errors.c) and the X.509 families, certificate-status/
+   and certificate-verify/ among them (tls-x509-names.c); tls-names.h has
+   the kind.
 
-   One table per family, one driver for all of them.  A family's values
-   are either symbols or integers (doc/tls-names.texi says which):
-   - what our procedures RETURN to describe a session is a symbol, and the
-     constant is bound to exactly that symbol (session-cipher returns
-     AES-256-GCM, and cipher/aes-256-gcm is that symbol), so eq?, memq
-     and case written for guile-gnutls keep working;
+   One table per family.  A family's values are symbols or integers
+   (doc/tls-names.texi says which), or strings (oid/):
+   - what our procedures RETURN to describe a session or a certificate is
+     a symbol, and the constant is bound to exactly that symbol
+     (session-cipher returns AES-256-GCM, and cipher/aes-256-gcm is that
+     symbol), so eq?, memq and case written for guile-gnutls keep
+     working;
    - what is passed IN as an option or combined as flags is GnuTLS's own
      integer (connection-flag/datagram, certificate-verify/...), and so
      are the error codes (error/again is -28).
    A row may be an alias of an earlier one (cipher/arcfour and
    cipher/arcfour-128): the same value, bound under another name.  Rows
    without a binding name are values our procedures may return that
-   guile-gnutls had no constant for (session-kx's ECDHE under TLS 1.3).
+   guile-gnutls had no constant for (session-kx's ECDHE under TLS 1.3).  */
 
-   The error/ constants are made from GnuTLS's own macros (every
-   GNUTLS_E_ code of gnutls.h, a superset of guile-gnutls's list), their
-   names computed: GNUTLS_E_NO_CIPHER_SUITES is error/no-cipher-suites.  */
-
-#include "tls.h"
+#include "tls-names.h"
 
 #include <ctype.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <gnutls/openpgp.h>
 
-/* A value GnuTLS has no number for (historic, or ours only).  */
-#define NO_VALUE LONG_MIN
-
-typedef struct
-{
-  const char *binding;  /* FAMILY/BINDING is defined; NULL: not bound */
-  const char *symbol;   /* the value, in a symbol family */
-  long value;           /* GnuTLS's number, or NO_VALUE */
-  const char *string;   /* what FAMILY->string says; NULL: the symbol */
-  const char *words;    /* certificate statuses: why, in English */
-} gn_name;
-
-/* Symbol-valued rows; integer-valued rows.  */
-#define S(b, sym, v, str) { b, sym, (long) (v), str, NULL }
-#define I(b, v, str) { b, NULL, (long) (v), str, NULL }
+#define NO_VALUE GN_NO_VALUE
+#define S GN_SYMBOL_ROW
+#define I GN_INTEGER_ROW
 
 static const gn_name alert_description_names[] = {
 #define A(b, v) S (b, b, v, NULL)
@@ -89,85 +79,6 @@ static const gn_name alert_description_names[] = {
 static const gn_name alert_level_names[] = {
   S ("warning", "warning", GNUTLS_AL_WARNING, NULL),
   S ("fatal", "fatal", GNUTLS_AL_FATAL, NULL),
-};
-
-/* The symbols are those peer-certificate-status returns, in the order it
-   lists them (most telling first); the strings guile-gnutls's names.
-   `invalid' comes last: it is said alone, when no other reason is.  */
-static const gn_name certificate_status_names[] = {
-#define C(b, sym, v, words) { b, sym, (long) (v), b, words }
-  C ("expired", "expired", GNUTLS_CERT_EXPIRED,
-     "the certificate has expired"),
-  C ("not-activated", "not-yet-valid", GNUTLS_CERT_NOT_ACTIVATED,
-     "the certificate is not yet valid"),
-  C ("unexpected-owner", "host-name-mismatch", GNUTLS_CERT_UNEXPECTED_OWNER,
-     "the certificate does not match the host name"),
-  C ("signer-not-found", "untrusted-issuer", GNUTLS_CERT_SIGNER_NOT_FOUND,
-     "the certificate's issuer is not trusted (unknown or self-signed)"),
-  C ("revoked", "revoked", GNUTLS_CERT_REVOKED,
-     "the certificate has been revoked"),
-  C ("insecure-algorithm", "insecure-algorithm",
-     GNUTLS_CERT_INSECURE_ALGORITHM,
-     "the certificate is signed with an insecure algorithm"),
-  C ("signer-not-ca", "signer-not-ca", GNUTLS_CERT_SIGNER_NOT_CA,
-     "the certificate's signer is not a certificate authority"),
-  C ("signer-constraints-failed", "signer-constraints",
-     GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE,
-     "the certificate's signer constraints were violated"),
-  C ("purpose-mismatch", "purpose-mismatch", GNUTLS_CERT_PURPOSE_MISMATCH,
-     "the certificate is not meant for this purpose (key usage)"),
-  C ("signature-failure", "bad-signature", GNUTLS_CERT_SIGNATURE_FAILURE,
-     "the certificate's signature is invalid"),
-  C ("revocation-data-superseded", "revocation-data-superseded",
-     GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED,
-     "the revocation data are old and superseded"),
-  C ("revocation-data-issued-in-future", "revocation-data-future",
-     GNUTLS_CERT_REVOCATION_DATA_ISSUED_IN_FUTURE,
-     "the revocation data have a future issue date"),
-  C ("mismatch", "certificate-mismatch", GNUTLS_CERT_MISMATCH,
-     "the certificate is not the expected one"),
-  C ("missing-ocsp-status", "missing-ocsp-status",
-     GNUTLS_CERT_MISSING_OCSP_STATUS,
-     "no OCSP status was received though the certificate requires one"),
-  C ("invalid-ocsp-status", "invalid-ocsp-status",
-     GNUTLS_CERT_INVALID_OCSP_STATUS, "the OCSP status received is invalid"),
-  C ("unknown-crit-extensions", "unknown-critical-extension",
-     GNUTLS_CERT_UNKNOWN_CRIT_EXTENSIONS,
-     "the certificate has an unsupported critical extension"),
-  C ("invalid", "invalid", GNUTLS_CERT_INVALID,
-     "the certificate is invalid or missing"),
-#undef C
-};
-
-static const gn_name certificate_verify_names[] = {
-  I ("disable-ca-sign", GNUTLS_VERIFY_DISABLE_CA_SIGN, NULL),
-  /* A no-op since GnuTLS 3.? (version 1 CAs are allowed by default).  */
-  I ("allow-x509-v1-ca-crt", 0, NULL),
-  I ("allow-x509-v1-ca-certificate", 0, "allow-x509-v1-ca-crt"),
-  I ("do-not-allow-same", GNUTLS_VERIFY_DO_NOT_ALLOW_SAME, NULL),
-  I ("allow-any-x509-v1-ca-crt", GNUTLS_VERIFY_ALLOW_ANY_X509_V1_CA_CRT, NULL),
-  I ("allow-any-x509-v1-ca-certificate",
-     GNUTLS_VERIFY_ALLOW_ANY_X509_V1_CA_CRT, "allow-any-x509-v1-ca-crt"),
-  I ("allow-sign-rsa-md2", GNUTLS_VERIFY_ALLOW_SIGN_RSA_MD2, NULL),
-  I ("allow-sign-rsa-md5", GNUTLS_VERIFY_ALLOW_SIGN_RSA_MD5, NULL),
-  /* GnuTLS's other flags.  */
-  I ("do-not-allow-ip-matches", GNUTLS_VERIFY_DO_NOT_ALLOW_IP_MATCHES, NULL),
-  I ("disable-time-checks", GNUTLS_VERIFY_DISABLE_TIME_CHECKS, NULL),
-  I ("disable-trusted-time-checks", GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS,
-     NULL),
-  I ("do-not-allow-x509-v1-ca-crt", GNUTLS_VERIFY_DO_NOT_ALLOW_X509_V1_CA_CRT,
-     NULL),
-  I ("disable-crl-checks", GNUTLS_VERIFY_DISABLE_CRL_CHECKS, NULL),
-  I ("allow-unsorted-chain", GNUTLS_VERIFY_ALLOW_UNSORTED_CHAIN, NULL),
-  I ("do-not-allow-unsorted-chain", GNUTLS_VERIFY_DO_NOT_ALLOW_UNSORTED_CHAIN,
-     NULL),
-  I ("do-not-allow-wildcards", GNUTLS_VERIFY_DO_NOT_ALLOW_WILDCARDS, NULL),
-  I ("use-tls1-rsa", GNUTLS_VERIFY_USE_TLS1_RSA, NULL),
-  I ("ignore-unknown-crit-extensions",
-     GNUTLS_VERIFY_IGNORE_UNKNOWN_CRIT_EXTENSIONS, NULL),
-  I ("allow-sign-with-sha1", GNUTLS_VERIFY_ALLOW_SIGN_WITH_SHA1, NULL),
-  I ("rsa-pss-fixed-salt-length", GNUTLS_VERIFY_RSA_PSS_FIXED_SALT_LENGTH,
-     NULL),
 };
 
 /* Symbols are GnuTLS's names, as session-cipher returns them.  */
@@ -361,233 +272,8 @@ static const gn_name openpgp_certificate_format_names[] = {
   I ("base64", GNUTLS_OPENPGP_FMT_BASE64, NULL),
 };
 
-/* Every GNUTLS_E_ code of GnuTLS 3.7's gnutls.h: the binding is computed
-   from the macro's name at initialization.  */
-static gn_name error_names[] = {
-#define E(x) { #x, NULL, (long) GNUTLS_E_ ## x, NULL, NULL }
-  E (SUCCESS),
-  E (UNSUPPORTED_VERSION_PACKET),
-  E (TLS_PACKET_DECODING_ERROR),
-  E (UNEXPECTED_PACKET_LENGTH),
-  E (INVALID_SESSION),
-  E (FATAL_ALERT_RECEIVED),
-  E (UNEXPECTED_PACKET),
-  E (WARNING_ALERT_RECEIVED),
-  E (ERROR_IN_FINISHED_PACKET),
-  E (UNEXPECTED_HANDSHAKE_PACKET),
-  E (DECRYPTION_FAILED),
-  E (MEMORY_ERROR),
-  E (DECOMPRESSION_FAILED),
-  E (COMPRESSION_FAILED),
-  E (AGAIN),
-  E (EXPIRED),
-  E (DB_ERROR),
-  E (SRP_PWD_ERROR),
-  E (KEYFILE_ERROR),
-  E (INSUFFICIENT_CREDENTIALS),
-  E (INSUFICIENT_CREDENTIALS),
-  E (INSUFFICIENT_CRED),
-  E (INSUFICIENT_CRED),
-  E (HASH_FAILED),
-  E (BASE64_DECODING_ERROR),
-  E (REHANDSHAKE),
-  E (GOT_APPLICATION_DATA),
-  E (RECORD_LIMIT_REACHED),
-  E (ENCRYPTION_FAILED),
-  E (PK_ENCRYPTION_FAILED),
-  E (PK_DECRYPTION_FAILED),
-  E (PK_SIGN_FAILED),
-  E (X509_UNSUPPORTED_CRITICAL_EXTENSION),
-  E (KEY_USAGE_VIOLATION),
-  E (NO_CERTIFICATE_FOUND),
-  E (INVALID_REQUEST),
-  E (SHORT_MEMORY_BUFFER),
-  E (INTERRUPTED),
-  E (PUSH_ERROR),
-  E (PULL_ERROR),
-  E (RECEIVED_ILLEGAL_PARAMETER),
-  E (REQUESTED_DATA_NOT_AVAILABLE),
-  E (PKCS1_WRONG_PAD),
-  E (RECEIVED_ILLEGAL_EXTENSION),
-  E (INTERNAL_ERROR),
-  E (DH_PRIME_UNACCEPTABLE),
-  E (FILE_ERROR),
-  E (TOO_MANY_EMPTY_PACKETS),
-  E (UNKNOWN_PK_ALGORITHM),
-  E (TOO_MANY_HANDSHAKE_PACKETS),
-  E (RECEIVED_DISALLOWED_NAME),
-  E (CERTIFICATE_REQUIRED),
-  E (NO_TEMPORARY_RSA_PARAMS),
-  E (NO_COMPRESSION_ALGORITHMS),
-  E (NO_CIPHER_SUITES),
-  E (OPENPGP_GETKEY_FAILED),
-  E (PK_SIG_VERIFY_FAILED),
-  E (ILLEGAL_SRP_USERNAME),
-  E (SRP_PWD_PARSING_ERROR),
-  E (KEYFILE_PARSING_ERROR),
-  E (NO_TEMPORARY_DH_PARAMS),
-  E (ASN1_ELEMENT_NOT_FOUND),
-  E (ASN1_IDENTIFIER_NOT_FOUND),
-  E (ASN1_DER_ERROR),
-  E (ASN1_VALUE_NOT_FOUND),
-  E (ASN1_GENERIC_ERROR),
-  E (ASN1_VALUE_NOT_VALID),
-  E (ASN1_TAG_ERROR),
-  E (ASN1_TAG_IMPLICIT),
-  E (ASN1_TYPE_ANY_ERROR),
-  E (ASN1_SYNTAX_ERROR),
-  E (ASN1_DER_OVERFLOW),
-  E (OPENPGP_UID_REVOKED),
-  E (CERTIFICATE_ERROR),
-  E (X509_CERTIFICATE_ERROR),
-  E (CERTIFICATE_KEY_MISMATCH),
-  E (UNSUPPORTED_CERTIFICATE_TYPE),
-  E (X509_UNKNOWN_SAN),
-  E (OPENPGP_FINGERPRINT_UNSUPPORTED),
-  E (X509_UNSUPPORTED_ATTRIBUTE),
-  E (UNKNOWN_HASH_ALGORITHM),
-  E (UNKNOWN_PKCS_CONTENT_TYPE),
-  E (UNKNOWN_PKCS_BAG_TYPE),
-  E (INVALID_PASSWORD),
-  E (MAC_VERIFY_FAILED),
-  E (CONSTRAINT_ERROR),
-  E (WARNING_IA_IPHF_RECEIVED),
-  E (WARNING_IA_FPHF_RECEIVED),
-  E (IA_VERIFY_FAILED),
-  E (UNKNOWN_ALGORITHM),
-  E (UNSUPPORTED_SIGNATURE_ALGORITHM),
-  E (SAFE_RENEGOTIATION_FAILED),
-  E (UNSAFE_RENEGOTIATION_DENIED),
-  E (UNKNOWN_SRP_USERNAME),
-  E (PREMATURE_TERMINATION),
-  E (MALFORMED_CIDR),
-  E (BASE64_ENCODING_ERROR),
-  E (INCOMPATIBLE_GCRYPT_LIBRARY),
-  E (INCOMPATIBLE_CRYPTO_LIBRARY),
-  E (INCOMPATIBLE_LIBTASN1_LIBRARY),
-  E (OPENPGP_KEYRING_ERROR),
-  E (X509_UNSUPPORTED_OID),
-  E (RANDOM_FAILED),
-  E (BASE64_UNEXPECTED_HEADER_ERROR),
-  E (OPENPGP_SUBKEY_ERROR),
-  E (CRYPTO_ALREADY_REGISTERED),
-  E (ALREADY_REGISTERED),
-  E (HANDSHAKE_TOO_LARGE),
-  E (CRYPTODEV_IOCTL_ERROR),
-  E (CRYPTODEV_DEVICE_ERROR),
-  E (CHANNEL_BINDING_NOT_AVAILABLE),
-  E (BAD_COOKIE),
-  E (OPENPGP_PREFERRED_KEY_ERROR),
-  E (INCOMPAT_DSA_KEY_WITH_TLS_PROTOCOL),
-  E (INSUFFICIENT_SECURITY),
-  E (HEARTBEAT_PONG_RECEIVED),
-  E (HEARTBEAT_PING_RECEIVED),
-  E (UNRECOGNIZED_NAME),
-  E (PKCS11_ERROR),
-  E (PKCS11_LOAD_ERROR),
-  E (PARSING_ERROR),
-  E (PKCS11_PIN_ERROR),
-  E (PKCS11_SLOT_ERROR),
-  E (LOCKING_ERROR),
-  E (PKCS11_ATTRIBUTE_ERROR),
-  E (PKCS11_DEVICE_ERROR),
-  E (PKCS11_DATA_ERROR),
-  E (PKCS11_UNSUPPORTED_FEATURE_ERROR),
-  E (PKCS11_KEY_ERROR),
-  E (PKCS11_PIN_EXPIRED),
-  E (PKCS11_PIN_LOCKED),
-  E (PKCS11_SESSION_ERROR),
-  E (PKCS11_SIGNATURE_ERROR),
-  E (PKCS11_TOKEN_ERROR),
-  E (PKCS11_USER_ERROR),
-  E (CRYPTO_INIT_FAILED),
-  E (TIMEDOUT),
-  E (USER_ERROR),
-  E (ECC_NO_SUPPORTED_CURVES),
-  E (ECC_UNSUPPORTED_CURVE),
-  E (PKCS11_REQUESTED_OBJECT_NOT_AVAILBLE),
-  E (CERTIFICATE_LIST_UNSORTED),
-  E (ILLEGAL_PARAMETER),
-  E (NO_PRIORITIES_WERE_SET),
-  E (X509_UNSUPPORTED_EXTENSION),
-  E (SESSION_EOF),
-  E (TPM_ERROR),
-  E (TPM_KEY_PASSWORD_ERROR),
-  E (TPM_SRK_PASSWORD_ERROR),
-  E (TPM_SESSION_ERROR),
-  E (TPM_KEY_NOT_FOUND),
-  E (TPM_UNINITIALIZED),
-  E (TPM_NO_LIB),
-  E (NO_CERTIFICATE_STATUS),
-  E (OCSP_RESPONSE_ERROR),
-  E (RANDOM_DEVICE_ERROR),
-  E (AUTH_ERROR),
-  E (NO_APPLICATION_PROTOCOL),
-  E (SOCKETS_INIT_ERROR),
-  E (KEY_IMPORT_FAILED),
-  E (INAPPROPRIATE_FALLBACK),
-  E (CERTIFICATE_VERIFICATION_ERROR),
-  E (PRIVKEY_VERIFICATION_ERROR),
-  E (UNEXPECTED_EXTENSIONS_LENGTH),
-  E (ASN1_EMBEDDED_NULL_IN_STRING),
-  E (SELF_TEST_ERROR),
-  E (NO_SELF_TEST),
-  E (LIB_IN_ERROR_STATE),
-  E (PK_GENERATION_ERROR),
-  E (IDNA_ERROR),
-  E (NEED_FALLBACK),
-  E (SESSION_USER_ID_CHANGED),
-  E (HANDSHAKE_DURING_FALSE_START),
-  E (UNAVAILABLE_DURING_HANDSHAKE),
-  E (PK_INVALID_PUBKEY),
-  E (PK_INVALID_PRIVKEY),
-  E (NOT_YET_ACTIVATED),
-  E (INVALID_UTF8_STRING),
-  E (NO_EMBEDDED_DATA),
-  E (INVALID_UTF8_EMAIL),
-  E (INVALID_PASSWORD_STRING),
-  E (CERTIFICATE_TIME_ERROR),
-  E (RECORD_OVERFLOW),
-  E (ASN1_TIME_ERROR),
-  E (INCOMPATIBLE_SIG_WITH_KEY),
-  E (PK_INVALID_PUBKEY_PARAMS),
-  E (PK_NO_VALIDATION_PARAMS),
-  E (OCSP_MISMATCH_WITH_CERTS),
-  E (NO_COMMON_KEY_SHARE),
-  E (REAUTH_REQUEST),
-  E (TOO_MANY_MATCHES),
-  E (CRL_VERIFICATION_ERROR),
-  E (MISSING_EXTENSION),
-  E (DB_ENTRY_EXISTS),
-  E (EARLY_DATA_REJECTED),
-  E (X509_DUPLICATE_EXTENSION),
-  E (UNIMPLEMENTED_FEATURE),
-  E (INT_RET_0),
-  E (INT_CHECK_AGAIN),
-  E (APPLICATION_ERROR_MAX),
-  E (APPLICATION_ERROR_MIN),
-#undef E
-};
-
 #undef S
 #undef I
-
-typedef struct
-{
-  const char *name;         /* cipher: bindings cipher/..., cipher->string */
-  int symbolic;             /* values are symbols, else integers */
-  const gn_name *rows;
-  size_t count;
-  int to_string;            /* define FAMILY->string here */
-  const char *what;         /* for FAMILY->string's docstring */
-  /* Symbol families whose symbols are GnuTLS's names: whether GnuTLS
-     knows NAME, for values of a newer GnuTLS than these tables.  */
-  int (*known) (const char *name);
-  /* Made at initialization.  */
-  SCM *symbols;
-  char *subr;
-  char *doc;
-} gn_family;
 
 static int
 known_cipher (const char *name)
@@ -613,55 +299,111 @@ known_protocol (const char *name)
   return gnutls_protocol_get_id (name) != GNUTLS_VERSION_UNKNOWN;
 }
 
-#define ROWS(t) t, sizeof t / sizeof t[0]
+static gn_family alert_description_family =
+  { "alert-description", GN_SYMBOL_VALUES,
+    GN_ROWS (alert_description_names), 1,
+    "an alert such as @code{unknown-ca}; the string is its name", NULL };
 
-/* In the order of enum gn_name_family (tls.h).  */
-static gn_family families[GN_FAMILY_COUNT] = {
-  { "alert-description", 1, ROWS (alert_description_names), 1,
-    "an alert such as @code{unknown-ca}; the string is its name", NULL },
-  { "alert-level", 1, ROWS (alert_level_names), 1,
-    "@code{warning} or @code{fatal}", NULL },
-  { "certificate-status", 1, ROWS (certificate_status_names), 1,
-    "a reason @code{peer-certificate-status} returns, such as\n"
-    "@code{untrusted-issuer}; the string is guile-gnutls's name for it,\n"
-    "such as @code{\"signer-not-found\"}", NULL },
-  { "certificate-verify", 0, ROWS (certificate_verify_names), 1,
-    "a verification flag (an integer)", NULL },
-  { "cipher", 1, ROWS (cipher_names), 1,
+static gn_family alert_level_family =
+  { "alert-level", GN_SYMBOL_VALUES, GN_ROWS (alert_level_names), 1,
+    "@code{warning} or @code{fatal}", NULL };
+
+static gn_family cipher_family =
+  { "cipher", GN_SYMBOL_VALUES, GN_ROWS (cipher_names), 1,
     "a cipher, a symbol such as @code{AES-256-GCM} as\n"
-    "@code{session-cipher} returns it", known_cipher },
-  { "kx", 1, ROWS (kx_names), 1,
+    "@code{session-cipher} returns it", known_cipher };
+
+static gn_family kx_family =
+  { "kx", GN_SYMBOL_VALUES, GN_ROWS (kx_names), 1,
     "a key exchange, a symbol such as @code{ECDHE-RSA} as\n"
-    "@code{session-kx} returns it", known_kx },
-  { "mac", 1, ROWS (mac_names), 1,
+    "@code{session-kx} returns it", known_kx };
+
+static gn_family mac_family =
+  { "mac", GN_SYMBOL_VALUES, GN_ROWS (mac_names), 1,
     "a MAC algorithm, a symbol such as @code{SHA256} or @code{AEAD} as\n"
-    "@code{session-mac} returns it", known_mac },
-  { "protocol", 1, ROWS (protocol_names), 1,
+    "@code{session-mac} returns it", known_mac };
+
+static gn_family protocol_family =
+  { "protocol", GN_SYMBOL_VALUES, GN_ROWS (protocol_names), 1,
     "a protocol version, a symbol such as @code{TLS1.3} as\n"
-    "@code{session-protocol} returns it", known_protocol },
-  { "compression-method", 1, ROWS (compression_method_names), 1,
+    "@code{session-protocol} returns it", known_protocol };
+
+static gn_family compression_method_family =
+  { "compression-method", GN_SYMBOL_VALUES,
+    GN_ROWS (compression_method_names), 1,
     "a compression method (@code{null}: GnuTLS 3.7 compresses nothing)",
-    NULL },
-  { "certificate-type", 1, ROWS (certificate_type_names), 1,
-    "a certificate type, such as @code{x509}", NULL },
-  { "credentials", 1, ROWS (credentials_names), 1,
+    NULL };
+
+static gn_family certificate_type_family =
+  { "certificate-type", GN_SYMBOL_VALUES, GN_ROWS (certificate_type_names), 1,
+    "a certificate type, such as @code{x509}", NULL };
+
+static gn_family credentials_family =
+  { "credentials", GN_SYMBOL_VALUES, GN_ROWS (credentials_names), 1,
     "a kind of credentials (authentication), such as\n@code{certificate}",
-    NULL },
-  { "handshake-description", 1, ROWS (handshake_description_names), 1,
-    "a handshake message type, such as @code{client-hello}", NULL },
-  { "connection-flag", 0, ROWS (connection_flag_names), 1,
-    "a flag of @code{make-session} (an integer)", NULL },
-  { "connection-end", 0, ROWS (connection_end_names), 1,
-    "@code{connection-end/client} or @code{connection-end/server}", NULL },
-  { "close-request", 0, ROWS (close_request_names), 1,
-    "@code{close-request/rdwr} or @code{close-request/wr}", NULL },
-  { "certificate-request", 0, ROWS (certificate_request_names), 1,
-    "a @code{certificate-request/} value (an integer)", NULL },
-  { "server-name-type", 0, ROWS (server_name_type_names), 1,
-    "@code{server-name-type/dns}", NULL },
-  { "openpgp-certificate-format", 0, ROWS (openpgp_certificate_format_names),
-    1, "@code{openpgp-certificate-format/raw} or @code{/base64}", NULL },
-  { "error", 0, ROWS (error_names), 0, NULL, NULL },
+    NULL };
+
+static gn_family handshake_description_family =
+  { "handshake-description", GN_SYMBOL_VALUES,
+    GN_ROWS (handshake_description_names), 1,
+    "a handshake message type, such as @code{client-hello}", NULL };
+
+static gn_family connection_flag_family =
+  { "connection-flag", GN_INTEGER_VALUES, GN_ROWS (connection_flag_names), 1,
+    "a flag of @code{make-session} (an integer)", NULL };
+
+static gn_family connection_end_family =
+  { "connection-end", GN_INTEGER_VALUES, GN_ROWS (connection_end_names), 1,
+    "@code{connection-end/client} or @code{connection-end/server}", NULL };
+
+static gn_family close_request_family =
+  { "close-request", GN_INTEGER_VALUES, GN_ROWS (close_request_names), 1,
+    "@code{close-request/rdwr} or @code{close-request/wr}", NULL };
+
+static gn_family certificate_request_family =
+  { "certificate-request", GN_INTEGER_VALUES,
+    GN_ROWS (certificate_request_names), 1,
+    "a @code{certificate-request/} value (an integer)", NULL };
+
+static gn_family server_name_type_family =
+  { "server-name-type", GN_INTEGER_VALUES, GN_ROWS (server_name_type_names), 1,
+    "@code{server-name-type/dns}", NULL };
+
+static gn_family openpgp_certificate_format_family =
+  { "openpgp-certificate-format", GN_INTEGER_VALUES,
+    GN_ROWS (openpgp_certificate_format_names), 1,
+    "@code{openpgp-certificate-format/raw} or @code{/base64}", NULL };
+
+/* Every family, by its number in gn_name_family (tls.h): these, the
+   error codes (tls-errors.c) and the X.509 families, verification's
+   among them (tls-x509-names.c).  */
+static gn_family *const families[GN_FAMILY_COUNT] = {
+  [GN_ALERT_DESCRIPTION] = &alert_description_family,
+  [GN_ALERT_LEVEL] = &alert_level_family,
+  [GN_CERTIFICATE_STATUS] = &gn_certificate_status_family,
+  [GN_CERTIFICATE_VERIFY] = &gn_certificate_verify_family,
+  [GN_CIPHER] = &cipher_family,
+  [GN_KX] = &kx_family,
+  [GN_MAC] = &mac_family,
+  [GN_PROTOCOL] = &protocol_family,
+  [GN_COMPRESSION_METHOD] = &compression_method_family,
+  [GN_CERTIFICATE_TYPE] = &certificate_type_family,
+  [GN_CREDENTIALS] = &credentials_family,
+  [GN_HANDSHAKE_DESCRIPTION] = &handshake_description_family,
+  [GN_CONNECTION_FLAG] = &connection_flag_family,
+  [GN_CONNECTION_END] = &connection_end_family,
+  [GN_CLOSE_REQUEST] = &close_request_family,
+  [GN_CERTIFICATE_REQUEST] = &certificate_request_family,
+  [GN_SERVER_NAME_TYPE] = &server_name_type_family,
+  [GN_OPENPGP_CERTIFICATE_FORMAT] = &openpgp_certificate_format_family,
+  [GN_ERROR] = &gn_error_family,
+  [GN_PK_ALGORITHM] = &gn_pk_algorithm_family,
+  [GN_SIGN_ALGORITHM] = &gn_sign_algorithm_family,
+  [GN_DIGEST] = &gn_digest_family,
+  [GN_KEY_USAGE] = &gn_key_usage_family,
+  [GN_X509_SUBJECT_ALTERNATIVE_NAME] = &gn_san_family,
+  [GN_PRIVKEY] = &gn_privkey_family,
+  [GN_OID] = &gn_oid_family,
 };
 
 /* ---- lookups ---------------------------------------------------------- */
@@ -669,14 +411,16 @@ static gn_family families[GN_FAMILY_COUNT] = {
 static const gn_family *
 family (gn_name_family f)
 {
-  return &families[f];
+  return families[f];
 }
 
-/* The row of value V in F, or NULL.  */
+/* The row of value V in F, or NULL (always, in a string family).  */
 static const gn_name *
 row_of (const gn_family *f, SCM v)
 {
-  if (f->symbolic)
+  if (f->kind == GN_STRING_VALUES)
+    return NULL;
+  if (f->kind == GN_SYMBOL_VALUES)
     {
       if (!scm_is_symbol (v))
         return NULL;
@@ -698,11 +442,15 @@ row_of (const gn_family *f, SCM v)
 static void
 not_a_value (const gn_family *f, SCM v, const char *subr, int pos)
 {
-  int right_type = f->symbolic ? scm_is_symbol (v) : scm_is_exact_integer (v);
+  int right_type = f->kind == GN_SYMBOL_VALUES ? scm_is_symbol (v)
+    : f->kind == GN_STRING_VALUES ? scm_is_string (v)
+    : scm_is_exact_integer (v);
   if (!right_type)
     gn_wrong_type (subr, pos, v);
   char what[96];
-  snprintf (what, sizeof what, "not a %s/ value", f->name);
+  snprintf (what, sizeof what,
+            f->one_of ? "not one of the %s/ values" : "not a %s/ value",
+            f->name);
   gn_out_of_range_msg (subr, pos, v, what);
 }
 
@@ -722,8 +470,37 @@ gn_name_from_value (gn_name_family fam, long value)
   const gn_family *f = family (fam);
   for (size_t i = 0; i < f->count; i++)
     if (f->rows[i].binding != NULL && f->rows[i].value == value)
-      return f->symbolic ? f->symbols[i] : scm_from_long (value);
+      return f->kind == GN_SYMBOL_VALUES ? f->symbols[i]
+        : scm_from_long (value);
   return SCM_BOOL_F;
+}
+
+SCM
+gn_name_list_from_bits (gn_name_family fam, unsigned long bits)
+{
+  const gn_family *f = family (fam);
+  SCM result = SCM_EOL;
+  for (size_t i = 0; i < f->count; i++)
+    {
+      const gn_name *r = &f->rows[i];
+      if (r->binding != NULL && r->value != NO_VALUE
+          && (bits & (unsigned long) r->value) != 0)
+        result = scm_cons (f->kind == GN_SYMBOL_VALUES ? f->symbols[i]
+                           : scm_from_long (r->value), result);
+    }
+  return result;
+}
+
+unsigned long
+gn_name_bits_from_list (gn_name_family fam, SCM values, const char *subr,
+                        int pos)
+{
+  if (scm_ilength (values) < 0)
+    gn_wrong_type (subr, pos, values);
+  unsigned long bits = 0;
+  for (SCM l = values; scm_is_pair (l); l = SCM_CDR (l))
+    bits |= (unsigned long) gn_name_value (fam, SCM_CAR (l), subr, pos);
+  return bits;
 }
 
 unsigned long
@@ -735,38 +512,6 @@ gn_name_flags_mask (gn_name_family fam)
     if (f->rows[i].value != NO_VALUE)
       mask |= (unsigned long) f->rows[i].value;
   return mask;
-}
-
-/* The reasons in STATUS as symbols, and as sentences when WORDS is not
-   NULL; `invalid' alone when no other bit says why.  */
-void
-gn_tls_status_lists (unsigned status, SCM *reasons, SCM *words)
-{
-  const gn_family *f = family (GN_CERTIFICATE_STATUS);
-  SCM r = SCM_EOL, w = SCM_EOL;
-  size_t last = f->count - 1;        /* `invalid' */
-  for (size_t i = last; i-- > 0;)
-    if (status & (unsigned) f->rows[i].value)
-      {
-        r = scm_cons (f->symbols[i], r);
-        w = scm_cons (scm_from_utf8_string (f->rows[i].words), w);
-      }
-  if (scm_is_null (r) && status != 0)
-    {
-      r = scm_list_1 (f->symbols[last]);
-      w = scm_list_1 (scm_from_utf8_string (f->rows[last].words));
-    }
-  *reasons = r;
-  if (words != NULL)
-    *words = w;
-}
-
-SCM
-gn_tls_status_reasons (unsigned status)
-{
-  SCM reasons;
-  gn_tls_status_lists (status, &reasons, NULL);
-  return reasons;
 }
 
 /* ---- FAMILY->string --------------------------------------------------- */
@@ -789,6 +534,8 @@ family_to_string (gn_family *f, SCM v)
         }
       not_a_value (f, v, f->subr, 1);
     }
+  if (f->gnutls_string != NULL)
+    return scm_from_utf8_string (f->gnutls_string (r->value));
   const char *s = r->string ? r->string : r->symbol ? r->symbol : r->binding;
   return scm_from_utf8_string (s);
 }
@@ -800,7 +547,7 @@ family_to_string_at (size_t n, SCM v)
 {
   if (n >= GN_FAMILY_COUNT)
     abort ();
-  return family_to_string (&families[n], v);
+  return family_to_string (families[n], v);
 }
 
 #define TRAMPOLINE(n) \
@@ -826,41 +573,7 @@ static SCM (*const trampolines[32]) (SCM) = {
   to_string_30, to_string_31,
 };
 
-/* ---- errors and the library ------------------------------------------- */
-
-static int
-error_code (SCM code, const char *subr)
-{
-  if (!scm_is_exact_integer (code))
-    gn_wrong_type (subr, 1, code);
-  if (!scm_is_signed_integer (code, INT_MIN, INT_MAX))
-    gn_out_of_range (subr, 1, code);
-  return scm_to_int (code);
-}
-
-SCM_DEFINE (gn_error_to_string, "error->string", 1, 0, 0, (SCM code),
-            "Return GnuTLS's message for error code @var{code}, an\n"
-            "@code{error/} value such as @code{error/again} (an integer;\n"
-            "codes GnuTLS does not know give @code{\"(unknown error\n"
-            "code)\"}).")
-#define FUNC_NAME s_gn_error_to_string
-{
-  const char *s = gnutls_strerror (error_code (code, FUNC_NAME));
-  return scm_from_utf8_string (s ? s : "(unknown error code)");
-}
-#undef FUNC_NAME
-
-SCM_DEFINE (gn_fatal_error_p, "fatal-error?", 1, 0, 0, (SCM code),
-            "Return @code{#t} if GnuTLS error code @var{code} (an\n"
-            "@code{error/} value) ends the session, @code{#f} if it does not\n"
-            "(@code{error/again}, @code{error/interrupted},\n"
-            "@code{error/warning-alert-received}, ...): GnuTLS's\n"
-            "@code{gnutls_error_is_fatal}.")
-#define FUNC_NAME s_gn_fatal_error_p
-{
-  return scm_from_bool (gnutls_error_is_fatal (error_code (code, FUNC_NAME)));
-}
-#undef FUNC_NAME
+/* ---- the library ------------------------------------------------------ */
 
 SCM_DEFINE (gn_gnutls_version, "gnutls-version", 0, 0, 0, (void),
             "Return the version of the GnuTLS library in use (the one\n"
@@ -929,6 +642,12 @@ static void
 define_binding (const char *name, SCM value)
 {
   scm_c_define (name, value);
+  gn_tls_export_name (name);
+}
+
+void
+gn_tls_export_name (const char *name)
+{
   bindings = scm_cons (scm_from_utf8_symbol (name), bindings);
 }
 
@@ -939,8 +658,8 @@ gn_init_tls_names (void)
     abort ();
   for (size_t fi = 0; fi < GN_FAMILY_COUNT; fi++)
     {
-      gn_family *f = &families[fi];
-      if (f->symbolic)
+      gn_family *f = families[fi];
+      if (f->kind == GN_SYMBOL_VALUES)
         {
           f->symbols = malloc (f->count * sizeof (SCM));
           for (size_t i = 0; i < f->count; i++)
@@ -960,7 +679,9 @@ gn_init_tls_names (void)
             for (size_t j = strlen ("error/"); j < n; j++)
               name[j] = name[j] == '_' ? '-'
                 : (char) tolower ((unsigned char) name[j]);
-          define_binding (name, f->symbolic ? f->symbols[i]
+          define_binding (name, f->kind == GN_SYMBOL_VALUES ? f->symbols[i]
+                          : f->kind == GN_STRING_VALUES
+                          ? scm_from_utf8_string (r->string)
                           : scm_from_long (r->value));
         }
       if (f->to_string)
@@ -975,16 +696,15 @@ gn_init_tls_names (void)
           snprintf (f->doc, len, form, f->name, f->what);
           gn_define_primitive (f->subr, 1, 0, 0,
                                (scm_t_subr) trampolines[fi], f->doc);
-          bindings = scm_cons (scm_from_utf8_symbol (f->subr), bindings);
+          gn_tls_export_name (f->subr);
         }
     }
 #ifndef SCM_MAGIC_SNARFER
 #include "tls-names.x"
 #endif
-  static const char *const procedures[] = {
-    "error->string", "fatal-error?", "gnutls-version", "cipher-suite->string"
-  };
-  for (size_t i = 0; i < sizeof procedures / sizeof procedures[0]; i++)
-    bindings = scm_cons (scm_from_utf8_symbol (procedures[i]), bindings);
+  gn_tls_export_name ("gnutls-version");
+  gn_tls_export_name ("cipher-suite->string");
+  gn_init_tls_errors ();
+  gn_init_tls_x509_names ();
   bindings = scm_permanent_object (bindings);
 }

@@ -73,7 +73,7 @@ SCM_DEFINE (gn_generate_x509_private_key, "generate-x509-private-key",
             "default.")
 #define FUNC_NAME s_gn_generate_x509_private_key
 {
-  int alg = gn_tls_enum_value (&gn_tls_pk_family, algorithm, FUNC_NAME, 1);
+  int alg = (int) gn_name_value (GN_PK_ALGORITHM, algorithm, FUNC_NAME, 1);
   if (!scm_is_exact_integer (bits))
     gn_wrong_type (FUNC_NAME, 2, bits);
   if (!scm_is_unsigned_integer (bits, 1, MAX_KEY_BITS))
@@ -321,7 +321,8 @@ SCM_DEFINE (gn_set_x509_certificate_key_usage,
 #define FUNC_NAME s_gn_set_x509_certificate_key_usage
 {
   gnutls_x509_crt_t crt = to_certificate (cert, FUNC_NAME, 1);
-  unsigned int bits = gn_tls_key_usage_bits (usages, FUNC_NAME, 2);
+  unsigned int bits = (unsigned int)
+    gn_name_bits_from_list (GN_KEY_USAGE, usages, FUNC_NAME, 2);
   int rc = gnutls_x509_crt_set_key_usage (crt, bits);
   scm_remember_upto_here_1 (cert);
   gn_tls_check (rc, FUNC_NAME);
@@ -378,7 +379,8 @@ SCM_DEFINE (gn_add_x509_certificate_san,
 #define FUNC_NAME s_gn_add_x509_certificate_san
 {
   gnutls_x509_crt_t crt = to_certificate (cert, FUNC_NAME, 1);
-  int t = gn_tls_enum_value (&gn_tls_san_family, type, FUNC_NAME, 2);
+  int t = (int) gn_name_value (GN_X509_SUBJECT_ALTERNATIVE_NAME, type,
+                               FUNC_NAME, 2);
   if (t != GNUTLS_SAN_DNSNAME && t != GNUTLS_SAN_IPADDRESS
       && t != GNUTLS_SAN_RFC822NAME && t != GNUTLS_SAN_URI)
     gn_out_of_range_msg (FUNC_NAME, 2, type,
@@ -529,7 +531,7 @@ SCM_DEFINE (gn_sign_x509_certificate, "sign-x509-certificate!", 3, 1, 0,
   gnutls_x509_privkey_t key = to_private_key (issuer_key, FUNC_NAME, 3);
   gnutls_digest_algorithm_t dig = SCM_UNBNDP (digest) ? GNUTLS_DIG_UNKNOWN
     : (gnutls_digest_algorithm_t)
-    gn_tls_enum_value (&gn_tls_digest_family, digest, FUNC_NAME, 4);
+    gn_name_value (GN_DIGEST, digest, FUNC_NAME, 4);
   int self = scm_is_eq (cert, issuer) || crt == ca;
   unsigned int bits;
   if (gnutls_x509_crt_get_pk_algorithm (crt, &bits) < 0)

@@ -301,7 +301,7 @@ SCM_DEFINE (gn_x509_certificate_fingerprint, "x509-certificate-fingerprint",
   gnutls_x509_crt_t crt = to_certificate (cert, FUNC_NAME, 1);
   gnutls_digest_algorithm_t dig = SCM_UNBNDP (algorithm) ? GNUTLS_DIG_SHA256
     : (gnutls_digest_algorithm_t)
-    gn_tls_enum_value (&gn_tls_digest_family, algorithm, FUNC_NAME, 2);
+    gn_name_value (GN_DIGEST, algorithm, FUNC_NAME, 2);
   unsigned char buf[128];
   size_t size = sizeof buf;
   int rc = dig == GNUTLS_DIG_NULL ? GNUTLS_E_UNKNOWN_HASH_ALGORITHM
@@ -511,7 +511,7 @@ SCM_DEFINE (gn_x509_certificate_san_at,
     }
   else
     value = text_to_string (buf, strnlen (buf, room));
-  SCM kind = gn_tls_enum_symbol (&gn_tls_san_family, type);
+  SCM kind = gn_name_from_value (GN_X509_SUBJECT_ALTERNATIVE_NAME, type);
   return scm_values (scm_list_2 (scm_is_true (kind) ? kind
                                  : scm_from_utf8_symbol ("othername"),
                                  value));
@@ -532,7 +532,7 @@ SCM_DEFINE (gn_x509_certificate_key_usage, "x509-certificate-key-usage",
   if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
     return SCM_EOL;
   gn_tls_check (rc, FUNC_NAME);
-  return gn_tls_key_usage_list (usage);
+  return gn_name_list_from_bits (GN_KEY_USAGE, usage);
 }
 #undef FUNC_NAME
 
@@ -548,7 +548,7 @@ SCM_DEFINE (gn_x509_certificate_pk_algorithm,
     (to_certificate (cert, FUNC_NAME, 1), &bits);
   scm_remember_upto_here_1 (cert);
   gn_tls_check (alg, FUNC_NAME);
-  SCM sym = gn_tls_enum_symbol (&gn_tls_pk_family, alg);
+  SCM sym = gn_name_from_value (GN_PK_ALGORITHM, alg);
   return scm_values (scm_list_2 (scm_is_true (sym) ? sym
                                  : scm_from_utf8_symbol ("unknown"),
                                  scm_from_uint (bits)));
@@ -566,7 +566,7 @@ SCM_DEFINE (gn_x509_certificate_sign_algorithm,
     (to_certificate (cert, FUNC_NAME, 1));
   scm_remember_upto_here_1 (cert);
   gn_tls_check (alg, FUNC_NAME);
-  SCM sym = gn_tls_enum_symbol (&gn_tls_sign_family, alg);
+  SCM sym = gn_name_from_value (GN_SIGN_ALGORITHM, alg);
   return scm_is_true (sym) ? sym : scm_from_utf8_symbol ("unknown");
 }
 #undef FUNC_NAME

@@ -3,7 +3,7 @@
    (tls-session.c), transport callbacks (tls-transport.c), I/O through one
    driver (tls-io.c), information (tls-info.c), the record port
    (tls-port.c); X.509 certificates and keys (tls-x509.c), the families
-   of values describing them (tls-x509-enums.c), making them
+   of values describing them (tls-x509-names.c), making them
    (tls-x509-make.c); DTLS (dtls.c).  */
 
 #ifndef GUILE_NET_TLS_H
@@ -411,7 +411,10 @@ void gn_init_tls_io (void);
 /* tls-info.c.  */
 void gn_init_tls_info (void);
 
-/* tls-names.c: guile-gnutls's enum families and error codes.  */
+/* tls-names.c: the enum families of guile-gnutls's constants, one
+   driver for all (tables: tls-names.c; tls-errors.c, error/;
+   tls-x509-names.c, certificate-status/, certificate-verify/ and the
+   X.509 families).  */
 typedef enum
 {
   GN_ALERT_DESCRIPTION, GN_ALERT_LEVEL, GN_CERTIFICATE_STATUS,
@@ -420,6 +423,9 @@ typedef enum
   GN_HANDSHAKE_DESCRIPTION, GN_CONNECTION_FLAG, GN_CONNECTION_END,
   GN_CLOSE_REQUEST, GN_CERTIFICATE_REQUEST, GN_SERVER_NAME_TYPE,
   GN_OPENPGP_CERTIFICATE_FORMAT, GN_ERROR,
+  /* tls-x509-names.c.  */
+  GN_PK_ALGORITHM, GN_SIGN_ALGORITHM, GN_DIGEST, GN_KEY_USAGE,
+  GN_X509_SUBJECT_ALTERNATIVE_NAME, GN_PRIVKEY, GN_OID,
   GN_FAMILY_COUNT
 } gn_name_family;
 /* GnuTLS's number for V, a value of family F (argument POS of SUBR), or
@@ -430,10 +436,16 @@ long gn_name_value (gn_name_family f, SCM v, const char *subr, int pos);
 SCM gn_name_from_value (gn_name_family f, long value);
 /* Every bit of F's values (a flags family).  */
 unsigned long gn_name_flags_mask (gn_name_family f);
-/* The reasons in verification STATUS: *REASONS symbols, and *WORDS
-   (unless NULL) English sentences.  */
-void gn_tls_status_lists (unsigned status, SCM *reasons, SCM *words);
+/* The values of flags family F set in BITS, as a list (the table's last
+   first, as guile-gnutls lists key usages); and back, from list VALUES
+   (argument POS of SUBR; errors as gn_name_value's).  */
+SCM gn_name_list_from_bits (gn_name_family f, unsigned long bits);
+unsigned long gn_name_bits_from_list (gn_name_family f, SCM values,
+                                      const char *subr, int pos);
 void gn_init_tls_names (void);
+/* tls-x509-names.c: the reasons in verification STATUS (certificate-status/
+   values): *REASONS symbols, and *WORDS (unless NULL) English sentences.  */
+void gn_tls_status_lists (unsigned status, SCM *reasons, SCM *words);
 
 /* tls-log.c: deliver what GnuTLS logged to the log procedure; call only
    in Guile mode and outside GnuTLS.  Cheap when nothing is waiting.  */
@@ -490,28 +502,9 @@ void gn_tls_replace_certificate (SCM obj, gnutls_x509_crt_t crt);
 /* D's bytes as a new bytevector, D's data freed.  */
 SCM gn_tls_datum_to_bytevector (gnutls_datum_t *d);
 
-/* tls-x509-enums.c: symbol families, one table each.  */
-typedef struct { const char *name; int value; } gn_tls_enum_entry;
-typedef struct
-{
-  const char *prefix;                   /* "pk-algorithm" */
-  const gn_tls_enum_entry *entries;     /* ends with a NULL name */
-  const char *const *aliases;           /* pairs: other name, symbol */
-} gn_tls_enum_family;
-extern const gn_tls_enum_family gn_tls_pk_family, gn_tls_sign_family,
-  gn_tls_digest_family, gn_tls_key_usage_family, gn_tls_san_family;
-/* GnuTLS's value of symbol SYM of family F, argument POS of SUBR:
-   wrong-type-arg unless a symbol, out-of-range unless one of F's.  */
-int gn_tls_enum_value (const gn_tls_enum_family *f, SCM sym,
-                       const char *subr, int pos);
-/* The symbol of VALUE in F, or #f.  */
-SCM gn_tls_enum_symbol (const gn_tls_enum_family *f, int value);
-/* Key usage bits as a list of key-usage/ symbols, and back.  */
-SCM gn_tls_key_usage_list (unsigned int bits);
-unsigned int gn_tls_key_usage_bits (SCM usages, const char *subr, int pos);
+/* tls-x509-names.c (its families: tls-names.c's gn_name_family).  */
 /* Whether S is a string holding an OID (digits and dots).  */
 int gn_tls_is_oid (SCM s);
-void gn_init_tls_x509_enums (void);
 
 /* tls-x509-make.c: making certificates and keys.  */
 void gn_init_tls_x509_make (void);

@@ -163,80 +163,14 @@
             add-x509-certificate-subject-alternative-name!
             add-x509-certificate-key-purpose!
             sign-x509-certificate!
-            ;; X.509: the families of values
-            x509-certificate-format->string
-            pk-algorithm->string sign-algorithm->string digest->string
-            key-usage->string x509-subject-alternative-name->string
-            privkey->string oid->string
-            pk-algorithm/unknown pk-algorithm/rsa pk-algorithm/dsa
-            pk-algorithm/dh pk-algorithm/ecdsa pk-algorithm/ecc
-            pk-algorithm/ec pk-algorithm/ecdh-x25519 pk-algorithm/ecdhx
-            pk-algorithm/rsa-pss pk-algorithm/eddsa-ed25519
-            pk-algorithm/gost-01 pk-algorithm/gost-12-256
-            pk-algorithm/gost-12-512 pk-algorithm/ecdh-x448
-            pk-algorithm/eddsa-ed448
-            sign-algorithm/unknown sign-algorithm/rsa-sha1
-            sign-algorithm/dsa-sha1 sign-algorithm/rsa-md5
-            sign-algorithm/rsa-md2 sign-algorithm/rsa-rmd160
-            sign-algorithm/rsa-sha256 sign-algorithm/rsa-sha384
-            sign-algorithm/rsa-sha512 sign-algorithm/rsa-sha224
-            sign-algorithm/dsa-sha224 sign-algorithm/dsa-sha256
-            sign-algorithm/ecdsa-sha1 sign-algorithm/ecdsa-sha224
-            sign-algorithm/ecdsa-sha256 sign-algorithm/ecdsa-sha384
-            sign-algorithm/ecdsa-sha512 sign-algorithm/dsa-sha384
-            sign-algorithm/dsa-sha512 sign-algorithm/ecdsa-sha3-224
-            sign-algorithm/ecdsa-sha3-256 sign-algorithm/ecdsa-sha3-384
-            sign-algorithm/ecdsa-sha3-512 sign-algorithm/dsa-sha3-224
-            sign-algorithm/dsa-sha3-256 sign-algorithm/dsa-sha3-384
-            sign-algorithm/dsa-sha3-512 sign-algorithm/rsa-sha3-224
-            sign-algorithm/rsa-sha3-256 sign-algorithm/rsa-sha3-384
-            sign-algorithm/rsa-sha3-512 sign-algorithm/rsa-pss-sha256
-            sign-algorithm/rsa-pss-sha384 sign-algorithm/rsa-pss-sha512
-            sign-algorithm/eddsa-ed25519 sign-algorithm/rsa-raw
-            sign-algorithm/ecdsa-secp256r1-sha256
-            sign-algorithm/ecdsa-secp384r1-sha384
-            sign-algorithm/ecdsa-secp521r1-sha512
-            sign-algorithm/rsa-pss-rsae-sha256
-            sign-algorithm/rsa-pss-rsae-sha384
-            sign-algorithm/rsa-pss-rsae-sha512
-            sign-algorithm/gost-94 sign-algorithm/gost-256
-            sign-algorithm/gost-512 sign-algorithm/eddsa-ed448
-            digest/null digest/md5 digest/sha1 digest/rmd160 digest/md2
-            digest/sha256 digest/sha384 digest/sha512 digest/sha224
-            digest/sha3-224 digest/sha3-256 digest/sha3-384 digest/sha3-512
-            digest/md5-sha1 digest/gostr-94 digest/streebog-256
-            digest/streebog-512 digest/shake-128 digest/shake-256
-            key-usage/digital-signature key-usage/non-repudiation
-            key-usage/key-encipherment key-usage/data-encipherment
-            key-usage/key-agreement key-usage/key-cert-sign
-            key-usage/crl-sign key-usage/encipher-only
-            key-usage/decipher-only
-            x509-subject-alternative-name/dnsname
-            x509-subject-alternative-name/rfc822name
-            x509-subject-alternative-name/uri
-            x509-subject-alternative-name/ipaddress
-            x509-subject-alternative-name/othername
-            x509-subject-alternative-name/dn
-            x509-subject-alternative-name/registered-id
-            x509-subject-alternative-name/othername-xmpp
-            privkey/import-auto-release privkey/import-copy
-            privkey/disable-callbacks privkey/sign-flag-tls1-rsa
-            privkey/flag-provable privkey/flag-export-compat
-            privkey/sign-flag-rsa-pss privkey/flag-reproducible
-            privkey/flag-ca privkey/flag-rsa-pss-fixed-salt-length
-            oid/x520-country-name oid/x520-organization-name
-            oid/x520-organizational-unit-name oid/x520-common-name
-            oid/x520-locality-name oid/x520-state-or-province-name
-            oid/x520-initials oid/x520-generation-qualifier
-            oid/x520-surname oid/x520-given-name oid/x520-title
-            oid/x520-dn-qualifier oid/x520-pseudonym oid/x520-postalcode
-            oid/x520-name oid/ldap-dc oid/ldap-uid oid/pkcs9-email
-            oid/pkix-date-of-birth oid/pkix-place-of-birth oid/pkix-gender
-            oid/pkix-country-of-citizenship oid/pkix-country-of-residence
-            oid/aia oid/ad-ocsp oid/ad-caissuers
             ;; The constants, FAMILY->string, error/ codes, error->string,
-            ;; fatal-error?, gnutls-version, cipher-suite->string: from
-            ;; the tables of libguile-net/tls-names.c, exported below.
+            ;; fatal-error?, gnutls-version, cipher-suite->string, and
+            ;; X.509's families of values (pk-algorithm/, sign-algorithm/,
+            ;; digest/, key-usage/, x509-subject-alternative-name/,
+            ;; privkey/, oid/, their ->string, oid->string,
+            ;; x509-certificate-format->string): from the tables of
+            ;; libguile-net/tls-names.c, tls-errors.c and tls-x509-names.c,
+            ;; exported below.
             ;; internal, for (web server https)
             %set-session-read-ahead! %session-input-buffered?))
 

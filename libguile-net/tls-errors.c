@@ -1,0 +1,262 @@
+/* tls-errors.c -- the error/ codes: every GNUTLS_E_ code of GnuTLS's
+   gnutls.h (a superset of guile-gnutls's list) as a family of
+   tls-names.c's driver, integer-valued (error/again is -28), the binding
+   names computed from the macros' (GNUTLS_E_NO_CIPHER_SUITES is
+   error/no-cipher-suites); and error->string and fatal-error?.  */
+
+#include "tls-names.h"
+
+/* Every GNUTLS_E_ code of GnuTLS 3.7's gnutls.h: the binding is computed
+   from the macro's name at initialization.  */
+static gn_name error_names[] = {
+#define E(x) { #x, NULL, (long) GNUTLS_E_ ## x, NULL, NULL }
+  E (SUCCESS),
+  E (UNSUPPORTED_VERSION_PACKET),
+  E (TLS_PACKET_DECODING_ERROR),
+  E (UNEXPECTED_PACKET_LENGTH),
+  E (INVALID_SESSION),
+  E (FATAL_ALERT_RECEIVED),
+  E (UNEXPECTED_PACKET),
+  E (WARNING_ALERT_RECEIVED),
+  E (ERROR_IN_FINISHED_PACKET),
+  E (UNEXPECTED_HANDSHAKE_PACKET),
+  E (DECRYPTION_FAILED),
+  E (MEMORY_ERROR),
+  E (DECOMPRESSION_FAILED),
+  E (COMPRESSION_FAILED),
+  E (AGAIN),
+  E (EXPIRED),
+  E (DB_ERROR),
+  E (SRP_PWD_ERROR),
+  E (KEYFILE_ERROR),
+  E (INSUFFICIENT_CREDENTIALS),
+  E (INSUFICIENT_CREDENTIALS),
+  E (INSUFFICIENT_CRED),
+  E (INSUFICIENT_CRED),
+  E (HASH_FAILED),
+  E (BASE64_DECODING_ERROR),
+  E (REHANDSHAKE),
+  E (GOT_APPLICATION_DATA),
+  E (RECORD_LIMIT_REACHED),
+  E (ENCRYPTION_FAILED),
+  E (PK_ENCRYPTION_FAILED),
+  E (PK_DECRYPTION_FAILED),
+  E (PK_SIGN_FAILED),
+  E (X509_UNSUPPORTED_CRITICAL_EXTENSION),
+  E (KEY_USAGE_VIOLATION),
+  E (NO_CERTIFICATE_FOUND),
+  E (INVALID_REQUEST),
+  E (SHORT_MEMORY_BUFFER),
+  E (INTERRUPTED),
+  E (PUSH_ERROR),
+  E (PULL_ERROR),
+  E (RECEIVED_ILLEGAL_PARAMETER),
+  E (REQUESTED_DATA_NOT_AVAILABLE),
+  E (PKCS1_WRONG_PAD),
+  E (RECEIVED_ILLEGAL_EXTENSION),
+  E (INTERNAL_ERROR),
+  E (DH_PRIME_UNACCEPTABLE),
+  E (FILE_ERROR),
+  E (TOO_MANY_EMPTY_PACKETS),
+  E (UNKNOWN_PK_ALGORITHM),
+  E (TOO_MANY_HANDSHAKE_PACKETS),
+  E (RECEIVED_DISALLOWED_NAME),
+  E (CERTIFICATE_REQUIRED),
+  E (NO_TEMPORARY_RSA_PARAMS),
+  E (NO_COMPRESSION_ALGORITHMS),
+  E (NO_CIPHER_SUITES),
+  E (OPENPGP_GETKEY_FAILED),
+  E (PK_SIG_VERIFY_FAILED),
+  E (ILLEGAL_SRP_USERNAME),
+  E (SRP_PWD_PARSING_ERROR),
+  E (KEYFILE_PARSING_ERROR),
+  E (NO_TEMPORARY_DH_PARAMS),
+  E (ASN1_ELEMENT_NOT_FOUND),
+  E (ASN1_IDENTIFIER_NOT_FOUND),
+  E (ASN1_DER_ERROR),
+  E (ASN1_VALUE_NOT_FOUND),
+  E (ASN1_GENERIC_ERROR),
+  E (ASN1_VALUE_NOT_VALID),
+  E (ASN1_TAG_ERROR),
+  E (ASN1_TAG_IMPLICIT),
+  E (ASN1_TYPE_ANY_ERROR),
+  E (ASN1_SYNTAX_ERROR),
+  E (ASN1_DER_OVERFLOW),
+  E (OPENPGP_UID_REVOKED),
+  E (CERTIFICATE_ERROR),
+  E (X509_CERTIFICATE_ERROR),
+  E (CERTIFICATE_KEY_MISMATCH),
+  E (UNSUPPORTED_CERTIFICATE_TYPE),
+  E (X509_UNKNOWN_SAN),
+  E (OPENPGP_FINGERPRINT_UNSUPPORTED),
+  E (X509_UNSUPPORTED_ATTRIBUTE),
+  E (UNKNOWN_HASH_ALGORITHM),
+  E (UNKNOWN_PKCS_CONTENT_TYPE),
+  E (UNKNOWN_PKCS_BAG_TYPE),
+  E (INVALID_PASSWORD),
+  E (MAC_VERIFY_FAILED),
+  E (CONSTRAINT_ERROR),
+  E (WARNING_IA_IPHF_RECEIVED),
+  E (WARNING_IA_FPHF_RECEIVED),
+  E (IA_VERIFY_FAILED),
+  E (UNKNOWN_ALGORITHM),
+  E (UNSUPPORTED_SIGNATURE_ALGORITHM),
+  E (SAFE_RENEGOTIATION_FAILED),
+  E (UNSAFE_RENEGOTIATION_DENIED),
+  E (UNKNOWN_SRP_USERNAME),
+  E (PREMATURE_TERMINATION),
+  E (MALFORMED_CIDR),
+  E (BASE64_ENCODING_ERROR),
+  E (INCOMPATIBLE_GCRYPT_LIBRARY),
+  E (INCOMPATIBLE_CRYPTO_LIBRARY),
+  E (INCOMPATIBLE_LIBTASN1_LIBRARY),
+  E (OPENPGP_KEYRING_ERROR),
+  E (X509_UNSUPPORTED_OID),
+  E (RANDOM_FAILED),
+  E (BASE64_UNEXPECTED_HEADER_ERROR),
+  E (OPENPGP_SUBKEY_ERROR),
+  E (CRYPTO_ALREADY_REGISTERED),
+  E (ALREADY_REGISTERED),
+  E (HANDSHAKE_TOO_LARGE),
+  E (CRYPTODEV_IOCTL_ERROR),
+  E (CRYPTODEV_DEVICE_ERROR),
+  E (CHANNEL_BINDING_NOT_AVAILABLE),
+  E (BAD_COOKIE),
+  E (OPENPGP_PREFERRED_KEY_ERROR),
+  E (INCOMPAT_DSA_KEY_WITH_TLS_PROTOCOL),
+  E (INSUFFICIENT_SECURITY),
+  E (HEARTBEAT_PONG_RECEIVED),
+  E (HEARTBEAT_PING_RECEIVED),
+  E (UNRECOGNIZED_NAME),
+  E (PKCS11_ERROR),
+  E (PKCS11_LOAD_ERROR),
+  E (PARSING_ERROR),
+  E (PKCS11_PIN_ERROR),
+  E (PKCS11_SLOT_ERROR),
+  E (LOCKING_ERROR),
+  E (PKCS11_ATTRIBUTE_ERROR),
+  E (PKCS11_DEVICE_ERROR),
+  E (PKCS11_DATA_ERROR),
+  E (PKCS11_UNSUPPORTED_FEATURE_ERROR),
+  E (PKCS11_KEY_ERROR),
+  E (PKCS11_PIN_EXPIRED),
+  E (PKCS11_PIN_LOCKED),
+  E (PKCS11_SESSION_ERROR),
+  E (PKCS11_SIGNATURE_ERROR),
+  E (PKCS11_TOKEN_ERROR),
+  E (PKCS11_USER_ERROR),
+  E (CRYPTO_INIT_FAILED),
+  E (TIMEDOUT),
+  E (USER_ERROR),
+  E (ECC_NO_SUPPORTED_CURVES),
+  E (ECC_UNSUPPORTED_CURVE),
+  E (PKCS11_REQUESTED_OBJECT_NOT_AVAILBLE),
+  E (CERTIFICATE_LIST_UNSORTED),
+  E (ILLEGAL_PARAMETER),
+  E (NO_PRIORITIES_WERE_SET),
+  E (X509_UNSUPPORTED_EXTENSION),
+  E (SESSION_EOF),
+  E (TPM_ERROR),
+  E (TPM_KEY_PASSWORD_ERROR),
+  E (TPM_SRK_PASSWORD_ERROR),
+  E (TPM_SESSION_ERROR),
+  E (TPM_KEY_NOT_FOUND),
+  E (TPM_UNINITIALIZED),
+  E (TPM_NO_LIB),
+  E (NO_CERTIFICATE_STATUS),
+  E (OCSP_RESPONSE_ERROR),
+  E (RANDOM_DEVICE_ERROR),
+  E (AUTH_ERROR),
+  E (NO_APPLICATION_PROTOCOL),
+  E (SOCKETS_INIT_ERROR),
+  E (KEY_IMPORT_FAILED),
+  E (INAPPROPRIATE_FALLBACK),
+  E (CERTIFICATE_VERIFICATION_ERROR),
+  E (PRIVKEY_VERIFICATION_ERROR),
+  E (UNEXPECTED_EXTENSIONS_LENGTH),
+  E (ASN1_EMBEDDED_NULL_IN_STRING),
+  E (SELF_TEST_ERROR),
+  E (NO_SELF_TEST),
+  E (LIB_IN_ERROR_STATE),
+  E (PK_GENERATION_ERROR),
+  E (IDNA_ERROR),
+  E (NEED_FALLBACK),
+  E (SESSION_USER_ID_CHANGED),
+  E (HANDSHAKE_DURING_FALSE_START),
+  E (UNAVAILABLE_DURING_HANDSHAKE),
+  E (PK_INVALID_PUBKEY),
+  E (PK_INVALID_PRIVKEY),
+  E (NOT_YET_ACTIVATED),
+  E (INVALID_UTF8_STRING),
+  E (NO_EMBEDDED_DATA),
+  E (INVALID_UTF8_EMAIL),
+  E (INVALID_PASSWORD_STRING),
+  E (CERTIFICATE_TIME_ERROR),
+  E (RECORD_OVERFLOW),
+  E (ASN1_TIME_ERROR),
+  E (INCOMPATIBLE_SIG_WITH_KEY),
+  E (PK_INVALID_PUBKEY_PARAMS),
+  E (PK_NO_VALIDATION_PARAMS),
+  E (OCSP_MISMATCH_WITH_CERTS),
+  E (NO_COMMON_KEY_SHARE),
+  E (REAUTH_REQUEST),
+  E (TOO_MANY_MATCHES),
+  E (CRL_VERIFICATION_ERROR),
+  E (MISSING_EXTENSION),
+  E (DB_ENTRY_EXISTS),
+  E (EARLY_DATA_REJECTED),
+  E (X509_DUPLICATE_EXTENSION),
+  E (UNIMPLEMENTED_FEATURE),
+  E (INT_RET_0),
+  E (INT_CHECK_AGAIN),
+  E (APPLICATION_ERROR_MAX),
+  E (APPLICATION_ERROR_MIN),
+#undef E
+};
+
+gn_family gn_error_family =
+  { "error", GN_INTEGER_VALUES, GN_ROWS (error_names), 0, NULL, NULL };
+
+static int
+error_code (SCM code, const char *subr)
+{
+  if (!scm_is_exact_integer (code))
+    gn_wrong_type (subr, 1, code);
+  if (!scm_is_signed_integer (code, INT_MIN, INT_MAX))
+    gn_out_of_range (subr, 1, code);
+  return scm_to_int (code);
+}
+
+SCM_DEFINE (gn_error_to_string, "error->string", 1, 0, 0, (SCM code),
+            "Return GnuTLS's message for error code @var{code}, an\n"
+            "@code{error/} value such as @code{error/again} (an integer;\n"
+            "codes GnuTLS does not know give @code{\"(unknown error\n"
+            "code)\"}).")
+#define FUNC_NAME s_gn_error_to_string
+{
+  const char *s = gnutls_strerror (error_code (code, FUNC_NAME));
+  return scm_from_utf8_string (s ? s : "(unknown error code)");
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_fatal_error_p, "fatal-error?", 1, 0, 0, (SCM code),
+            "Return @code{#t} if GnuTLS error code @var{code} (an\n"
+            "@code{error/} value) ends the session, @code{#f} if it does not\n"
+            "(@code{error/again}, @code{error/interrupted},\n"
+            "@code{error/warning-alert-received}, ...): GnuTLS's\n"
+            "@code{gnutls_error_is_fatal}.")
+#define FUNC_NAME s_gn_fatal_error_p
+{
+  return scm_from_bool (gnutls_error_is_fatal (error_code (code, FUNC_NAME)));
+}
+#undef FUNC_NAME
+
+void
+gn_init_tls_errors (void)
+{
+#ifndef SCM_MAGIC_SNARFER
+#include "tls-errors.x"
+#endif
+  gn_tls_export_name ("error->string");
+  gn_tls_export_name ("fatal-error?");
+}
