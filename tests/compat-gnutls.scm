@@ -84,36 +84,27 @@
   "Handshake a client session made with MAKE-SESSION-PROC, trusting the
 test CA, against our server presenting SERVER-CERT; return (SESSION . #t)
 or (SESSION . EXCEPTION)."
-  (let* ((listener (loopback-listener))
-         (server
-          (call-with-new-thread
-           (lambda ()
-             (false-if-exception
-              (let* ((conn (car ((@ (net socket) accept) listener)))
-                     (s (make-session connection-end/server)))
-                (set-session-credentials! s (server-credentials server-cert))
-                (set-session-transport-port! s conn)
-                (set-session-timeout! s 5)
-                (handshake s)
-                (bye s close-request/rdwr)
-                (close-port conn))))))
-         (conn (connect-loopback (listener-port listener)))
-         (session (make-session-proc connection-end/client))
-         (cred (make-certificate-credentials)))
-    (set-certificate-credentials-x509-trust-file!
-     cred (cert-file "ca") x509-certificate-format/pem)
-    (set-session-credentials! session cred)
-    (set-session-server-name! session server-name-type/dns "localhost")
-    (set-session-default-priority! session)
-    (set-session-transport-port! session conn)
-    (set-session-timeout! session 5)
-    (let ((result (catch #t
-                    (lambda () (handshake session) #t)
-                    (lambda args args))))
-      (close-port conn)
-      (join-thread server 10)
-      (close-port listener)
-      (cons session result))))
+  (call-with-values
+      (lambda ()
+        (serve-one-tls #:server-cert server-cert
+                       #:server-body (lambda (s) (bye s close-request/rdwr))))
+    (lambda (port finish)
+      (let ((conn (connect-loopback port))
+            (session (make-session-proc connection-end/client))
+            (cred (make-certificate-credentials)))
+        (set-certificate-credentials-x509-trust-file!
+         cred (cert-file "ca") x509-certificate-format/pem)
+        (set-session-credentials! session cred)
+        (set-session-server-name! session server-name-type/dns "localhost")
+        (set-session-default-priority! session)
+        (set-session-transport-port! session conn)
+        (set-session-timeout! session 5)
+        (let ((result (catch #t
+                        (lambda () (handshake session) #t)
+                        (lambda args args))))
+          (close-port conn)
+          (finish)
+          (cons session result))))))
 
 (define compat-make-session (module-ref compat 'make-session))
 

@@ -16,7 +16,7 @@
             server-credentials client-credentials
             loopback-listener listener-port connect-loopback
             capture
-            tls-pair
+            tls-pair serve-one-tls
             spawn-peer kill-peer peer-wait-port peer-output peer-wait-exit
             shell-quote
             peer-wait-output
@@ -97,6 +97,45 @@ cannot be told to pick one themselves."
     thunk
     #:unwind? #t))
 
+(define* (serve-one-tls #:key
+                        (server-cert "server")
+                        (server-creds #f)
+                        (server-setup (lambda (s) #t))
+                        (server-body (lambda (s) #t))
+                        (server-handshake? #t)
+                        (timeout 5))
+  "Serve one TLS connection on a loopback listener in a thread: its
+session gets SERVER-CREDS (by default the credentials of SERVER-CERT) and
+TIMEOUT, then SERVER-SETUP, a handshake unless SERVER-HANDSHAKE? is #f,
+and SERVER-BODY.  Return two values: the listener's port number, and a
+thunk that waits for the server (at most twice TIMEOUT), closes the
+listener and returns what SERVER-BODY returned or the exception raised."
+  (let* ((listener (loopback-listener))
+         (creds (or server-creds (server-credentials server-cert)))
+         (server
+          (call-with-new-thread
+           (lambda ()
+             (capture
+              (lambda ()
+                (let* ((conn (car (accept listener)))
+                       (s (make-session connection-end/server)))
+                  (set-session-timeout! s timeout)
+                  (set-session-credentials! s creds)
+                  (set-session-transport-port! s conn)
+                  (server-setup s)
+                  (dynamic-wind
+                    (lambda () #t)
+                    (lambda ()
+                      (when server-handshake? (handshake s))
+                      (server-body s))
+                    (lambda () (close-port conn))))))))))
+    (values (listener-port listener)
+            (lambda ()
+              (let ((result (join-thread server (+ (current-time) (* 2 timeout))
+                                         'server-thread-timed-out)))
+                (close-port listener)
+                result)))))
+
 (define* (tls-pair #:key
                    (server-setup (lambda (s) #t))
                    (client-setup (lambda (s) #t))
@@ -110,47 +149,32 @@ cannot be told to pick one themselves."
   "Run a TLS server in a thread and a client here over loopback; return
 two values, what CLIENT-BODY and SERVER-BODY returned after the handshake
 (or the exception either side raised).  Each side's session gets TIMEOUT."
-  (let* ((listener (loopback-listener))
-         (port (listener-port listener))
-         (server-creds (or server-creds (server-credentials server-cert)))
-         (server
-          (call-with-new-thread
-           (lambda ()
+  (call-with-values
+      (lambda ()
+        (serve-one-tls #:server-cert server-cert #:server-creds server-creds
+                       #:server-setup server-setup #:server-body server-body
+                       #:timeout timeout))
+    (lambda (port finish)
+      (let ((client
              (capture
               (lambda ()
-                (let* ((conn (car (accept listener)))
-                       (s (make-session connection-end/server)))
+                (let ((conn (connect-loopback port))
+                      (s (make-session connection-end/client)))
                   (set-session-timeout! s timeout)
-                  (set-session-credentials! s server-creds)
+                  ;; 'none: leave the session's default credentials
+                  (unless (eq? client-creds 'none)
+                    (set-session-credentials! s (or client-creds
+                                                    (client-credentials))))
+                  (when server-name
+                    (set-session-server-name! s server-name-type/dns
+                                              server-name))
                   (set-session-transport-port! s conn)
-                  (server-setup s)
+                  (client-setup s)
                   (dynamic-wind
                     (lambda () #t)
-                    (lambda () (handshake s) (server-body s))
-                    (lambda () (close-port conn)))))))))
-         (client
-          (capture
-           (lambda ()
-             (let ((conn (connect-loopback port))
-                   (s (make-session connection-end/client)))
-               (set-session-timeout! s timeout)
-               ;; 'none: leave the session's default credentials
-               (unless (eq? client-creds 'none)
-                 (set-session-credentials! s (or client-creds
-                                                 (client-credentials))))
-               (when server-name
-                 (set-session-server-name! s server-name-type/dns
-                                           server-name))
-               (set-session-transport-port! s conn)
-               (client-setup s)
-               (dynamic-wind
-                 (lambda () #t)
-                 (lambda () (handshake s) (client-body s))
-                 (lambda () (close-port conn))))))))
-    (let ((server-result (join-thread server (+ (current-time) (* 2 timeout))
-                                      'server-thread-timed-out)))
-      (close-port listener)
-      (values client server-result))))
+                    (lambda () (handshake s) (client-body s))
+                    (lambda () (close-port conn))))))))
+        (values client (finish))))))
 
 ;;; External peers.
 

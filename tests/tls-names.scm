@@ -127,30 +127,14 @@ names after the slash."
 SERVER-HANDSHAKE? is #f) and SERVER-BODY in a thread; call CLIENT here
 with the port number.  Return two values: what CLIENT and the server
 returned (or raised)."
-  (let* ((listener (loopback-listener))
-         (port (listener-port listener))
-         (server
-          (call-with-new-thread
-           (lambda ()
-             (capture
-              (lambda ()
-                (let* ((conn (car (accept listener)))
-                       (s (make-session connection-end/server)))
-                  (set-session-timeout! s 5)
-                  (set-session-credentials! s (server-credentials server-cert))
-                  (set-session-transport-port! s conn)
-                  (server-setup s)
-                  (dynamic-wind
-                    (lambda () #t)
-                    (lambda ()
-                      (when server-handshake? (handshake s))
-                      (server-body s))
-                    (lambda () (close-port conn)))))))))
-         (client-result (capture (lambda () (client port)))))
-    (let ((server-result (join-thread server (+ (current-time) 10)
-                                      'server-thread-timed-out)))
-      (close-port listener)
-      (values client-result server-result))))
+  (call-with-values
+      (lambda ()
+        (serve-one-tls #:server-cert server-cert #:server-setup server-setup
+                       #:server-body server-body
+                       #:server-handshake? server-handshake?))
+    (lambda (port finish)
+      (let ((client-result (capture (lambda () (client port)))))
+        (values client-result (finish))))))
 
 (define* (client-session port #:key (verify? #t) (creds (client-credentials)))
   (let ((s (make-session connection-end/client))
@@ -506,37 +490,28 @@ returned (or raised)."
                                         alert-description/user-canceled))))))
     (if (not (program-available? "gnutls-cli"))
         (test-skip 1)
-        (let* ((listener (loopback-listener))
-               (port (listener-port listener))
-               (server
-                (call-with-new-thread
-                 (lambda ()
-                   (capture
-                    (lambda ()
-                      (let* ((conn (car (accept listener)))
-                             (s (make-session connection-end/server)))
-                        (set-session-timeout! s 10)
-                        (set-session-credentials! s (server-credentials))
-                        (set-session-transport-port! s conn)
-                        (handshake s)
-                        (alert-send s alert-level/warning
-                                    alert-description/user-canceled)
-                        (let ((p (session-record-port s)))
-                          (display "hello after the alert\n" p)
-                          (force-output p)
-                          (usleep 500000)
-                          (close-port p))))))))
-               (pipe (open-pipe* OPEN_READ "sh" "-c"
-                                 (string-append
-                                  "sleep 3 | timeout 15 gnutls-cli "
-                                  "--priority NORMAL:-VERS-TLS1.3 --x509cafile "
-                                  (shell-quote (cert-file "ca"))
-                                  " -p " (number->string port)
-                                  " localhost 2>&1")))
-               (out (read-string pipe)))
+        (let-values
+            (((port finish)
+              (serve-one-tls
+               #:timeout 10
+               #:server-body
+               (lambda (s)
+                 (alert-send s alert-level/warning
+                             alert-description/user-canceled)
+                 ;; Closing the port sends the line, then close_notify.
+                 (let ((p (session-record-port s)))
+                   (display "hello after the alert\n" p)
+                   (close-port p))))))
+          (define pipe (open-pipe* OPEN_READ "sh" "-c"
+                                   (string-append
+                                    "sleep 3 | timeout 15 gnutls-cli "
+                                    "--priority NORMAL:-VERS-TLS1.3 --x509cafile "
+                                    (shell-quote (cert-file "ca"))
+                                    " -p " (number->string port)
+                                    " localhost 2>&1")))
+          (define out (read-string pipe))
           (close-pipe pipe)
-          (join-thread server (+ (current-time) 15))
-          (close-port listener)
+          (finish)
           (test-assert "gnutls-cli saw our warning alert, then our data"
             (and (string-match "[Aa]lert.*(90|[Uu]ser canceled)" out)
                  (string-contains out "hello after the alert")

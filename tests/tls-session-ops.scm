@@ -397,73 +397,39 @@ with REQUEST), then a line saying what it saw, then close_notify."
 
   ;;; peer-certificate-status from the handshake
 
-  (let* ((creds (client-credentials))
-         (listener (loopback-listener))
-         (port (listener-port listener))
-         (server
-          (call-with-new-thread
-           (lambda ()
-             (capture
-              (lambda ()
-                (let* ((conn (car (accept listener)))
-                       (s (make-session connection-end/server)))
-                  (set-session-timeout! s 5)
-                  (set-session-credentials! s (server-credentials "revoked"))
-                  (set-session-transport-port! s conn)
-                  (handshake s)
-                  (read-all-lines s)))))))
-         (conn (connect-loopback port))
-         (s (make-session connection-end/client)))
-    (set-session-timeout! s 5)
-    (set-session-credentials! s creds)
-    (set-session-server-name! s server-name-type/dns "localhost")
-    (set-session-transport-port! s conn)
-    (handshake s)
-    (test-equal "after a verified handshake: ()" '() (peer-certificate-status s))
-    (test-equal "  again, and for the name it checked" '(()  ())
-      (list (peer-certificate-status s) (peer-certificate-status s "localhost")))
-    (test-assert "another name is checked anew"
-      (memq 'host-name-mismatch (peer-certificate-status s "www.example.org")))
-    (set-certificate-credentials-x509-crl-file! creds (cert-file "crl"))
-    (test-assert "a CRL added to the credentials changes the answer: revoked"
-      (memq 'revoked (peer-certificate-status s)))
-    (test-assert "  and for the checked name too"
-      (memq 'revoked (peer-certificate-status s "localhost")))
-    (close-port (session-record-port s))
-    (join-thread server (+ (current-time) 10))
-    (close-port listener))
+  ;; The client's session and credentials, after a verified handshake
+  ;; with our server presenting SERVER-CERT, to CHECKS; the server reads
+  ;; until the client is done.
+  (define (after-verified-handshake server-cert checks)
+    (let ((creds (client-credentials)))
+      (tls-pair #:server-cert server-cert
+                #:client-creds creds
+                #:server-body read-all-lines
+                #:client-body (lambda (s) (checks s creds)))))
 
-  (let* ((creds (client-credentials))
-         (listener (loopback-listener))
-         (port (listener-port listener))
-         (server
-          (call-with-new-thread
-           (lambda ()
-             (capture
-              (lambda ()
-                (let* ((conn (car (accept listener)))
-                       (s (make-session connection-end/server)))
-                  (set-session-timeout! s 5)
-                  (set-session-credentials! s (server-credentials "server"))
-                  (set-session-transport-port! s conn)
-                  (handshake s)
-                  (read-all-lines s)))))))
-         (conn (connect-loopback port))
-         (s (make-session connection-end/client)))
-    (set-session-timeout! s 5)
-    (set-session-credentials! s creds)
-    (set-session-server-name! s server-name-type/dns "localhost")
-    (set-session-transport-port! s conn)
-    (handshake s)
-    (test-equal "verified handshake, cached: ()" '() (peer-certificate-status s))
-    (set-session-credentials! s (client-credentials #:trust "other-ca"))
-    (test-assert "other credentials, trusting another root: untrusted now"
-      (memq 'untrusted-issuer (peer-certificate-status s)))
-    (set-session-credentials! s creds)
-    (test-equal "the first credentials again: ()" '() (peer-certificate-status s))
-    (close-port (session-record-port s))
-    (join-thread server (+ (current-time) 10))
-    (close-port listener))
+  (after-verified-handshake
+   "revoked"
+   (lambda (s creds)
+     (test-equal "after a verified handshake: ()" '() (peer-certificate-status s))
+     (test-equal "  again, and for the name it checked" '(()  ())
+       (list (peer-certificate-status s) (peer-certificate-status s "localhost")))
+     (test-assert "another name is checked anew"
+       (memq 'host-name-mismatch (peer-certificate-status s "www.example.org")))
+     (set-certificate-credentials-x509-crl-file! creds (cert-file "crl"))
+     (test-assert "a CRL added to the credentials changes the answer: revoked"
+       (memq 'revoked (peer-certificate-status s)))
+     (test-assert "  and for the checked name too"
+       (memq 'revoked (peer-certificate-status s "localhost")))))
+
+  (after-verified-handshake
+   "server"
+   (lambda (s creds)
+     (test-equal "verified handshake, cached: ()" '() (peer-certificate-status s))
+     (set-session-credentials! s (client-credentials #:trust "other-ca"))
+     (test-assert "other credentials, trusting another root: untrusted now"
+       (memq 'untrusted-issuer (peer-certificate-status s)))
+     (set-session-credentials! s creds)
+     (test-equal "the first credentials again: ()" '() (peer-certificate-status s))))
 
   ;;; One thread, non-blocking sockets, suspendable ports: the server's
   ;;; operation and the client's answer must both wait in the waiters, or
