@@ -290,6 +290,9 @@ SCM gn_make_socket_port (int fd, int family, int type);
 /* Clear PORT's stream-start mark, so reads never look for a byte-order
    mark; return PORT.  */
 SCM gn_port_no_bom (SCM port);
+void gn_set_port_scm_io (scm_t_port_type *type, SCM read, SCM write,
+                         size_t (*c_read) (SCM, SCM, size_t, size_t),
+                         size_t (*c_write) (SCM, SCM, size_t, size_t));
 /* The descriptor of open socket port (ours, or a file port such as Guile's
    own sockets).  A closed port or a non-port is a wrong-type-arg.  */
 int gn_port_fd (SCM port, const char *subr, int pos);

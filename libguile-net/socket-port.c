@@ -137,6 +137,42 @@ gn_port_no_bom (SCM port)
   return port;
 }
 
+/* Guile's scm_set_port_scm_read, besides giving suspendable ports the
+   Scheme procedure, points the type's C read at a trampoline that calls
+   it: every read by Guile's C port code (read-line, display, get-u8
+   without suspendable ports) would enter the VM and our Scheme loop, when
+   our C read waits by itself (wait.c).  So set the Scheme procedures and
+   put our C functions back.  The port type's layout is Guile's own
+   (ports-internal.h: name, print, c_read, c_write, scm_read, scm_write,
+   ...): the C slots are found by their contents, and left to Guile's
+   trampolines (slower, still correct) unless everything is where it
+   should be.  */
+void
+gn_set_port_scm_io (scm_t_port_type *type, SCM read, SCM write,
+                    size_t (*c_read) (SCM, SCM, size_t, size_t),
+                    size_t (*c_write) (SCM, SCM, size_t, size_t))
+{
+  enum { SEARCH = 8 };
+  uintptr_t *word = (uintptr_t *) type;
+  uintptr_t r = (uintptr_t) c_read, w = (uintptr_t) c_write;
+  int at = -1;
+  for (int i = 0; i < SEARCH; i++)
+    if (word[i] == r && word[i + 1] == w)
+      {
+        at = i;
+        break;
+      }
+  scm_set_port_scm_read (type, read);
+  scm_set_port_scm_write (type, write);
+  if (at >= 0 && word[at] != r && word[at + 1] != w
+      && word[at + 2] == SCM_UNPACK (read)
+      && word[at + 3] == SCM_UNPACK (write))
+    {
+      word[at] = r;
+      word[at + 1] = w;
+    }
+}
+
 SCM
 gn_make_socket_port (int fd, int family, int type)
 {
@@ -275,8 +311,8 @@ SCM_DEFINE (gn_set_socket_port_scm_io_x, "%set-socket-port-scm-io!", 2, 0, 0,
             "to read and write socket ports.")
 #define FUNC_NAME s_gn_set_socket_port_scm_io_x
 {
-  scm_set_port_scm_read (gn_socket_port_type, read);
-  scm_set_port_scm_write (gn_socket_port_type, write);
+  gn_set_port_scm_io (gn_socket_port_type, read, write, socket_read,
+                      socket_write);
   return SCM_UNSPECIFIED;
 }
 #undef FUNC_NAME

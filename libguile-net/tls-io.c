@@ -465,11 +465,42 @@ gn_tls_io_init (gn_tls_io *io, gn_tls_session *t, const char *subr,
   io->timeout = t->timeout_ns;
 }
 
+/* A read that waits in C, on a stream whose last read had to wait for
+   the peer, with nothing already received: in request/reply traffic the
+   answer is not there yet, and trying first costs a recv that fails and
+   GnuTLS's work around it (a record buffer allocated and freed).  */
+static int
+wait_first (gn_tls_session *t, const gn_tls_io *io)
+{
+  return t->reads_wait && io->step == gn_tls_recv_step
+    && io->mode == GN_TLS_WAIT && !io->quiet && t->fd >= 0
+    && !(t->init_flags & GNUTLS_DATAGRAM) && t->handshake_done
+    && !t->linger_until && !t->answering && !t->renegotiation
+    && gn_tls_ahead_bytes (t) == 0
+    && gnutls_record_check_pending (t->s) == 0;
+}
+
+/* A wait shorter than this found input already there.  */
+#define READY_NS 10000
+
 ssize_t
 gn_tls_drive (SCM session, gn_tls_session *t, gn_tls_io *io)
 {
   gn_op op;
   int waited = 0;
+  if (wait_first (t, io))
+    {
+      gn_tls_release_ahead (t);
+      tls_op_init (&op, session, t, io->subr, io->name, io->timeout);
+      waited = 1;
+      op.events = POLLIN;
+      op.refresh = NULL;
+      int64_t t0 = gn_now_ns ();
+      gn_op_wait (&op);
+      if (gn_now_ns () - t0 < READY_NS)   /* input was there already */
+        t->reads_wait = 0;
+      op.refresh = refresh_tls_op;
+    }
   for (;;)
     {
       ssize_t rc = io->step (t, io->args);
@@ -484,7 +515,15 @@ gn_tls_drive (SCM session, gn_tls_session *t, gn_tls_io *io)
       else
         gn_tls_rethrow_pending (t);
       if (rc >= 0)
-        return rc;
+        {
+          /* Input that was there, or filled the whole buffer: the peer
+             is streaming, so the next read tries first.  */
+          if (io->step == gn_tls_recv_step
+              && (!waited
+                  || (size_t) rc == ((struct gn_tls_recv_args *) io->args)->len))
+            t->reads_wait = 0;
+          return rc;
+        }
       /* The client refused the renegotiation we asked for: a warning
          alert that ends the operation, the session still usable.  */
       int declined = rc == GNUTLS_E_WARNING_ALERT_RECEIVED
@@ -505,10 +544,15 @@ gn_tls_drive (SCM session, gn_tls_session *t, gn_tls_io *io)
           if (io->step == gn_tls_recv_step
               && gnutls_record_check_pending (t->s) > 0)
             continue;
+          /* GnuTLS may answer AGAIN after a post-handshake message (a
+             TLS 1.3 ticket) with the next record already read ahead.  */
+          if (gn_tls_ahead_bytes (t) > 0)
+            continue;
           /* A port transport blocks in the port: GnuTLS only looked
              whether input is ready, and the next call reads.  */
           if (t->fd < 0)
             continue;
+          gn_tls_release_ahead (t);     /* an idle session keeps none */
           if (io->mode == GN_TLS_AUTO || io->mode == GN_TLS_AUTO_PORT)
             io->mode = gn_tls_mode_of (t, io->mode == GN_TLS_AUTO_PORT);
           if (io->mode == GN_TLS_SUSPEND)
@@ -524,6 +568,8 @@ gn_tls_drive (SCM session, gn_tls_session *t, gn_tls_io *io)
               tls_op_init (&op, session, t, io->subr, io->name, io->timeout);
               waited = 1;
             }
+          if (io->step == gn_tls_recv_step)
+            t->reads_wait = 1;
           if (!io->quiet)
             gn_op_wait (&op);
           else
@@ -1012,6 +1058,7 @@ SCM_DEFINE (gn_record_receive, "%record-receive!", 2, 0, 0,
   if (SCM_BYTEVECTOR_LENGTH (bv) == 0)
     return scm_from_int (0);
   gn_tls_check_readable (session, t, FUNC_NAME);
+  t->port_reads = 0;
   struct gn_tls_recv_args a = { (char *) SCM_BYTEVECTOR_CONTENTS (bv),
                                 SCM_BYTEVECTOR_LENGTH (bv), NULL };
   ssize_t n = drive_session (session, t, FUNC_NAME, "read",

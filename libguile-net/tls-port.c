@@ -32,6 +32,18 @@
    (bench/RESULTS.md), while bulk, line and round-trip throughput stay
    level.  Writes larger than the buffer go to GnuTLS directly.  */
 #define RECORD_BUFFER_SIZE 2000
+/* The write buffer of a port that streams: a port whose full buffer
+   Guile's C port code flushes (display, put-string, write of anything
+   larger than what is buffered) would send a record of RECORD_BUFFER_SIZE
+   bytes each time, paying a record's overhead and a system call per 2,000
+   bytes.  Its buffer grows to a whole record instead, and shrinks back
+   when a read finds the peer silent, so that idle connections stay small.
+   The bytevector is swapped inside the port buffer (Guile's port buffer
+   is a vector whose first slot is its bytevector, as (ice-9 ports)
+   knows): Guile's C code looks the bytevector up again after every flush.
+   Only record_write grows it: Scheme's suspendable put-bytevector keeps
+   the old one across a flush.  */
+#define STREAM_BUFFER_SIZE 16384
 /* How long closing a port may wait to send close_notify.  */
 #define CLOSE_TIMEOUT_NS ((int64_t) 2 * 1000000000)
 
@@ -49,6 +61,8 @@ typedef struct
      runs it in Scheme before calling in, so that it may suspend.  */
   SCM before_io;
   int auto_flush;       /* flush pending output before reading */
+  size_t write_size;    /* the write buffer's size, as we last set it */
+  int full_flushes;     /* flushes of a full buffer since the last pause */
 } record_port;
 
 static record_port *
@@ -67,7 +81,10 @@ record_io (record_port *r, int reading, char *buf, size_t count,
   if (scm_is_true (r->before_io))
     scm_call_0 (r->before_io);
   if (reading)
-    gn_tls_check_readable (r->session, r->t, subr);
+    {
+      gn_tls_check_readable (r->session, r->t, subr);
+      r->t->port_reads = !(r->t->init_flags & GNUTLS_DATAGRAM);
+    }
   else
     gn_tls_check_handshaken (r->session, r->t, subr);
   struct gn_tls_recv_args in = { buf, count, NULL };
@@ -79,6 +96,67 @@ record_io (record_port *r, int reading, char *buf, size_t count,
   return gn_tls_drive (r->session, r->t, &io);
 }
 
+/* PORT's write buffer (a vector), from (ice-9 ports internal): Guile's
+   C accessor is internal to libguile.  */
+static SCM
+write_buffer (SCM port)
+{
+  static SCM get = SCM_BOOL_F;
+  if (scm_is_false (get))
+    get = scm_permanent_object
+      (scm_c_public_ref ("ice-9 ports internal", "port-write-buffer"));
+  return scm_call_1 (get, port);
+}
+
+static void
+set_write_buffer_size (record_port *r, SCM buf, size_t size)
+{
+  SCM_SIMPLE_VECTOR_SET (buf, 0, scm_c_make_bytevector (size));
+  r->write_size = size;
+}
+
+/* The peer was quiet (a read waited): give back a streaming port's large
+   write buffer, if it holds nothing.  */
+static void
+rest_write_buffer (SCM port, record_port *r)
+{
+  r->full_flushes = 0;
+  if (r->write_size <= RECORD_BUFFER_SIZE)
+    return;
+  SCM buf = write_buffer (port);
+  r->write_size = SCM_BYTEVECTOR_LENGTH (SCM_SIMPLE_VECTOR_REF (buf, 0));
+  if (r->write_size > RECORD_BUFFER_SIZE
+      && scm_is_eq (SCM_SIMPLE_VECTOR_REF (buf, 1),
+                    SCM_SIMPLE_VECTOR_REF (buf, 2)))
+    set_write_buffer_size (r, buf, RECORD_BUFFER_SIZE);
+}
+
+/* Guile flushed a port's buffer, of the size we gave it (not one a
+   program set with setvbuf), full or nearly (the next small piece did
+   not fit): twice with no read between them, the port streams.  A flush
+   of less, such as force-output after a message, is not streaming, nor
+   are messages each answered (request/reply).  */
+#define NEARLY_FULL 256
+
+static void
+grow_write_buffer (SCM port, record_port *r, SCM src, size_t start,
+                   size_t count)
+{
+  if (start != 0 || r->write_size >= STREAM_BUFFER_SIZE)
+    return;
+  if (count + NEARLY_FULL < r->write_size)
+    {
+      r->full_flushes = 0;
+      return;
+    }
+  if (++r->full_flushes < 2)
+    return;
+  SCM buf = write_buffer (port);
+  if (scm_is_eq (src, SCM_SIMPLE_VECTOR_REF (buf, 0))
+      && r->write_size == SCM_BYTEVECTOR_LENGTH (src))
+    set_write_buffer_size (r, buf, STREAM_BUFFER_SIZE);
+}
+
 static size_t
 record_read (SCM port, SCM dst, size_t start, size_t count)
 {
@@ -88,16 +166,22 @@ record_read (SCM port, SCM dst, size_t start, size_t count)
      is buffered before waiting for an answer to it.  */
   if (r->auto_flush)
     scm_force_output (port);
-  return record_io (r, 1, (char *) SCM_BYTEVECTOR_CONTENTS (dst) + start,
-                    count, GN_TLS_WAIT);
+  r->full_flushes = 0;
+  size_t n = record_io (r, 1, (char *) SCM_BYTEVECTOR_CONTENTS (dst) + start,
+                        count, GN_TLS_WAIT);
+  if (r->t->reads_wait)          /* it waited: the peer was quiet */
+    rest_write_buffer (port, r);
+  return n;
 }
 
 static size_t
 record_write (SCM port, SCM src, size_t start, size_t count)
 {
-  return record_io (port_record (port), 0,
-                    (char *) SCM_BYTEVECTOR_CONTENTS (src) + start, count,
-                    GN_TLS_WAIT);
+  record_port *r = port_record (port);
+  size_t n = record_io (r, 0, (char *) SCM_BYTEVECTOR_CONTENTS (src) + start,
+                        count, GN_TLS_WAIT);
+  grow_write_buffer (port, r, src, start, count);
+  return n;
 }
 
 static record_port *
@@ -113,11 +197,19 @@ scm_record_io (SCM port, SCM bv, SCM start, SCM count, int reading,
                const char *subr)
 {
   record_port *r = to_record_port (port, subr);
+  if (reading)
+    r->full_flushes = 0;
   ssize_t n = record_io (r, reading,
                          (char *) SCM_BYTEVECTOR_CONTENTS (bv)
                          + scm_to_size_t (start), scm_to_size_t (count),
                          GN_TLS_AUTO_PORT);
-  return n == GN_TLS_WOULD_BLOCK ? gn_would_block : scm_from_ssize_t (n);
+  if (n == GN_TLS_WOULD_BLOCK)
+    {
+      if (reading)
+        rest_write_buffer (port, r);
+      return gn_would_block;
+    }
+  return scm_from_ssize_t (n);
 }
 
 SCM_DEFINE (gn_record_port_read_x, "%record-port-read!", 4, 0, 0,
@@ -182,8 +274,8 @@ SCM_DEFINE (gn_set_record_port_scm_io_x, "%set-record-port-scm-io!", 2, 0, 0,
             "to read and write record ports.")
 #define FUNC_NAME s_gn_set_record_port_scm_io_x
 {
-  scm_set_port_scm_read (record_port_type, read);
-  scm_set_port_scm_write (record_port_type, write);
+  gn_set_port_scm_io (record_port_type, read, write, record_read,
+                      record_write);
   return SCM_UNSPECIFIED;
 }
 #undef FUNC_NAME
@@ -290,6 +382,8 @@ gn_tls_make_record_port (SCM session, SCM close)
   r->close = close;
   r->before_io = SCM_BOOL_F;
   r->auto_flush = 1;
+  r->write_size = RECORD_BUFFER_SIZE;
+  r->full_flushes = 0;
   /* A byte stream: no BOM check (see gn_port_no_bom).  Made unbuffered,
      so that Guile allocates no buffers of its default size only for the
      setvbuf below to replace them (garbage for every connection).  */

@@ -64,56 +64,88 @@ gn_tls_drop_ahead (gn_tls_session *t)
   t->ahead_len = t->ahead_off = 0;
 }
 
-/* How much a read-ahead pull takes at once: a full record and its
-   header, and a little more.  */
-#define AHEAD_SIZE (16384 + 512)
+void
+gn_tls_release_ahead (gn_tls_session *t)
+{
+  if (t->ahead != NULL && gn_tls_ahead_bytes (t) == 0)
+    gn_tls_drop_ahead (t);
+}
 
+/* The read-ahead buffer: a full record and its header, and a little
+   more.  Kept while the session streams, freed when a read must wait
+   (gn_tls_release_ahead), so an idle connection holds none.  */
+#define AHEAD_SIZE (16384 + 512)
+/* GnuTLS asks for a record's header (5 bytes) before its body: only
+   such small asks read ahead, a body is read into GnuTLS's own buffer.  */
+#define HEADER_ASK 16
+
+/* Records this large or larger are read without reading ahead: their
+   body would be copied once more, from our buffer to GnuTLS's, which
+   costs more than the recv it saves.  */
+#define BIG_RECORD 4096
+
+/* Give GnuTLS K bytes of its ask for N: when that was a record's header
+   (TLS: 5 bytes), note whether the record is big.  */
+static ssize_t
+gave (gn_tls_session *t, const unsigned char *buf, size_t n, ssize_t k)
+{
+  if (n == 5 && k == 5)
+    t->big_records = ((buf[3] << 8) | buf[4]) >= BIG_RECORD;
+  return k;
+}
+
+static ssize_t
+exact_recv (gn_tls_session *t, void *buf, size_t n)
+{
+  ssize_t r = recv (t->fd, buf, n, MSG_DONTWAIT);
+  if (r < 0)
+    note_errno (t, errno);
+  return gave (t, buf, n, r);
+}
+
+/* GnuTLS asks for exactly what a record needs, a header and then the
+   rest: two system calls per record, and a request/reply exchange or a
+   stream of small records pays both for each.  Reading ahead takes what
+   the socket holds in one recv (while records are small: see
+   BIG_RECORD), for the reads of a record port (whose
+   buffers already hold input out of the descriptor's sight, so its
+   readers ask the port: char-ready?, (net socket)'s select, the waits of
+   tls-io.c) and of sessions set so (%set-session-read-ahead!); other
+   session reads leave later records in the socket, where a program that
+   polls the descriptor between records finds them.  */
 static ssize_t
 fd_pull (gnutls_transport_ptr_t ptr, void *buf, size_t n)
 {
   gn_tls_session *t = ptr;
-  if (!t->read_ahead)
+  size_t have = gn_tls_ahead_bytes (t);
+  if (have > 0)
     {
-      ssize_t r = recv (t->fd, buf, n, MSG_DONTWAIT);
+      size_t k = n < have ? n : have;
+      memcpy (buf, t->ahead + t->ahead_off, k);
+      t->ahead_off += k;
+      if (t->ahead_off == t->ahead_len)
+        t->ahead_off = t->ahead_len = 0;
+      return gave (t, buf, n, k);
+    }
+  if (!(t->read_ahead || t->port_reads) || n > HEADER_ASK || t->big_records)
+    return exact_recv (t, buf, n);
+  if (t->ahead == NULL && (t->ahead = malloc (AHEAD_SIZE)) == NULL)
+    return exact_recv (t, buf, n);
+  ssize_t r = recv (t->fd, t->ahead, AHEAD_SIZE, MSG_DONTWAIT);
+  if (r <= 0)
+    {
       if (r < 0)
         note_errno (t, errno);
       return r;
     }
-  /* GnuTLS asks for a record's header, then for the rest: one recv for
-     both, and for what follows if it came too.  */
-  if (gn_tls_ahead_bytes (t) > 0)
-    {
-      size_t k = n < gn_tls_ahead_bytes (t) ? n : gn_tls_ahead_bytes (t);
-      memcpy (buf, t->ahead + t->ahead_off, k);
-      t->ahead_off += k;
-      if (gn_tls_ahead_bytes (t) == 0)
-        gn_tls_drop_ahead (t);
-      return k;
-    }
-  char tmp[AHEAD_SIZE];
-  ssize_t r = recv (t->fd, tmp, sizeof tmp, MSG_DONTWAIT);
-  if (r < 0)
-    {
-      note_errno (t, errno);
-      return r;
-    }
   size_t k = n < (size_t) r ? n : (size_t) r;
-  memcpy (buf, tmp, k);
+  memcpy (buf, t->ahead, k);
   if ((size_t) r > k)
     {
-      t->ahead = malloc (r - k);
-      if (t->ahead == NULL)
-        {
-          /* Nothing is lost that was not read: give GnuTLS only what
-             fits, and fail the pull for the rest.  */
-          gnutls_transport_set_errno (t->s, ENOMEM);
-          return -1;
-        }
-      memcpy (t->ahead, tmp + k, r - k);
-      t->ahead_len = r - k;
-      t->ahead_off = 0;
+      t->ahead_len = r;
+      t->ahead_off = k;
     }
-  return k;
+  return gave (t, buf, n, k);
 }
 
 /* GnuTLS asks this with a short timeout when it waits for a TLS 1.3
@@ -311,12 +343,13 @@ SCM_DEFINE (gn_set_session_transport_port, "set-session-transport-port!",
 
 SCM_DEFINE (gn_set_session_read_ahead_x, "%set-session-read-ahead!", 2, 0, 0,
             (SCM session, SCM on),
-            "Internal, for the HTTPS server: when @var{on} is true, reads of\n"
-            "@var{session}'s stream descriptor transport take what the\n"
-            "socket holds in one system call, and keep what GnuTLS has not\n"
-            "asked for yet for the next ones (GnuTLS asks for each record's\n"
-            "header and then for the rest).  Bytes kept so are not seen by\n"
-            "waits on the descriptor: only a caller that asks\n"
+            "Internal, for the HTTPS server: when @var{on} is true, every\n"
+            "read of @var{session}'s stream descriptor transport takes what\n"
+            "the socket holds in one system call, and keeps what GnuTLS has\n"
+            "not asked for yet for the next ones (GnuTLS asks for each\n"
+            "record's header and then for the rest), as its record port's\n"
+            "reads always do.  Bytes kept so are not seen by waits on the\n"
+            "descriptor: only a caller that asks\n"
             "@code{%session-input-buffered?} before waiting may turn it on.")
 #define FUNC_NAME s_gn_set_session_read_ahead_x
 {

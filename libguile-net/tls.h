@@ -259,10 +259,17 @@ typedef struct
   struct gn_dtls_peer *dtls_peer; /* a dtls-server's session: its peer */
   SCM dtls_server;              /* ... and its server, or #f */
   gnutls_packet_t held_packet;  /* a message too large for the last buffer */
-  /* Read-ahead (%set-session-read-ahead!, stream descriptor transports
-     only): a pull takes what the socket holds in one recv, and keeps
-     what GnuTLS did not ask for yet here (malloc), for the next pulls.  */
+  /* Read-ahead (stream descriptor transports only): a pull takes what
+     the socket holds in one recv, and keeps what GnuTLS did not ask for
+     yet here (malloc), for the next pulls.  Always for the record port's
+     reads (port_reads: the last read was the record port's), for every
+     read once %set-session-read-ahead! set read_ahead.  */
   int read_ahead;
+  int port_reads;
+  int big_records;              /* the last record's header said >= 4 KiB */
+  /* The last blocking read had to wait for the peer (request/reply): the
+     next one waits for input first (tls-io.c, wait_first).  */
+  int reads_wait;
   char *ahead;
   size_t ahead_len, ahead_off;
   /* What verification found during the last handshake (tls-io.c), so
@@ -287,6 +294,8 @@ typedef struct
 /* Bytes read ahead from the transport and not yet given to GnuTLS.  */
 size_t gn_tls_ahead_bytes (gn_tls_session *t);
 void gn_tls_drop_ahead (gn_tls_session *t);
+/* Free the read-ahead buffer if it holds nothing: before a wait.  */
+void gn_tls_release_ahead (gn_tls_session *t);
 extern SCM gn_tls_session_type;
 gn_tls_session *gn_to_tls_session (SCM obj, const char *subr, int pos);
 void gn_tls_attach_credentials (gn_tls_session *t, SCM cred_obj,

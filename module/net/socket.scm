@@ -244,7 +244,10 @@ with buffered data counts as ready at once.  Unlike Guile's built-in
   (define (as-list set) (if (vector? set) (vector->list set) set))
   (define (like given items) (if (vector? given) (list->vector items) items))
   (define buffered
-    (filter (lambda (x) (and (input-port? x) (port-has-buffered-input? x)))
+    (filter (lambda (x)
+              (and (input-port? x) (not (port-closed? x))
+                   (or (port-has-buffered-input? x)
+                       (tls-input-buffered? x))))
             (as-list reads)))
   (define seconds
     (cond ((pair? buffered) 0)
@@ -261,6 +264,14 @@ with buffered data counts as ready at once.  Unlike Guile's built-in
   (list (restore reads (car ready) buffered)
         (restore writes (cadr ready) '())
         (restore excepts (caddr ready) '())))
+
+(define (tls-input-buffered? port)
+  ;; A TLS record port's session may hold input past the port's buffer:
+  ;; records decrypted and not yet read, bytes read ahead from the socket.
+  (and (tls-record-port? port)
+       (let ((tls (resolve-module '(net tls))))
+         ((module-ref tls '%session-input-buffered?)
+          ((module-ref tls 'record-port-session) port)))))
 
 (define (port-has-buffered-input? port)
   ;; Bytes already read into the port's buffer, which a descriptor-level

@@ -1,0 +1,318 @@
+;;; Record ports' buffers, against a real TLS peer on loopback:
+;;; - a port that streams sends whole records (its write buffer grows to one)
+;;;   and gives the large buffer back once its peer goes quiet;
+;;; - request/reply traffic keeps the small buffer;
+;;; - C writes (display) and Scheme writes (suspendable put-bytevector) mixed
+;;;   on a grown buffer keep every byte in order;
+;;; - a record port's reads take what the socket holds at once (read-ahead),
+;;;   and what they took counts as input for char-ready? and (net socket)'s
+;;;   select; a session's own reads leave later records in the socket, for a
+;;;   program that polls the descriptor between records;
+;;; - a read after a read that waited (it waits first) still times out.
+
+(use-modules (tests harness)
+             (tests tls-common)
+             (net socket)
+             (net tls)
+             (srfi srfi-1)
+             (srfi srfi-64)
+             (ice-9 rdelim)
+             (ice-9 binary-ports)
+             (ice-9 suspendable-ports)
+             ((ice-9 ports internal)
+              #:select (port-write-buffer port-buffer-bytevector))
+             (rnrs bytevectors))
+
+(define (prefix->string bv n)
+  (let ((head (make-bytevector n)))
+    (bytevector-copy! bv 0 head 0 n)
+    (utf8->string head)))
+
+(define (write-buffer-size port)
+  (bytevector-length (port-buffer-bytevector (port-write-buffer port))))
+
+(define (line-of i)
+  (string-append "line " (number->string i) " "
+                 (make-string (+ 40 (modulo i 17)) #\x)))
+
+;; A transport for SESSION over socket CONN that keeps every byte read
+;; from the wire; return a thunk giving them as one bytevector.
+(define (log-transport! session conn)
+  (let* ((chunks '())
+         (port (make-custom-binary-input/output-port
+                "wire log"
+                (lambda (bv start count)
+                  (let ((n (get-bytevector-some! conn bv start count)))
+                    (if (eof-object? n)
+                        0
+                        (let ((copy (make-bytevector n)))
+                          (bytevector-copy! bv start copy 0 n)
+                          (set! chunks (cons copy chunks))
+                          n))))
+                (lambda (bv start count)
+                  (put-bytevector conn bv start count)
+                  (force-output conn)
+                  count)
+                #f #f #f)))
+    (set-session-transport-port! session port)
+    (lambda ()
+      (let* ((all (reverse chunks))
+             (out (make-bytevector (apply + (map bytevector-length all)))))
+        (let loop ((all all) (at 0))
+          (unless (null? all)
+            (bytevector-copy! (car all) 0 out at (bytevector-length (car all)))
+            (loop (cdr all) (+ at (bytevector-length (car all))))))
+        out))))
+
+(define (application-record-lengths wire)
+  "The lengths of the application-data records (type 23) in WIRE."
+  (let loop ((at 0) (acc '()))
+    (if (> (+ at 5) (bytevector-length wire))
+        (reverse acc)
+        (let ((type (bytevector-u8-ref wire at))
+              (len (bytevector-u16-ref wire (+ at 3) (endianness big))))
+          (loop (+ at 5 len) (if (= type 23) (cons len acc) acc))))))
+
+(define line-count 3000)
+
+(run-tests "tls-port-buffers"
+
+  ;; Streaming: the wire carries records of about 16 KiB, not 2,000 bytes.
+  (let ((wire #f))
+    (call-with-values
+        (lambda ()
+          (tls-pair
+           #:server-body
+           (lambda (s)
+             (let ((tls (session-record-port s)))
+               (do ((i 0 (+ i 1))) ((= i line-count))
+                 (display (line-of i) tls)
+                 (newline tls))
+               (close-port tls)
+               'sent))
+           #:client-setup
+           (lambda (s)
+             (set! wire (log-transport! s (session-transport-port s))))
+           #:client-body
+           (lambda (s)
+             (let ((tls (session-record-port s)))
+               (let loop ((i 0) (good 0))
+                 (let ((line (read-line tls)))
+                   (if (eof-object? line)
+                       (list i good)
+                       (loop (+ i 1)
+                             (if (equal? line (line-of i)) (+ good 1) good)))))))))
+      (lambda (client server)
+        (test-equal "streamed lines arrive, every one intact"
+          (list line-count line-count) client)
+        (test-equal "the streaming side finished" 'sent server)
+        (let* ((lengths (application-record-lengths (wire)))
+               (big (filter (lambda (n) (> n 8192)) lengths)))
+          (test-assert "the stream was sent in whole records of about 16 KiB"
+            (and (pair? big) (> (apply max lengths) 16000)))
+          (test-assert "most of the stream went in records over 8 KiB"
+            (> (apply + big) (* 0.8 (apply + lengths))))))))
+
+  ;; The large buffer goes once the peer is quiet; request/reply keeps the
+  ;; small one.
+  (call-with-values
+      (lambda ()
+        (tls-pair
+         #:server-body
+         (lambda (s)
+           (let ((tls (session-record-port s)))
+             (do ((i 0 (+ i 1))) ((= i 1000))
+               (display (line-of i) tls)
+               (newline tls))
+             (let ((grown (write-buffer-size tls)))
+               (display "end\n" tls)
+               ;; The client answers only once it has read everything:
+               ;; this read waits.
+               (let* ((request (read-line tls))
+                      (rested (write-buffer-size tls)))
+                 ;; Now request/reply: 1,500-byte answers, each flushed.
+                 (let loop ((n 0))
+                   (let ((line (read-line tls)))
+                     (unless (eof-object? line)
+                       (display (make-string 1500 #\r) tls)
+                       (newline tls)
+                       (force-output tls)
+                       (loop (+ n 1)))))
+                 (list grown request rested (write-buffer-size tls))))))
+         #:client-body
+         (lambda (s)
+           (let ((tls (session-record-port s)))
+             (let loop ()
+               (unless (equal? (read-line tls) "end") (loop)))
+             (display "next\n" tls)
+             (force-output tls)
+             (let loop ((i 0) (good 0))
+               (if (= i 50)
+                   (begin (close-port tls) good)
+                   (begin
+                     (display "request\n" tls)
+                     (force-output tls)
+                     (loop (+ i 1)
+                           (if (equal? (read-line tls) (make-string 1500 #\r))
+                               (+ good 1)
+                               good)))))))))
+    (lambda (client server)
+      (test-equal "every reply of the request/reply phase arrived" 50 client)
+      (test-equal "the streaming port's write buffer grew to a record"
+        16384 (and (pair? server) (car server)))
+      (test-equal "the request after the stream was read" "next"
+        (and (pair? server) (cadr server)))
+      (test-equal "a read that waited gave the large buffer back"
+        2000 (and (pair? server) (caddr server)))
+      (test-equal "request/reply with flushed 1,500-byte answers keeps it small"
+        2000 (and (pair? server) (cadddr server)))))
+
+  ;; Reads take what the socket holds; it still counts as input.
+  (call-with-values
+      (lambda ()
+        (tls-pair
+         #:server-body
+         (lambda (s)
+           (let ((tls (session-record-port s)))
+             (do ((i 0 (+ i 1))) ((= i 50))
+               (display (line-of i) tls)
+               (newline tls)
+               (force-output tls))           ; one record per line
+             (let ((answer (read-line tls)))
+               (close-port tls)
+               answer)))
+         #:client-body
+         (lambda (s)
+           (let* ((tls (session-record-port s))
+                  (sock (session-transport-port s))
+                  (first (read-line tls)))
+             ;; Let the whole burst arrive, then read it all at once.
+             (select (list sock) '() '() 0.5)
+             (usleep 200000)
+             (let* ((first-again (read-line tls))
+                    (socket-drained
+                     (null? (car (select (list sock) '() '() 0))))
+                    (ready (char-ready? tls))
+                    (selected (car (select (list tls) '() '() 2)))
+                    (rest (let loop ((i 2) (good 0))
+                            (if (= i 50)
+                                good
+                                (loop (+ i 1)
+                                      (if (equal? (read-line tls) (line-of i))
+                                          (+ good 1)
+                                          good))))))
+               (display "done\n" tls)
+               (force-output tls)
+               (list (equal? first (line-of 0)) (equal? first-again (line-of 1))
+                     socket-drained ready (equal? selected (list tls))
+                     rest))))))
+    (lambda (client server)
+      (test-equal "a burst of records read through the record port, intact"
+        '(#t #t) (and (pair? client) (list-head client 2)))
+      (test-assert "one read took what the socket held"
+        (and (pair? client) (list-ref client 2)))
+      (test-assert "char-ready? sees the input read ahead"
+        (and (pair? client) (list-ref client 3)))
+      (test-assert "select sees the input read ahead"
+        (and (pair? client) (list-ref client 4)))
+      (test-equal "the rest of the burst read intact" 48
+        (and (pair? client) (list-ref client 5)))
+      (test-equal "the server heard back" "done" server)))
+
+  ;; A session's own reads (guile-gnutls style) leave later records in the
+  ;; socket.
+  (call-with-values
+      (lambda ()
+        (tls-pair
+         #:server-body
+         (lambda (s)
+           (record-send s (string->utf8 "one"))
+           (record-send s (string->utf8 "two"))
+           (record-send s (string->utf8 "three"))
+           (let ((buf (make-bytevector 16)))
+             (prefix->string buf (record-receive! s buf))))
+         #:client-body
+         (lambda (s)
+           (let ((sock (session-transport-port s))
+                 (buf (make-bytevector 65536)))
+             (select (list sock) '() '() 2)
+             (usleep 200000)               ; all three have arrived
+             (let* ((first (prefix->string buf (record-receive! s buf)))
+                    (more (car (select (list (fileno sock)) '() '() 1)))
+                    (second (prefix->string buf (record-receive! s buf)))
+                    (third (prefix->string buf (record-receive! s buf))))
+               (record-send s (string->utf8 "thanks"))
+               (list first (pair? more) second third))))))
+    (lambda (client server)
+      (test-equal "record-receive! reads one record at a time"
+        '("one" #t "two" "three") client)
+      (test-equal "the session's peer got its answer" "thanks" server)))
+
+  ;; Waiting first after a read that waited still times out.
+  (call-with-values
+      (lambda ()
+        (tls-pair
+         #:server-body
+         (lambda (s)
+           (let ((tls (session-record-port s)))
+             (read-line tls)
+             (display "reply\n" tls)
+             (force-output tls)
+             (read-line tls)                ; the second request: no answer
+             (let ((r (capture (lambda () (read-line tls)))))
+               'quiet)))
+         #:client-body
+         (lambda (s)
+           (let ((tls (session-record-port s)))
+             (display "first\n" tls)
+             (force-output tls)
+             (let ((reply (read-line tls))) ; waits for the server
+               (display "second\n" tls)
+               (force-output tls)
+               (set-session-timeout! s 0.4)
+               (let* ((t0 (get-internal-real-time))
+                      (r (capture (lambda () (read-line tls))))
+                      (secs (/ (- (get-internal-real-time) t0)
+                               internal-time-units-per-second 1.)))
+                 (list reply (net-timeout-error? r) (< 0.3 secs 3))))))))
+    (lambda (client server)
+      (test-equal "a read after one that waited times out at its limit"
+        '("reply" #t #t) client)))
+
+  ;; Under suspendable ports: C writes grow the buffer, Scheme writes fill
+  ;; it; the byte stream stays exact.
+  (let ((pieces (map (lambda (i)
+                       (if (even? i)
+                           (string-append (line-of i) "\n")
+                           (make-bytevector (+ 1 (* 37 i)) (modulo i 256))))
+                     (iota 400))))
+    (define expected
+      (call-with-values open-bytevector-output-port
+        (lambda (out get)
+          (for-each (lambda (p)
+                      (put-bytevector out (if (string? p) (string->utf8 p) p)))
+                    pieces)
+          (get))))
+    (install-suspendable-ports!)
+    (call-with-values
+        (lambda ()
+          (tls-pair
+           #:server-body
+           (lambda (s)
+             (let ((tls (session-record-port s)))
+               (for-each (lambda (p)
+                           (if (string? p)
+                               (display p tls)
+                               (put-bytevector tls p)))
+                         pieces)
+               (close-port tls)
+               'sent))
+           #:client-body
+           (lambda (s)
+             (let ((tls (session-record-port s)))
+               (get-bytevector-all tls)))))
+      (lambda (client server)
+        (uninstall-suspendable-ports!)
+        (test-assert "display and put-bytevector mixed: every byte in order"
+          (and (bytevector? client) (bytevector=? client expected)))
+        (test-equal "the mixed writer finished" 'sent server)))))
