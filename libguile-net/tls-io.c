@@ -490,7 +490,6 @@ gn_tls_drive (SCM session, gn_tls_session *t, gn_tls_io *io)
   int waited = 0;
   if (wait_first (t, io))
     {
-      gn_tls_release_ahead (t);
       tls_op_init (&op, session, t, io->subr, io->name, io->timeout);
       waited = 1;
       op.events = POLLIN;
@@ -552,11 +551,16 @@ gn_tls_drive (SCM session, gn_tls_session *t, gn_tls_io *io)
              whether input is ready, and the next call reads.  */
           if (t->fd < 0)
             continue;
-          gn_tls_release_ahead (t);     /* an idle session keeps none */
           if (io->mode == GN_TLS_AUTO || io->mode == GN_TLS_AUTO_PORT)
             io->mode = gn_tls_mode_of (t, io->mode == GN_TLS_AUTO_PORT);
           if (io->mode == GN_TLS_SUSPEND)
-            return GN_TLS_WOULD_BLOCK;
+            {
+              /* Of many connections waiting under a scheduler, none
+                 keeps a read-ahead buffer; a thread blocked in its read
+                 keeps its own, as it keeps its stack.  */
+              gn_tls_release_ahead (t);
+              return GN_TLS_WOULD_BLOCK;
+            }
           if (io->mode == GN_TLS_AGAIN)
             {
               if (io->quiet)

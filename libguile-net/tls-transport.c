@@ -72,8 +72,9 @@ gn_tls_release_ahead (gn_tls_session *t)
 }
 
 /* The read-ahead buffer: a full record and its header, and a little
-   more.  Kept while the session streams, freed when a read must wait
-   (gn_tls_release_ahead), so an idle connection holds none.  */
+   more.  Made on the first read ahead; freed when a read must wait in a
+   scheduler (gn_tls_release_ahead), so that idle connections under one
+   hold none, and when the session ends.  */
 #define AHEAD_SIZE (16384 + 512)
 /* GnuTLS asks for a record's header (5 bytes) before its body: only
    such small asks read ahead, a body is read into GnuTLS's own buffer.  */
