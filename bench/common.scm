@@ -9,7 +9,7 @@
   #:use-module (ice-9 popen)
   #:use-module (ice-9 rdelim)
   #:use-module (ice-9 format)
-  #:export (now elapsed report
+  #:export (now elapsed report cpu-seconds
             cert-file bench-priority
             spawn-server server-ready
             rss-kib
@@ -21,6 +21,12 @@
   (/ (exact->inexact (get-internal-real-time)) internal-time-units-per-second))
 
 (define (elapsed t0) (- (now) t0))
+
+;; The CPU time this process has used, user + system, all its threads, in
+;; seconds: Guile's run time is the process's CPU clock
+;; (CLOCK_PROCESS_CPUTIME_ID), the sum getrusage gives C.
+(define (cpu-seconds)
+  (/ (exact->inexact (get-internal-run-time)) internal-time-units-per-second))
 
 (define (report value unit)
   (format #t "~,2f ~a~%" value unit)

@@ -5,7 +5,10 @@
    "VALUE UNIT", on standard output.
 
      bulk CERTDIR PRIORITY BYTES       TLS bulk one way, 16 KiB records, from
-                                       a child process to this one: MiB/s
+                                       a child process to this one: MiB/s,
+                                       after a line "cpu MS ms/MiB": user
+                                       + system time of both processes
+                                       (getrusage) during the transfer
      handshakes CERTDIR PRIORITY SECONDS MAXCOUNT
                                        full handshakes (verified): per second
      udp COUNT                         64-byte datagrams sent and received: /s
@@ -181,6 +184,17 @@ fork_server (int lsock, void (*serve) (int))
    handshake.  */
 
 static unsigned long long bulk_bytes;
+static int cpu_pipe[2];         /* the server tells the client its CPU time */
+
+/* User + system time of this process so far, in seconds (getrusage).  */
+static double
+cpu_seconds (void)
+{
+  struct rusage ru;
+  getrusage (RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6
+    + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
 
 static void
 bulk_server (int lsock)
@@ -192,9 +206,13 @@ bulk_server (int lsock)
   gnutls_session_t s = new_session (fd, 1);
   char *buf = malloc (CHUNK);
   memset (buf, 'x', CHUNK);
+  double cpu0 = cpu_seconds ();
   for (unsigned long long sent = 0; sent < bulk_bytes; sent += CHUNK)
     send_all (s, buf, CHUNK);
   gnutls_bye (s, GNUTLS_SHUT_WR);
+  double cpu = cpu_seconds () - cpu0;
+  if (write (cpu_pipe[1], &cpu, sizeof cpu) != sizeof cpu)
+    die ("write", 0);
   gnutls_deinit (s);
   close (fd);
 }
@@ -204,12 +222,15 @@ run_bulk (unsigned long long bytes)
 {
   int port, lsock = listener (&port);
   bulk_bytes = bytes;
+  if (pipe (cpu_pipe) < 0)
+    die ("pipe", 0);
   pid_t pid = fork_server (lsock, bulk_server);
+  close (cpu_pipe[1]);
   int fd = connect_loopback (port);
   gnutls_session_t s = new_session (fd, 0);
   char *buf = malloc (CHUNK);
   unsigned long long received = 0;
-  double start = now ();
+  double start = now (), cpu0 = cpu_seconds ();
   for (;;)
     {
       ssize_t k = gnutls_record_recv (s, buf, CHUNK);
@@ -221,13 +242,19 @@ run_bulk (unsigned long long bytes)
         break;
       received += k;
     }
-  double t = now () - start;
+  double t = now () - start, cpu = cpu_seconds () - cpu0, server_cpu;
+  if (read (cpu_pipe[0], &server_cpu, sizeof server_cpu) != sizeof server_cpu)
+    die ("the server's CPU time", 0);
   waitpid (pid, NULL, 0);
   if (received != bytes)
     die ("short transfer", 0);
   fprintf (stderr, "cipher %s\n",
            gnutls_cipher_get_name (gnutls_cipher_get (s)));
-  printf ("%.1f MiB/s\n", bytes / 1048576.0 / t);
+  double mib = bytes / 1048576.0;
+  printf ("cpu %.4f ms/MiB (receiver %.4f, sender %.4f)\n",
+          (cpu + server_cpu) * 1e3 / mib, cpu * 1e3 / mib,
+          server_cpu * 1e3 / mib);
+  printf ("%.1f MiB/s\n", mib / t);
   gnutls_deinit (s);
   close (fd);
   return 0;

@@ -12,7 +12,10 @@
 ;;;
 ;;; MODE and ARG:
 ;;;   bulk BYTES       the server writes BYTES in 16 KiB bytevectors to its
-;;;                    record port; the client reads 16 KiB at a time: MiB/s
+;;;                    record port; the client reads 16 KiB at a time: MiB/s,
+;;;                    after a line "cpu MS ms/MiB": the CPU time (user +
+;;;                    system, all threads) both processes spent from the
+;;;                    end of their handshake to the end of the transfer
 ;;;   lines N          the server writes N lines with `display', the client
 ;;;                    reads them with `read-line': lines/s
 ;;;   rr N             N request/reply round trips of one line each, with
@@ -35,6 +38,7 @@
              (ice-9 rdelim)
              (ice-9 popen)
              (ice-9 match)
+             (ice-9 format)
              (srfi srfi-11))
 
 (define args (cdr (command-line)))
@@ -144,11 +148,16 @@
          (match mode
            ('bulk
             (let ((bytes (string->number (car rest)))
-                  (chunk (make-bytevector 16384 120)))
+                  (chunk (make-bytevector 16384 120))
+                  (cpu0 (cpu-seconds)))
               (let loop ((sent 0))
                 (when (< sent bytes)
                   (put-bytevector port chunk)
-                  (loop (+ sent 16384))))))
+                  (loop (+ sent 16384))))
+              (finish session port s)
+              ;; The client reads this from the pipe after the transfer.
+              (format #t "cpu ~a~%" (- (cpu-seconds) cpu0))
+              (force-output)))
            ('lines
             (let ((n (string->number (car rest))))
               (let loop ((i 0))
@@ -162,7 +171,8 @@
                   (display "reply to the request\n" port)
                   (force-output port)
                   (loop))))))
-         (finish session port s))))))
+         (unless (eq? mode 'bulk)
+           (finish session port s)))))))
 
 ;;; The client half.
 
@@ -216,13 +226,26 @@
               ('bulk
                (let ((bytes (string->number (car rest)))
                      (buf (make-bytevector 16384))
-                     (t0 (now)))
+                     (t0 (now))
+                     (cpu0 (cpu-seconds)))
                  (let loop ((got 0))
                    (let ((k (get-bytevector-n! rp buf 0 16384)))
                      (if (eof-object? k)
-                         (let ((t (elapsed t0)))
+                         (let* ((t (elapsed t0))
+                                (cpu (- (cpu-seconds) cpu0))
+                                (line (read-line pipe))
+                                (server-cpu
+                                 (and (string? line)
+                                      (string-prefix? "cpu " line)
+                                      (string->number (substring line 4))))
+                                (mib (/ bytes 1048576.)))
                            (unless (= got bytes) (error "short transfer" got))
-                           (report (/ bytes 1048576. t) "MiB/s"))
+                           (unless server-cpu
+                             (error "no CPU time from the server half" line))
+                           (format #t "cpu ~,4f ms/MiB (receiver ~,4f, sender ~,4f)~%"
+                                   (/ (* 1e3 (+ cpu server-cpu)) mib)
+                                   (/ (* 1e3 cpu) mib) (/ (* 1e3 server-cpu) mib))
+                           (report (/ mib t) "MiB/s"))
                          (loop (+ got k)))))))
               ('lines
                (let ((n (string->number (car rest)))

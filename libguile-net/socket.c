@@ -50,12 +50,12 @@ SCM_DEFINE (gn_bind, "bind", 2, 1, 1,
 
 /* Connect FD without blocking: 1 when connected, 0 when in progress.  A
    blocking connect would hold asyncs until the kernel gives up, so a
-   blocking socket is made non-blocking for the call.  */
+   blocking descriptor is made non-blocking for the call: FLAGS are its
+   status flags, given back after it, or -1 when it is non-blocking
+   already.  */
 static int
-start_connect (int fd, const gn_sockaddr *sa, int user_nonblocking,
-               const char *subr)
+start_connect (int fd, const gn_sockaddr *sa, int flags, const char *subr)
 {
-  int flags = user_nonblocking ? -1 : fcntl (fd, F_GETFL);
   if (flags >= 0)
     fcntl (fd, F_SETFL, flags | O_NONBLOCK);
   int rv;
@@ -73,13 +73,18 @@ start_connect (int fd, const gn_sockaddr *sa, int user_nonblocking,
 }
 
 /* The connection in progress on FD: 1 once it is made, 0 while still in
-   progress; raise its error if it failed.  */
+   progress; raise its error if it failed.  Writable without an error or
+   a hang-up is connected; only then is SO_ERROR worth asking (a
+   connection to loopback is usually made by the time connect returns, so
+   this poll is the only call after it).  */
 static int
 finish_connect (int fd, const char *subr)
 {
   struct pollfd pfd = { fd, POLLOUT, 0 };
   if (poll (&pfd, 1, 0) <= 0)
     return 0;
+  if (!(pfd.revents & (POLLERR | POLLHUP)))
+    return 1;
   int err = 0;
   socklen_t len = sizeof err;
   if (getsockopt (fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
@@ -104,8 +109,21 @@ SCM_DEFINE (gn_connect, "%connect", 2, 1, 1,
   gn_sockaddr sa;
   no_more_args (gn_scm_to_sockaddr (fam_or_sockaddr, address, args, &sa,
                                     FUNC_NAME, 2), FUNC_NAME);
-  int nonblocking = gn_socket_nonblocking (sock, fd);
-  if (start_connect (fd, &sa, nonblocking, FUNC_NAME))
+  /* One F_GETFL says both whether the user made the descriptor
+     non-blocking and what to give back after the call; a descriptor that
+     is non-blocking underneath (own_nonblock) needs neither.  */
+  gn_socket *s = gn_port_socket (sock);
+  int nonblocking, flags = -1;
+  if (s != NULL && s->own_nonblock)
+    nonblocking = s->user_nonblock;
+  else
+    {
+      flags = fcntl (fd, F_GETFL);
+      nonblocking = flags >= 0 && (flags & O_NONBLOCK) != 0;
+      if (nonblocking)
+        flags = -1;
+    }
+  if (start_connect (fd, &sa, flags, FUNC_NAME))
     return SCM_BOOL_T;
   if (nonblocking)
     return gn_suspendable_ports_p () ? gn_would_block : SCM_BOOL_F;

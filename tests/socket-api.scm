@@ -116,7 +116,44 @@
       (let ((c (socket PF_INET SOCK_STREAM 0)))
         (test-equal "connect sockaddr" #t (connect c (getsockname l)))
         (close-port c) (close-port (car (accept l))))
-      (close-port l))
+      ;; A blocking connect runs non-blocking underneath: the descriptor
+      ;; gets its flags back, O_NONBLOCK off and any other flag kept.
+      (let ((c (socket PF_INET SOCK_STREAM 0)))
+        (fcntl c F_SETFL (logior O_ASYNC (fcntl c F_GETFL)))
+        (test-equal "blocking connect" #t (connect c (getsockname l)))
+        (test-equal "blocking again after connect" 0
+          (logand O_NONBLOCK (fcntl c F_GETFL)))
+        (test-assert "other status flags kept"
+          (not (zero? (logand O_ASYNC (fcntl c F_GETFL)))))
+        (let ((a (car (accept l))))
+          (put-bytevector c (bv 1 2 3))
+          (force-output c)
+          (test-equal "the connection carries data" (bv 1 2 3)
+            (read-all-bytes a 3))
+          (close-port a))
+        (close-port c))
+      (let ((port (sockaddr:port (getsockname l))))
+        (close-port l)
+        ;; Nothing listens there now: refused, as a system error.
+        (let ((c (socket PF_INET SOCK_STREAM 0)))
+          (test-equal "connect refused" ECONNREFUSED
+            (catch 'system-error
+              (lambda () (connect c AF_INET INADDR_LOOPBACK port) #f)
+              (lambda args (system-error-errno args))))
+          (test-equal "blocking after a refused connect" 0
+            (logand O_NONBLOCK (fcntl c F_GETFL)))
+          (close-port c))
+        (let ((c (socket PF_INET (logior SOCK_STREAM SOCK_NONBLOCK) 0)))
+          (test-equal "non-blocking connect refused" ECONNREFUSED
+            (catch 'system-error
+              (lambda ()
+                (if (connect c AF_INET INADDR_LOOPBACK port)
+                    'connected
+                    (begin
+                      (select '() (list c) '() 5)
+                      (getsockopt c SOL_SOCKET SO_ERROR))))
+              (lambda args (system-error-errno args))))
+          (close-port c))))
     (let ((l (make-listener AF_INET6)))
       (let ((c (socket PF_INET6 SOCK_STREAM 0)))
         (test-equal "connect inet6 with flowinfo and scope" #t

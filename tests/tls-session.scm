@@ -178,6 +178,67 @@
       (test-assert "garbage record: a fatal TLS error, no crash"
         (and (tls-error? c) (tls-error-fatal? c)))))
 
+  ;; Whatever a session keeps after it ended (GnuTLS's state, or none),
+  ;; a program that goes on using it gets a TLS error for I/O and its
+  ;; answers for what was negotiated, never a crash.
+  (test-group "a session used after bye"
+    (define (outcome thunk)
+      (catch #t
+        (lambda () (list 'returned (thunk)))
+        (lambda (key . args) (list 'raised key))))
+    (define (tls-failure thunk)
+      (with-exception-handler
+        (lambda (e) (if (tls-error? e) 'tls-error (list 'other e)))
+        (lambda () (thunk) 'no-error)
+        #:unwind? #t))
+    (define (after-end s)
+      (list (tls-failure (lambda () (record-send s (make-bytevector 3 1))))
+            (tls-failure (lambda () (record-receive! s (make-bytevector 3))))
+            (tls-failure (lambda () (handshake s)))
+            (tls-failure (lambda () (get-u8 (session-record-port s))))
+            (outcome (lambda () (bye s close-request/rdwr)))
+            (session-protocol s)
+            (symbol? (session-cipher s))
+            (peer-certificate-status s)))
+    (let-values (((c s)
+                  (tls-pair
+                   #:client-body
+                   (lambda (s)
+                     (bye s close-request/rdwr)    ; waits for the server's
+                     (let ((ended (after-end s)))
+                       (close-port (session-transport-port s))
+                       (list ended (after-end s))))
+                   #:server-body
+                   (lambda (s)
+                     (let ((n (record-receive! s (make-bytevector 3))))
+                       (bye s close-request/wr)
+                       n)))))
+      (test-equal "the server read the client's close_notify" 0 s)
+      (test-assert "the client's session after bye" (pair? c))
+      (when (pair? c)
+        (let ((ended (car c)) (closed (cadr c)))
+          (test-equal "record-send after bye: a TLS error" 'tls-error
+            (list-ref ended 0))
+          (test-equal "record-receive! after bye: a TLS error" 'tls-error
+            (list-ref ended 1))
+          (test-equal "handshake after bye: a TLS error" 'tls-error
+            (list-ref ended 2))
+          (test-equal "the record port after bye: a TLS error" 'tls-error
+            (list-ref ended 3))
+          (test-assert "bye again: returns or raises, no crash"
+            (memq (car (list-ref ended 4)) '(returned raised)))
+          (test-equal "what was negotiated still answers" 'TLS1.3
+            (list-ref ended 5))
+          (test-assert "  the cipher too" (list-ref ended 6))
+          (test-equal "  and the peer's verification" '() (list-ref ended 7))
+          (test-assert "after the transport is closed too: I/O fails cleanly"
+            (and-map (lambda (x) (memq x '(tls-error no-error)))
+                     (list-head closed 4)))
+          (test-assert "  and bye neither hangs nor crashes"
+            (memq (car (list-ref closed 4)) '(returned raised)))
+          (test-equal "  what was negotiated still answers" 'TLS1.3
+            (list-ref closed 5))))))
+
   (test-group "ALPN"
     (let-values (((c s)
                   (tls-pair
