@@ -59,7 +59,7 @@ gn_dtls_deliver_packet (SCM session, gn_tls_session *t,
 }
 
 /* Run STEP of a client's message operation through the driver, in the
-   mode the session procedures have (tls-io.c).  */
+   mode the session procedures have (tls-ops.c).  */
 static ssize_t
 drive (SCM session, gn_tls_session *t, const char *subr, const char *name,
        gn_tls_step step, void *args)

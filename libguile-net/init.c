@@ -49,6 +49,7 @@ void gn_init_tls_credentials (void);
 void gn_init_tls_session (void);
 void gn_init_tls_transport (void);
 void gn_init_tls_io (void);
+void gn_init_tls_ops (void);
 void gn_init_tls_info (void);
 void gn_init_tls_port (void);
 void gn_init_tls_x509 (void);
@@ -70,6 +71,7 @@ scm_init_guile_net_tls (void)
   gn_init_tls_session ();
   gn_init_tls_transport ();
   gn_init_tls_io ();
+  gn_init_tls_ops ();
   gn_init_tls_info ();
   gn_init_tls_port ();
   gn_init_tls_x509 ();

@@ -1,7 +1,8 @@
 /* tls-session.c -- the TLS session object and its settings.
 
    The rest of a session lives beside it: its transport callbacks in
-   tls-transport.c, its I/O (handshake, bye, records) in tls-io.c, what it
+   tls-transport.c, its I/O driver in tls-io.c and the operations on it
+   (handshake, bye, records) in tls-ops.c, what it
    negotiated in tls-info.c, its record port in tls-port.c.
 
    Secure by default: a client verifies the server's certificate chain, its

@@ -1,7 +1,8 @@
 /* tls.h -- declarations shared by the TLS files of libguile-net:
    credentials (tls-credentials.c); sessions: the object and settings
    (tls-session.c), transport callbacks (tls-transport.c), I/O through one
-   driver (tls-io.c), information (tls-info.c), the record port
+   driver (tls-io.c) and the operations run by it (tls-ops.c), information
+   (tls-info.c), the record port
    (tls-port.c); X.509 certificates and keys (tls-x509.c), the families
    of values describing them (tls-x509-names.c), making them
    (tls-x509-make.c); DTLS (dtls.c).  */
@@ -385,6 +386,10 @@ struct gn_tls_send_args { const char *data; size_t len; };
 /* Into DATA, or as one whole record into *PACKET when PACKET is set.  */
 struct gn_tls_recv_args { char *data; size_t len; gnutls_packet_t *packet; };
 /* Before the first handshake: credentials, trust, verification.  */
+/* A server about to verify a client certificate after the first
+   handshake (rehandshake, reauthenticate): arm the verification.  */
+void gn_tls_arm_client_verification (SCM session, gn_tls_session *t,
+                                     const char *subr);
 void gn_tls_prepare_handshake (SCM session, gn_tls_session *t,
                                const char *subr);
 /* After a GnuTLS call returned CODE < 0: raise the right condition (TLS,
@@ -416,6 +421,7 @@ int64_t gn_tls_retransmit_deadline (gn_tls_session *t);
    starting now would time out.  */
 int64_t gn_tls_deadline (gn_tls_session *t, int side);
 void gn_init_tls_io (void);
+void gn_init_tls_ops (void);
 
 /* tls-info.c.  */
 void gn_init_tls_info (void);
