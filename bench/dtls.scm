@@ -21,6 +21,15 @@
 ;;;                       carries the number the server received; the client
 ;;;                       waits for it before the next window: messages/s
 ;;;                       (received by the server)
+;;;   many CLIENTS ROUNDS BATCH
+;;;                       CLIENTS sessions with one server; ROUNDS times, one
+;;;                       1 KiB message on each, then the echo of each
+;;;                       (several datagrams wait at the server at once):
+;;;                       echoes/s.  The server takes up to BATCH datagrams
+;;;                       per system call (its #:receive-batch)
+;;;
+;;; In the echo and oneway modes the server's batch is 32, or
+;;; $BENCH_DTLS_BATCH.
 ;;;
 ;;; Every message starts with an 8-byte little-endian sequence number and a
 ;;; flag byte (0 data, 1 data + ack please, 2 ack); byte I >= 9 is
@@ -37,6 +46,7 @@
              (ice-9 popen)
              (ice-9 match)
              (ice-9 exceptions)
+             (srfi srfi-1)
              (srfi srfi-11))
 
 (define args (cdr (command-line)))
@@ -85,25 +95,34 @@
                   (set-certificate-credentials-x509-key-files!
                    c (cert-file "server") (cert-file "key"))
                   c))
+         (many? (eq? mode 'many))
          (server (make-dtls-server "127.0.0.1" 0 #:credentials creds
-                                   #:mtu mtu #:timeout 30))
+                                   #:mtu mtu #:timeout 30
+                                   #:receive-batch
+                                   (if many?
+                                       (list-ref rest 2)
+                                       (or (and=> (getenv "BENCH_DTLS_BATCH")
+                                                  string->number)
+                                           32))))
          (buf (make-bytevector 2048))
          (ack (make-bytevector 9 0))
-         (echo? (eq? mode 'echo)))
+         (echo? (memq mode '(echo many))))
     (server-ready (sockaddr:port (getsockname (dtls-server-socket server))))
-    (let loop ((received 0))
+    (let loop ((received 0) (open (if many? (car rest) 1)))
       (let-values (((n session) (dtls-server-receive! server buf)))
-        (cond ((zero? n) #t)            ; the client closed
+        (cond ((zero? n)                ; a client closed
+               (when (> open 1)
+                 (loop received (- open 1))))
               (echo?
                (dtls-send session buf 0 n)
-               (loop received))
+               (loop received open))
               (else
                (let ((received (+ received 1)))
                  (when (and (> n 8)
                             (= (bytevector-u8-ref buf 8) flag/ack-please))
                    (set-header! ack received flag/ack)
                    (dtls-send session ack))
-                 (loop received))))))
+                 (loop received open))))))
     (close-dtls-server server)))
 
 ;;; The client half.
@@ -223,6 +242,37 @@
                       (with-resends windows (lambda () sent) "no ack"))))
       (values session (elapsed t0) resent (min acked count)))))
 
+;; CLIENTS sessions, ROUNDS rounds of one message on each and then their
+;; echoes.  A timeout sends that session's message again.
+(define (run-many port clients rounds)
+  (let ((sessions (list-tabulate clients (lambda (i) (connect port))))
+        (out (message-template))
+        (in (make-bytevector message-size))
+        (t0 (now)))
+    (let round ((r 0) (resent 0))
+      (if (< r rounds)
+          (begin
+            (set-header! out r flag/data)
+            (for-each (lambda (s) (dtls-send s out)) sessions)
+            (round (+ r 1)
+                   (fold (lambda (s resent)
+                           (let wait ((tries 0) (resent resent))
+                             (let ((n (unless-timeout
+                                       (lambda () (receive-message s in)))))
+                               (cond ((and (eqv? n message-size)
+                                           (= (seq-of in) r))
+                                      (unless (bytevector=? in out)
+                                        (error "echo differs" r))
+                                      resent)
+                                     ((not n)
+                                      (when (>= tries resends)
+                                        (error "no echo" r))
+                                      (dtls-send s out)
+                                      (wait (+ tries 1) (+ resent 1)))
+                                     (else (wait tries resent))))))
+                         resent sessions)))
+          (values sessions (elapsed t0) resent)))))
+
 (define (client)
   (let-values (((pipe port pid) (apply spawn-server "server"
                                        (symbol->string mode)
@@ -235,6 +285,18 @@
            (unless (zero? resent)
              (format (current-error-port) "resends ~a~%" resent))
            (report (/ count t) "round-trips/s"))))
+      ('many
+       (match rest
+         ((clients rounds batch)
+          (let-values (((sessions t resent) (run-many port clients rounds)))
+            (for-each close-dtls sessions)
+            (let ((ready (select (list pipe) '() '() 2)))
+              (when (null? (car ready))
+                (kill pid SIGTERM)))
+            (close-pipe pipe)
+            (unless (zero? resent)
+              (format (current-error-port) "resends ~a~%" resent))
+            (report (/ (* clients rounds) t) "echoes/s")))))
       ('oneway
        (let ((count (car rest)) (window (cadr rest)))
          (let-values (((session t resent acked)
