@@ -39,13 +39,13 @@ enum
   STAT_DATAGRAMS, STAT_COOKIES_SENT, STAT_SESSIONS_OPENED,
   STAT_HANDSHAKES_DONE, STAT_HANDSHAKES_FAILED, STAT_HANDSHAKES_TIMED_OUT,
   STAT_SESSIONS_CLOSED, STAT_SESSIONS_FAILED, STAT_SESSIONS_IDLE,
-  STAT_RETRANSMISSIONS, N_STATS
+  STAT_RETRANSMISSIONS, STAT_BATCHES, N_STATS
 };
 
 static const char *const stat_names[N_STATS] = {
   "datagrams", "cookies-sent", "sessions-opened", "handshakes-done",
   "handshakes-failed", "handshakes-timed-out", "sessions-closed",
-  "sessions-failed", "sessions-idle", "retransmissions"
+  "sessions-failed", "sessions-idle", "retransmissions", "batches"
 };
 
 typedef struct
@@ -615,6 +615,7 @@ SCM_DEFINE (gn_dtls_server_receive, "%dtls-server-receive!", 4, 0, 0,
         {
           sv->queued = r;
           sv->stats[STAT_DATAGRAMS] += r;
+          sv->stats[STAT_BATCHES]++;
           continue;
         }
       if (errno == EINTR)
@@ -698,8 +699,10 @@ SCM_DEFINE (gn_dtls_server_statistics, "dtls-server-statistics", 1, 0, 0,
             "@code{sessions-opened}, @code{handshakes-done},\n"
             "@code{handshakes-failed}, @code{handshakes-timed-out},\n"
             "@code{sessions-closed} (by close_notify),\n"
-            "@code{sessions-failed}, @code{sessions-idle} and\n"
-            "@code{retransmissions}.")
+            "@code{sessions-failed}, @code{sessions-idle},\n"
+            "@code{retransmissions}, and @code{batches}: the system calls\n"
+            "that received datagrams (@code{datagrams} divided by it is how\n"
+            "many one call took on average).")
 #define FUNC_NAME s_gn_dtls_server_statistics
 {
   gn_dtls_server *sv = to_server (server, FUNC_NAME, 1);
