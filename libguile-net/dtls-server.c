@@ -72,6 +72,7 @@ typedef struct
      NEXT to QUEUED are still to be handed on.  */
   unsigned int batch;
   unsigned int queued, next;
+  int waited;                   /* the last receive had to wait */
   unsigned char *buf;
   struct mmsghdr *msgs;
   struct iovec *iov;
@@ -577,6 +578,11 @@ SCM_DEFINE (gn_dtls_server_receive, "%dtls-server-receive!", 4, 0, 0,
   int nonblocking = -1;
   gn_op op;
   int waited = 0;
+  /* A server whose last receive had to wait (a client waiting for each
+     reply) most likely has nothing queued now either: on a blocking
+     socket it then waits first, sparing the recvmmsg that would fail.
+     A busy server, which finds datagrams queued, reads first.  */
+  int wait_first = sv->waited;
   ssize_t got = -1;
   SCM session = SCM_BOOL_F;
   for (;;)
@@ -605,6 +611,23 @@ SCM_DEFINE (gn_dtls_server_receive, "%dtls-server-receive!", 4, 0, 0,
         }
       sv->next_timer = run_timers (sv);
       drop_idle (sv, gn_now_ns ());
+      if (wait_first)
+        {
+          wait_first = 0;
+          if (nonblocking < 0)
+            nonblocking = gn_fd_is_nonblocking (sv->fd);
+          if (!nonblocking)
+            {
+              if (!waited)
+                {
+                  server_op_init (&op, server, sv);
+                  waited = 1;
+                }
+              /* Then the timers again: the wait may end for one.  */
+              gn_op_wait (&op);
+              continue;
+            }
+        }
       /* The kernel writes the address length of the datagrams it fills
          only.  */
       for (unsigned int i = 0; i < sv->queued; i++)
@@ -645,6 +668,7 @@ SCM_DEFINE (gn_dtls_server_receive, "%dtls-server-receive!", 4, 0, 0,
         }
       gn_op_wait (&op);
     }
+  sv->waited = waited;
   scm_remember_upto_here_1 (bv);
   return scm_cons (scm_from_ssize_t (got), session);
 }
