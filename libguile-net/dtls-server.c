@@ -72,7 +72,7 @@ typedef struct
      NEXT to QUEUED are still to be handed on.  */
   unsigned int batch;
   unsigned int queued, next;
-  int waited;                   /* the last receive had to wait */
+  int drained;                  /* the last read found nothing */
   unsigned char *buf;
   struct mmsghdr *msgs;
   struct iovec *iov;
@@ -578,11 +578,11 @@ SCM_DEFINE (gn_dtls_server_receive, "%dtls-server-receive!", 4, 0, 0,
   int nonblocking = -1;
   gn_op op;
   int waited = 0;
-  /* A server whose last receive had to wait (a client waiting for each
-     reply) most likely has nothing queued now either: on a blocking
-     socket it then waits first, sparing the recvmmsg that would fail.
-     A busy server, which finds datagrams queued, reads first.  */
-  int wait_first = sv->waited;
+  /* A server whose last read of the socket found nothing (a client
+     waiting for each reply) most likely finds nothing now either: on a
+     blocking socket it then waits first, sparing the recvmmsg that would
+     fail.  A full batch says the server is busy: it reads first again.  */
+  int wait_first = sv->drained;
   ssize_t got = -1;
   SCM session = SCM_BOOL_F;
   for (;;)
@@ -639,6 +639,8 @@ SCM_DEFINE (gn_dtls_server_receive, "%dtls-server-receive!", 4, 0, 0,
           sv->queued = r;
           sv->stats[STAT_DATAGRAMS] += r;
           sv->stats[STAT_BATCHES]++;
+          if ((unsigned int) r == sv->batch)
+            sv->drained = 0;
           continue;
         }
       if (errno == EINTR)
@@ -653,6 +655,7 @@ SCM_DEFINE (gn_dtls_server_receive, "%dtls-server-receive!", 4, 0, 0,
         continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK)
         gn_syserror (FUNC_NAME);
+      sv->drained = 1;
       if (nonblocking < 0)
         nonblocking = gn_fd_is_nonblocking (sv->fd);
       if (nonblocking)
@@ -668,7 +671,6 @@ SCM_DEFINE (gn_dtls_server_receive, "%dtls-server-receive!", 4, 0, 0,
         }
       gn_op_wait (&op);
     }
-  sv->waited = waited;
   scm_remember_upto_here_1 (bv);
   return scm_cons (scm_from_ssize_t (got), session);
 }
