@@ -9,7 +9,10 @@
    is made, so a spoofed source address costs the server one stateless
    reply and no memory.  Handshakes in progress resend their last flight
    when GnuTLS's retransmission timer runs out; the loop waits for the
-   socket and for the earliest of those timers together.  Sessions go out
+   socket and for the earliest of those timers together.  The socket is
+   read with recvmmsg, up to the server's batch of datagrams per system
+   call (what is queued when it looks, never waiting for more), and the
+   datagrams are then handed on one by one.  Sessions go out
    through the ordinary transport push (tls-transport.c) to the peer's
    address, and every GnuTLS call through the driver (tls-io.c).  */
 
@@ -23,21 +26,26 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
-/* Large enough for any UDP datagram, so none is ever cut.  */
+/* Large enough for any UDP datagram, so none is ever cut.  A batch's
+   slots are this size each: only the pages datagrams land on are ever
+   touched.  */
 #define DATAGRAM_BUFFER_SIZE 65536
+/* The default batch, and the most datagrams one receive may take.  */
+#define DEFAULT_BATCH 32
+#define MAX_BATCH 1024
 
 enum
 {
   STAT_DATAGRAMS, STAT_COOKIES_SENT, STAT_SESSIONS_OPENED,
   STAT_HANDSHAKES_DONE, STAT_HANDSHAKES_FAILED, STAT_HANDSHAKES_TIMED_OUT,
   STAT_SESSIONS_CLOSED, STAT_SESSIONS_FAILED, STAT_SESSIONS_IDLE,
-  STAT_RETRANSMISSIONS, N_STATS
+  STAT_RETRANSMISSIONS, STAT_BATCHES, N_STATS
 };
 
 static const char *const stat_names[N_STATS] = {
   "datagrams", "cookies-sent", "sessions-opened", "handshakes-done",
   "handshakes-failed", "handshakes-timed-out", "sessions-closed",
-  "sessions-failed", "sessions-idle", "retransmissions"
+  "sessions-failed", "sessions-idle", "retransmissions", "batches"
 };
 
 typedef struct
@@ -59,7 +67,16 @@ typedef struct
   int64_t next_timer;           /* the earliest resend or handshake limit */
   SCM waiting;                  /* the wait port of a receive, or #f */
   gnutls_datum_t cookie_key;
-  unsigned char *buf;           /* DATAGRAM_BUFFER_SIZE bytes */
+  /* The datagrams of the last recvmmsg: BATCH slots of
+     DATAGRAM_BUFFER_SIZE bytes, their headers and senders; the ones from
+     NEXT to QUEUED are still to be handed on.  */
+  unsigned int batch;
+  unsigned int queued, next;
+  int drained;                  /* the last read found nothing */
+  unsigned char *buf;
+  struct mmsghdr *msgs;
+  struct iovec *iov;
+  gn_sockaddr *from;
   unsigned long stats[N_STATS];
 } gn_dtls_server;
 
@@ -91,6 +108,12 @@ finalize_server (SCM obj)
   sv->cookie_key.data = NULL;
   free (sv->buf);
   sv->buf = NULL;
+  free (sv->msgs);
+  sv->msgs = NULL;
+  free (sv->iov);
+  sv->iov = NULL;
+  free (sv->from);
+  sv->from = NULL;
 }
 
 /* What identifies a peer, written to ID: family, address and port (and
@@ -133,14 +156,15 @@ peer_key (const gn_sockaddr *a)
   return scm_from_latin1_stringn (id, peer_id (a, id));
 }
 
-/* Whether A and B are the same peer, without making keys.  */
-static int
-same_peer (const gn_sockaddr *a, const gn_sockaddr *b)
+/* What the server keeps per peer: the session's gn_dtls_peer, and the
+   peer's identity, so that a datagram's sender is compared with it
+   without computing it again.  */
+typedef struct
 {
-  char x[PEER_ID_SIZE], y[PEER_ID_SIZE];
-  size_t n = peer_id (a, x);
-  return n == peer_id (b, y) && memcmp (x, y, n) == 0;
-}
+  gn_dtls_peer p;               /* first: t->dtls_peer points here */
+  char id[PEER_ID_SIZE];
+  size_t id_len;
+} server_peer;
 
 /* Transport of a server's session: GnuTLS reads the inbox the server
    filled, and writes to the peer's address on the shared socket.  */
@@ -209,8 +233,10 @@ new_session (SCM server, gn_dtls_server *sv, const gn_sockaddr *from,
     gn_set_session_alpn_protocols (session, sv->alpn);
   t->timeout_ns = sv->timeout_ns;
 
-  gn_dtls_peer *p = scm_gc_malloc_pointerless (sizeof *p, "dtls-peer");
-  memset (p, 0, sizeof *p);
+  server_peer *sp = scm_gc_malloc_pointerless (sizeof *sp, "dtls-peer");
+  memset (sp, 0, sizeof *sp);
+  sp->id_len = peer_id (from, sp->id);
+  gn_dtls_peer *p = &sp->p;
   p->addr = *from;
   p->handshake_deadline = gn_deadline_after_ns (sv->handshake_timeout_ns);
   p->last_seen = gn_now_ns ();
@@ -294,6 +320,8 @@ take_message (SCM server, gn_dtls_server *sv, SCM session, gn_tls_session *t,
 static int64_t
 run_timers (gn_dtls_server *sv)
 {
+  if (scm_is_null (sv->handshaking))
+    return GN_NO_LIMIT;
   int64_t now = gn_now_ns ();
   int64_t next = GN_NO_LIMIT;
   for (SCM l = sv->handshaking; scm_is_pair (l);)
@@ -325,28 +353,34 @@ run_timers (gn_dtls_server *sv)
   return next;
 }
 
+struct idle_args
+{
+  gn_dtls_server *sv;
+  int64_t now;
+};
+
 static SCM
 idle_check (void *data, SCM key, SCM session, SCM seed)
 {
-  gn_dtls_server *sv = data;
+  struct idle_args *a = data;
   gn_tls_session *t = scm_foreign_object_ref (session, 0);
-  if (gn_now_ns () - t->dtls_peer->last_seen > sv->idle_timeout_ns)
+  if (a->now - t->dtls_peer->last_seen > a->sv->idle_timeout_ns)
     return scm_cons (session, seed);
   return seed;
 }
 
 /* Forget clients silent for longer than the idle timeout, looking at most
-   four times per timeout.  */
+   four times per timeout.  NOW is the time.  */
 static void
-drop_idle (gn_dtls_server *sv)
+drop_idle (gn_dtls_server *sv, int64_t now)
 {
   if (sv->idle_timeout_ns < 0)
     return;
-  int64_t now = gn_now_ns ();
   if (now < sv->next_idle_check)
     return;
   sv->next_idle_check = now + sv->idle_timeout_ns / 4;
-  SCM idle = scm_internal_hash_fold (idle_check, sv, SCM_EOL, sv->sessions);
+  struct idle_args a = { sv, now };
+  SCM idle = scm_internal_hash_fold (idle_check, &a, SCM_EOL, sv->sessions);
   for (; scm_is_pair (idle); idle = SCM_CDR (idle))
     forget_session (sv, SCM_CAR (idle), STAT_SESSIONS_IDLE);
 }
@@ -354,28 +388,36 @@ drop_idle (gn_dtls_server *sv)
 
 /* Hand datagram BUF (N bytes) from FROM to its session, making one if the
    datagram carries a valid cookie.  Return the session with a message for
-   the caller (its length in *GOT), or #f.  */
+   the caller (its length in *GOT), or #f.  NOW is the time.  */
 static SCM
 dispatch (SCM server, gn_dtls_server *sv, const gn_sockaddr *from,
-          size_t n, char *out, size_t room, ssize_t *got, const char *subr)
+          unsigned char *buf, size_t n, char *out, size_t room, ssize_t *got,
+          int64_t now, const char *subr)
 {
   /* Datagrams come in runs from one peer: try the last one's session
      before making a key and looking it up.  */
+  char id[PEER_ID_SIZE];
+  size_t id_len = peer_id (from, id);
   SCM session = SCM_BOOL_F;
-  if (scm_is_true (sv->last)
-      && same_peer (&((gn_tls_session *)
-                      scm_foreign_object_ref (sv->last, 0))->dtls_peer->addr,
-                    from))
-    session = sv->last;
-  else
-    session = scm_hash_ref (sv->sessions, peer_key (from), SCM_BOOL_F);
+  if (scm_is_true (sv->last))
+    {
+      server_peer *last = (server_peer *)
+        ((gn_tls_session *) scm_foreign_object_ref (sv->last, 0))->dtls_peer;
+      if (last->id_len == id_len && memcmp (last->id, id, id_len) == 0)
+        session = sv->last;
+    }
+  SCM key = SCM_BOOL_F;
   if (scm_is_false (session))
     {
-      SCM key = peer_key (from);
+      key = scm_from_latin1_stringn (id, id_len);
+      session = scm_hash_ref (sv->sessions, key, SCM_BOOL_F);
+    }
+  if (scm_is_false (session))
+    {
       gnutls_dtls_prestate_st prestate;
       memset (&prestate, 0, sizeof prestate);
       if (gnutls_dtls_cookie_verify (&sv->cookie_key, (void *) &from->ss,
-                                     from->len, sv->buf, n, &prestate) < 0)
+                                     from->len, buf, n, &prestate) < 0)
         {
           /* No valid cookie: answer with one, remember nothing.  */
           struct cookie_dest d = { sv->fd, from };
@@ -391,9 +433,9 @@ dispatch (SCM server, gn_dtls_server *sv, const gn_sockaddr *from,
   sv->last = session;
   gn_tls_session *t = scm_foreign_object_ref (session, 0);
   gn_dtls_peer *p = t->dtls_peer;
-  p->inbox = sv->buf;
+  p->inbox = buf;
   p->inbox_len = n;
-  p->last_seen = gn_now_ns ();
+  p->last_seen = now;
   if (!t->handshake_done && !advance_handshake (sv, session, t))
     {
       p->inbox = NULL;
@@ -423,10 +465,10 @@ server_op_init (gn_op *op, SCM server, gn_dtls_server *sv)
   op->port = sv->socket;
 }
 
-SCM_DEFINE (gn_make_dtls_server, "%make-dtls-server", 8, 0, 0,
+SCM_DEFINE (gn_make_dtls_server, "%make-dtls-server", 9, 0, 0,
             (SCM socket, SCM credentials, SCM mtu, SCM timeout,
              SCM handshake_timeout, SCM idle_timeout, SCM client_cert,
-             SCM alpn),
+             SCM alpn, SCM batch),
             "Internal: make a DTLS server on bound UDP @var{socket}; see\n"
             "@code{socket->dtls-server}.")
 #define FUNC_NAME "socket->dtls-server"
@@ -448,6 +490,16 @@ SCM_DEFINE (gn_make_dtls_server, "%make-dtls-server", 8, 0, 0,
     gn_syserror (FUNC_NAME);
   if (type != SOCK_DGRAM)
     gn_wrong_type_msg (FUNC_NAME, 1, socket, "datagram socket");
+  unsigned int k = DEFAULT_BATCH;
+  if (scm_is_true (batch))
+    {
+      if (!scm_is_exact_integer (batch))
+        gn_wrong_type (FUNC_NAME, 9, batch);
+      if (!scm_is_unsigned_integer (batch, 1, MAX_BATCH))
+        gn_out_of_range_msg (FUNC_NAME, 9, batch,
+                             "a batch of 1 to 1024 datagrams");
+      k = scm_to_uint (batch);
+    }
 
   gn_dtls_server *sv = scm_gc_malloc (sizeof *sv, "dtls-server");
   memset (sv, 0, sizeof *sv);
@@ -473,9 +525,25 @@ SCM_DEFINE (gn_make_dtls_server, "%make-dtls-server", 8, 0, 0,
     gn_to_int (client_cert, FUNC_NAME, 7);
   if (!scm_is_null (alpn) && scm_is_false (scm_list_p (alpn)))
     gn_wrong_type (FUNC_NAME, 8, alpn);
-  sv->buf = malloc (DATAGRAM_BUFFER_SIZE);
-  if (sv->buf == NULL)
+  /* Virtual memory mostly: the kernel maps in the pages datagrams land
+     on.  */
+  sv->batch = k;
+  sv->buf = malloc ((size_t) k * DATAGRAM_BUFFER_SIZE);
+  sv->msgs = calloc (k, sizeof *sv->msgs);
+  sv->iov = calloc (k, sizeof *sv->iov);
+  sv->from = calloc (k, sizeof *sv->from);
+  if (sv->buf == NULL || sv->msgs == NULL || sv->iov == NULL
+      || sv->from == NULL)
     gn_syserror_errno (FUNC_NAME, ENOMEM);
+  for (unsigned int i = 0; i < k; i++)
+    {
+      sv->iov[i].iov_base = sv->buf + (size_t) i * DATAGRAM_BUFFER_SIZE;
+      sv->iov[i].iov_len = DATAGRAM_BUFFER_SIZE;
+      sv->msgs[i].msg_hdr.msg_iov = &sv->iov[i];
+      sv->msgs[i].msg_hdr.msg_iovlen = 1;
+      sv->msgs[i].msg_hdr.msg_name = &sv->from[i].ss;
+      sv->msgs[i].msg_hdr.msg_namelen = sizeof sv->from[i].ss;
+    }
   int rc = gnutls_key_generate (&sv->cookie_key, GNUTLS_COOKIE_KEY_SIZE);
   if (rc < 0)
     gn_raise_tls_error (FUNC_NAME, rc, -1);
@@ -510,6 +578,11 @@ SCM_DEFINE (gn_dtls_server_receive, "%dtls-server-receive!", 4, 0, 0,
   int nonblocking = -1;
   gn_op op;
   int waited = 0;
+  /* A server whose last read of the socket found nothing (a client
+     waiting for each reply) most likely finds nothing now either: on a
+     blocking socket it then waits first, sparing the recvmmsg that would
+     fail.  A full batch says the server is busy: it reads first again.  */
+  int wait_first = sv->drained;
   ssize_t got = -1;
   SCM session = SCM_BOOL_F;
   for (;;)
@@ -524,19 +597,50 @@ SCM_DEFINE (gn_dtls_server_receive, "%dtls-server-receive!", 4, 0, 0,
           if (got >= 0)
             break;
         }
-      sv->next_timer = run_timers (sv);
-      drop_idle (sv);
-      gn_sockaddr from;
-      from.len = sizeof from.ss;
-      ssize_t r = recvfrom (sv->fd, sv->buf, DATAGRAM_BUFFER_SIZE,
-                            MSG_DONTWAIT, (struct sockaddr *) &from.ss,
-                            &from.len);
-      if (r >= 0)
+      if (sv->next < sv->queued)
         {
-          sv->stats[STAT_DATAGRAMS]++;
-          session = dispatch (server, sv, &from, r, out, n, &got, FUNC_NAME);
+          /* The next datagram of the last batch.  */
+          unsigned int i = sv->next++;
+          sv->from[i].len = sv->msgs[i].msg_hdr.msg_namelen;
+          session = dispatch (server, sv, &sv->from[i], sv->iov[i].iov_base,
+                              sv->msgs[i].msg_len, out, n, &got, gn_now_ns (),
+                              FUNC_NAME);
           if (scm_is_true (session))
             break;
+          continue;
+        }
+      sv->next_timer = run_timers (sv);
+      drop_idle (sv, gn_now_ns ());
+      if (wait_first)
+        {
+          wait_first = 0;
+          if (nonblocking < 0)
+            nonblocking = gn_fd_is_nonblocking (sv->fd);
+          if (!nonblocking)
+            {
+              if (!waited)
+                {
+                  server_op_init (&op, server, sv);
+                  waited = 1;
+                }
+              /* Then the timers again: the wait may end for one.  */
+              gn_op_wait (&op);
+              continue;
+            }
+        }
+      /* The kernel writes the address length of the datagrams it fills
+         only.  */
+      for (unsigned int i = 0; i < sv->queued; i++)
+        sv->msgs[i].msg_hdr.msg_namelen = sizeof sv->from[i].ss;
+      sv->queued = sv->next = 0;
+      int r = recvmmsg (sv->fd, sv->msgs, sv->batch, MSG_DONTWAIT, NULL);
+      if (r > 0)
+        {
+          sv->queued = r;
+          sv->stats[STAT_DATAGRAMS] += r;
+          sv->stats[STAT_BATCHES]++;
+          if ((unsigned int) r == sv->batch)
+            sv->drained = 0;
           continue;
         }
       if (errno == EINTR)
@@ -551,6 +655,7 @@ SCM_DEFINE (gn_dtls_server_receive, "%dtls-server-receive!", 4, 0, 0,
         continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK)
         gn_syserror (FUNC_NAME);
+      sv->drained = 1;
       if (nonblocking < 0)
         nonblocking = gn_fd_is_nonblocking (sv->fd);
       if (nonblocking)
@@ -620,8 +725,10 @@ SCM_DEFINE (gn_dtls_server_statistics, "dtls-server-statistics", 1, 0, 0,
             "@code{sessions-opened}, @code{handshakes-done},\n"
             "@code{handshakes-failed}, @code{handshakes-timed-out},\n"
             "@code{sessions-closed} (by close_notify),\n"
-            "@code{sessions-failed}, @code{sessions-idle} and\n"
-            "@code{retransmissions}.")
+            "@code{sessions-failed}, @code{sessions-idle},\n"
+            "@code{retransmissions}, and @code{batches}: the system calls\n"
+            "that received datagrams (@code{datagrams} divided by it is how\n"
+            "many one call took on average).")
 #define FUNC_NAME s_gn_dtls_server_statistics
 {
   gn_dtls_server *sv = to_server (server, FUNC_NAME, 1);
@@ -661,6 +768,7 @@ SCM_DEFINE (gn_close_dtls_server, "%close-dtls-server", 1, 0, 0,
   gn_dtls_server *sv = to_server (server, FUNC_NAME, 1);
   gn_wake_waiting (&sv->waiting, 1);
   sv->fd = -1;
+  sv->queued = sv->next = 0;
   scm_hash_clear_x (sv->sessions);
   sv->handshaking = SCM_EOL;
   sv->ready = SCM_BOOL_F;

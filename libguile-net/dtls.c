@@ -144,6 +144,30 @@ SCM_DEFINE (gn_session_dtls_data_mtu, "session-dtls-data-mtu", 1, 0, 0,
 
 /* ---- messages -------------------------------------------------------- */
 
+/* A send that GnuTLS refuses for its size (GNUTLS_E_LARGE_PACKET, which
+   it decides before encrypting anything) ends the step with TOO_LARGE
+   set, not as a failure of the session.  Leaving the check to GnuTLS
+   spares a gnutls_dtls_get_data_mtu per message (GnuTLS computes it
+   again inside).  */
+struct dtls_send_args
+{
+  struct gn_tls_send_args send;
+  int too_large;
+};
+
+static ssize_t
+dtls_send_step (gn_tls_session *t, void *args)
+{
+  struct dtls_send_args *a = args;
+  ssize_t rc = gn_tls_send_step (t, &a->send);
+  if (rc == GNUTLS_E_LARGE_PACKET)
+    {
+      a->too_large = 1;
+      return 0;
+    }
+  return rc;
+}
+
 SCM_DEFINE (gn_dtls_send, "%dtls-send", 2, 2, 0,
             (SCM session, SCM bv, SCM start, SCM count),
             "Send @var{count} bytes of bytevector @var{bv} from @var{start}\n"
@@ -166,13 +190,19 @@ SCM_DEFINE (gn_dtls_send, "%dtls-send", 2, 2, 0,
         gn_out_of_range (FUNC_NAME, 2, bv);
       gn_out_of_range (FUNC_NAME, 4, count);
     }
-  size_t limit = gnutls_dtls_get_data_mtu (t->s);
-  if (n > limit)
-    gn_raise_dtls_message_too_large (FUNC_NAME, n, limit, session);
   gn_tls_check_handshaken (session, t, FUNC_NAME);
-  struct gn_tls_send_args a = { data, n };
-  ssize_t r = drive (session, t, FUNC_NAME, "write", gn_tls_send_step, &a);
+  struct dtls_send_args a = { { data, n }, 0 };
+  ssize_t r = drive (session, t, FUNC_NAME, "write", dtls_send_step, &a);
   scm_remember_upto_here_1 (bv);
+  if (a.too_large)
+    {
+      /* The data MTU, or a smaller record size the peer asked for.  */
+      size_t limit = gnutls_dtls_get_data_mtu (t->s);
+      size_t record = gnutls_record_get_max_size (t->s);
+      gn_raise_dtls_message_too_large (FUNC_NAME, n,
+                                       record < limit ? record : limit,
+                                       session);
+    }
   return r == GN_TLS_WOULD_BLOCK ? gn_would_block : scm_from_size_t (n);
 }
 #undef FUNC_NAME

@@ -2,8 +2,11 @@
 ;;; and IPv6, the MTU and messages refused rather than cut, cookies (a
 ;;; client that never answers leaves nothing on the server), handshakes
 ;;; through a relay that drops the first copy of every handshake flight,
-;;; timeouts on both sides, ALPN and client certificates, and 200 clients
-;;; against one server socket on one thread under suspendable ports.
+;;; timeouts on both sides, ALPN and client certificates, batched receives
+;;; (several clients' datagrams taken by one system call, partial batches,
+;;; a message too large, a close_notify and garbage inside a batch, bad
+;;; batch sizes), and 200 clients against one server socket on one thread
+;;; under suspendable ports.
 
 (use-modules (tests harness)
              (tests tls-common)
@@ -167,6 +170,50 @@ THREAD returns how many datagrams it dropped once STOP! is called."
 (define (receive-briefly server)
   "Let SERVER handle what has arrived: a receive that times out."
   (capture (lambda () (dtls-server-receive server))))
+
+;;; Batched receives: clients whose handshakes are done, then datagrams
+;;; that all wait in the server's socket before it looks.
+
+(define (handshaken-clients server n)
+  "N clients of SERVER, their handshakes done: made on threads while this
+one runs SERVER's receives, which (SERVER having a short timeout) return
+once there is nothing but handshakes to do."
+  (let ((threads
+         (map (lambda (i)
+                (call-with-new-thread
+                 (lambda ()
+                   (make-dtls-client "127.0.0.1" (server-port server)
+                                     #:credentials client-cred
+                                     #:server-name "localhost" #:timeout 10))))
+              (iota n))))
+    (let loop ((tries 0))
+      (when (and (< (stat server 'handshakes-done) n) (< tries 100))
+        (receive-briefly server)
+        (loop (+ tries 1))))
+    (map join threads)))
+
+(define (client-port c)
+  (sockaddr:port (getsockname (session-transport-port c))))
+
+(define (receive-all server k room)
+  "K messages from SERVER, each into a new bytevector of ROOM bytes: a
+list of (client port . message), or of the exception a receive raised."
+  (map (lambda (i)
+         (let ((buf (make-bytevector room)))
+           (with-exception-handler (lambda (e) e)
+             (lambda ()
+               (call-with-values (lambda () (dtls-server-receive! server buf))
+                 (lambda (n session)
+                   (cons (sockaddr:port (dtls-session-peer session))
+                         (bytevector-slice buf n)))))
+             #:unwind? #t)))
+       (iota k)))
+
+(define (delta server name thunk)
+  "Call THUNK; return its value and how much SERVER's statistic NAME grew."
+  (let* ((before (stat server name))
+         (v (thunk)))
+    (values v (- (stat server name) before))))
 
 (define fds-at-start (open-fd-count))
 
@@ -481,6 +528,120 @@ THREAD returns how many datagrams it dropped once STOP! is called."
       (close-dtls c)
       (close-dtls-server server)))
 
+  (test-group "batched receives"
+    (let* ((server (make-dtls-server "127.0.0.1" 0 #:credentials server-cred
+                                     #:timeout 0.2))
+           (clients (handshaken-clients server 8)))
+      (test-assert "eight handshakes" (every session? clients))
+      (define ports (map client-port clients))
+      (for-each (lambda (c k) (dtls-send c (message k (+ 100 k))))
+                clients (iota 8))
+      (call-with-values
+          (lambda ()
+            (delta server 'batches (lambda () (receive-all server 8 2000))))
+        (lambda (got batches)
+          (test-equal "one system call took all eight" 1 batches)
+          (test-equal "each message whole, from its client, in order"
+            (map (lambda (c k) (cons (client-port c) (message k (+ 100 k))))
+                 clients (iota 8))
+            got)))
+      ;; Replies go to the right clients.
+      (for-each (lambda (c) (dtls-send c (message 50 10))) clients)
+      (call-with-values
+          (lambda ()
+            (delta server 'datagrams (lambda () (receive-all server 8 100))))
+        (lambda (got datagrams)
+          (test-equal "eight datagrams counted" 8 datagrams)))
+      (test-equal "the server's sessions answer their own clients"
+          (map (lambda (c k) (message k 20)) clients (iota 8))
+          (map (lambda (c k)
+                 (let ((session (find (lambda (s)
+                                        (= (sockaddr:port (dtls-session-peer s))
+                                           (client-port c)))
+                                      (dtls-server-sessions server))))
+                   (dtls-send session (message k 20))
+                   (dtls-receive c)))
+               clients (iota 8)))
+      ;; A message too large for the buffer, and a close_notify, in the
+      ;; middle of a batch; garbage from sources without a session.
+      (let ((junk (map (lambda (i) (socket AF_INET SOCK_DGRAM 0)) (iota 2))))
+        (dtls-send (list-ref clients 0) (message 1 100))
+        (sendto (car junk) (make-bytevector 50 7) AF_INET INADDR_LOOPBACK
+                (server-port server))
+        (dtls-send (list-ref clients 1) (message 2 1000))
+        (close-dtls (list-ref clients 2))
+        (sendto (cadr junk) (make-bytevector 13 22) AF_INET INADDR_LOOPBACK
+                (server-port server))
+        (dtls-send (list-ref clients 3) (message 3 100))
+        (call-with-values
+            (lambda ()
+              (delta server 'batches
+                     (lambda ()
+                       (let* ((first (receive-all server 2 500))
+                              (rest (receive-all server 3 2000)))
+                         (append first rest)))))
+          (lambda (got batches)
+            (test-equal "a batch of six datagrams in one call" 1 batches)
+            (test-equal "the first message" (cons (list-ref ports 0)
+                                                  (message 1 100))
+              (car got))
+            (test-assert "the second refused for the room"
+              (and (dtls-message-too-large? (cadr got))
+                   (= 1000 (dtls-message-size (cadr got)))))
+            (test-equal "... then delivered whole"
+              (cons (list-ref ports 1) (message 2 1000))
+              (caddr got))
+            (test-equal "the close_notify: a length of 0"
+              (list (list-ref ports 2))
+              (let ((r (cadddr got)))
+                (and (pair? r) (zero? (bytevector-length (cdr r)))
+                     (list (car r)))))
+            (test-equal "the message after it"
+              (cons (list-ref ports 3) (message 3 100))
+              (list-ref got 4))
+            (test-equal "the closed client forgotten, the others kept" 7
+              (length (dtls-server-sessions server)))
+            (test-equal "the garbage got cookies at most, no session" 8
+              (stat server 'sessions-opened))))
+        (for-each close-port junk))
+      (for-each (lambda (c i) (unless (= i 2) (close-dtls c)))
+                clients (iota 8))
+      (close-dtls-server server)))
+
+  (test-group "partial batches"
+    (let* ((server (make-dtls-server "127.0.0.1" 0 #:credentials server-cred
+                                     #:timeout 0.2 #:receive-batch 3))
+           (clients (handshaken-clients server 8)))
+      (for-each (lambda (c k) (dtls-send c (message k 300))) clients (iota 8))
+      (call-with-values
+          (lambda ()
+            (delta server 'batches (lambda () (receive-all server 8 2000))))
+        (lambda (got batches)
+          (test-equal "eight datagrams, three a call: three calls" 3 batches)
+          (test-equal "all of them, in order"
+            (map (lambda (c k) (cons (client-port c) (message k 300)))
+                 clients (iota 8))
+            got)))
+      (test-assert "then a receive with nothing queued times out"
+        (net-timeout-error? (receive-briefly server)))
+      (for-each close-dtls clients)
+      (close-dtls-server server))
+    (let* ((server (make-dtls-server "127.0.0.1" 0 #:credentials server-cred
+                                     #:timeout 0.2 #:receive-batch 1))
+           (clients (handshaken-clients server 3)))
+      (for-each (lambda (c k) (dtls-send c (message k 10))) clients (iota 3))
+      (call-with-values
+          (lambda ()
+            (delta server 'batches (lambda () (receive-all server 3 100))))
+        (lambda (got batches)
+          (test-equal "a batch of 1: one datagram a call" 3 batches)
+          (test-equal "... each delivered"
+            (map (lambda (c k) (cons (client-port c) (message k 10)))
+                 clients (iota 3))
+            got)))
+      (for-each close-dtls clients)
+      (close-dtls-server server)))
+
   (test-group "bad input"
     (let ((tls (make-session connection-end/client)))
       (test-equal "dtls-send on a TLS session" 'wrong-type-arg
@@ -523,6 +684,20 @@ THREAD returns how many datagrams it dropped once STOP! is called."
     (test-equal "server MTU out of range" 'out-of-range
       (error-key (make-dtls-server "127.0.0.1" 0 #:credentials server-cred
                                    #:mtu 70000)))
+    (test-equal "receive batch of 0" 'out-of-range
+      (error-key (make-dtls-server "127.0.0.1" 0 #:credentials server-cred
+                                   #:receive-batch 0)))
+    (test-equal "receive batch over 1024" 'out-of-range
+      (error-key (make-dtls-server "127.0.0.1" 0 #:credentials server-cred
+                                   #:receive-batch 1025)))
+    (test-equal "receive batch not an integer" 'wrong-type-arg
+      (error-key (make-dtls-server "127.0.0.1" 0 #:credentials server-cred
+                                   #:receive-batch 2.5)))
+    (let ((u (socket AF_INET SOCK_DGRAM 0)))
+      (test-equal "receive batch of the wrong type" 'wrong-type-arg
+        (error-key (socket->dtls-server u #:credentials server-cred
+                                        #:receive-batch "32")))
+      (close-port u))
     (test-equal "negative timeout" 'out-of-range
       (error-key (make-dtls-server "127.0.0.1" 0 #:credentials server-cred
                                    #:timeout -1)))

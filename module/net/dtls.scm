@@ -168,21 +168,25 @@ server's)."
 
 (define* (socket->dtls-server sock #:key credentials timeout
                               (handshake-timeout 30) (idle-timeout 300)
-                              mtu (alpn-protocols '()) client-certificate)
+                              mtu (alpn-protocols '()) client-certificate
+                              (receive-batch 32))
   "Return a DTLS server on SOCK, a bound UDP socket.  CREDENTIALS are the
 server's certificate credentials (required).  TIMEOUT bounds each
 @code{dtls-server-receive!} in seconds (#f: none); a client's handshake
 must end within HANDSHAKE-TIMEOUT seconds, and a client silent for
 IDLE-TIMEOUT seconds is forgotten (#f: never).  MTU sets the path MTU of
 every session; ALPN-PROTOCOLS the protocols accepted; CLIENT-CERTIFICATE,
-a certificate-request constant, asks clients for a certificate."
+a certificate-request constant, asks clients for a certificate.
+RECEIVE-BATCH (1 to 1024) is the most datagrams the server takes from the
+socket in one system call (recvmmsg), of those already queued."
   (%make-dtls-server sock credentials mtu timeout handshake-timeout
-                     idle-timeout client-certificate alpn-protocols))
+                     idle-timeout client-certificate alpn-protocols
+                     receive-batch))
 
 (define* (make-dtls-server host service #:key credentials timeout
                            (handshake-timeout 30) (idle-timeout 300)
                            mtu (alpn-protocols '()) client-certificate
-                           (family AF_UNSPEC))
+                           (receive-batch 32) (family AF_UNSPEC))
   "Return a DTLS server on a UDP socket bound to HOST (an address or name;
 #f for every address) and SERVICE (a port number, 0 for one the kernel
 chooses).  The keywords are those of @code{socket->dtls-server}."
@@ -199,7 +203,8 @@ chooses).  The keywords are those of @code{socket->dtls-server}."
                              #:handshake-timeout handshake-timeout
                              #:idle-timeout idle-timeout #:mtu mtu
                              #:alpn-protocols alpn-protocols
-                             #:client-certificate client-certificate)))))
+                             #:client-certificate client-certificate
+                             #:receive-batch receive-batch)))))
 
 (define* (dtls-server-receive! server bv #:optional start count)
   "Receive the next message from any client of DTLS SERVER into bytevector
