@@ -15,6 +15,7 @@
              (net socket)
              (net tls)
              (srfi srfi-1)
+             (srfi srfi-11)
              (srfi srfi-64)
              (ice-9 rdelim)
              (ice-9 binary-ports)
@@ -34,6 +35,21 @@
 (define (line-of i)
   (string-append "line " (number->string i) " "
                  (make-string (+ 40 (modulo i 17)) #\x)))
+
+(define* (write-lines port from to #:key flush-each?)
+  "Write lines FROM to TO (exclusive) to PORT, flushing after each when
+FLUSH-EACH? (one record per line)."
+  (do ((i from (+ i 1))) ((= i to))
+    (display (line-of i) port)
+    (newline port)
+    (when flush-each? (force-output port))))
+
+(define (intact-lines port from to)
+  "Read lines FROM to TO from PORT: how many were the lines written."
+  (let loop ((i from) (good 0))
+    (if (= i to)
+        good
+        (loop (+ i 1) (if (equal? (read-line port) (line-of i)) (+ good 1) good)))))
 
 ;; A transport for SESSION over socket CONN that keeps every byte read
 ;; from the wire; return a thunk giving them as one bytevector.
@@ -85,9 +101,7 @@
            #:server-body
            (lambda (s)
              (let ((tls (session-record-port s)))
-               (do ((i 0 (+ i 1))) ((= i line-count))
-                 (display (line-of i) tls)
-                 (newline tls))
+               (write-lines tls 0 line-count)
                (close-port tls)
                'sent))
            #:client-setup
@@ -121,9 +135,7 @@
          #:server-body
          (lambda (s)
            (let ((tls (session-record-port s)))
-             (do ((i 0 (+ i 1))) ((= i 1000))
-               (display (line-of i) tls)
-               (newline tls))
+             (write-lines tls 0 1000)
              (let ((grown (write-buffer-size tls)))
                (display "end\n" tls)
                ;; The client answers only once it has read everything:
@@ -174,33 +186,24 @@
          #:server-body
          (lambda (s)
            (let ((tls (session-record-port s)))
-             (do ((i 0 (+ i 1))) ((= i 50))
-               (display (line-of i) tls)
-               (newline tls)
-               (force-output tls))           ; one record per line
+             (write-lines tls 0 50 #:flush-each? #t)
              (let ((answer (read-line tls)))
                (close-port tls)
                answer)))
          #:client-body
          (lambda (s)
            (let* ((tls (session-record-port s))
-                  (sock (session-transport-port s))
-                  (first (read-line tls)))
+                  (sock (session-transport-port s)))
              ;; Let the whole burst arrive, then read it all at once.
-             (select (list sock) '() '() 0.5)
-             (usleep 200000)
-             (let* ((first-again (read-line tls))
+             (select (list sock) '() '() 2)
+             (usleep 300000)
+             (let* ((first (read-line tls))
+                    (first-again (read-line tls))
                     (socket-drained
                      (null? (car (select (list sock) '() '() 0))))
                     (ready (char-ready? tls))
                     (selected (car (select (list tls) '() '() 2)))
-                    (rest (let loop ((i 2) (good 0))
-                            (if (= i 50)
-                                good
-                                (loop (+ i 1)
-                                      (if (equal? (read-line tls) (line-of i))
-                                          (+ good 1)
-                                          good))))))
+                    (rest (intact-lines tls 2 50)))
                (display "done\n" tls)
                (force-output tls)
                (list (equal? first (line-of 0)) (equal? first-again (line-of 1))
