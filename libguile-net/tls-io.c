@@ -478,19 +478,25 @@ gn_tls_io_init (gn_tls_io *io, gn_tls_session *t, const char *subr,
   io->timeout = t->timeout_ns;
 }
 
-/* A read that waits in C, on a stream whose last read had to wait for
+/* A read that would wait in C, whose session's last read had to wait for
    the peer, with nothing already received: in request/reply traffic the
    answer is not there yet, and trying first costs a recv that fails and
-   GnuTLS's work around it (a record buffer allocated and freed).  */
+   GnuTLS's work around it (a record buffer allocated and freed).  Not
+   after a datagram that held several records (GnuTLS may still hold the
+   others), nor where the read may not wait here (the mode, decided now
+   as the driver would after a failed try).  */
 static int
-wait_first (gn_tls_session *t, const gn_tls_io *io)
+wait_first (gn_tls_session *t, gn_tls_io *io)
 {
-  return t->reads_wait && io->step == gn_tls_recv_step
-    && io->mode == GN_TLS_WAIT && !io->quiet && t->fd >= 0
-    && !(t->init_flags & GNUTLS_DATAGRAM) && t->handshake_done
-    && !t->linger_until && !t->answering && !t->renegotiation
-    && gn_tls_ahead_bytes (t) == 0
-    && gnutls_record_check_pending (t->s) == 0;
+  if (!(t->reads_wait && io->step == gn_tls_recv_step && !io->quiet
+        && t->fd >= 0 && t->handshake_done && !t->linger_until
+        && !t->answering && !t->renegotiation && !t->datagram_rest
+        && gn_tls_ahead_bytes (t) == 0
+        && gnutls_record_check_pending (t->s) == 0))
+    return 0;
+  if (io->mode == GN_TLS_AUTO || io->mode == GN_TLS_AUTO_PORT)
+    io->mode = gn_tls_mode_of (t, io->mode == GN_TLS_AUTO_PORT);
+  return io->mode == GN_TLS_WAIT;
 }
 
 /* A wait shorter than this found input already there.  */

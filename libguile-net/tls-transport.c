@@ -114,10 +114,27 @@ exact_recv (gn_tls_session *t, void *buf, size_t n)
    tls-io.c) and of sessions set so (%set-session-read-ahead!); other
    session reads leave later records in the socket, where a program that
    polls the descriptor between records finds them.  */
+/* A datagram of DTLS: whether it holds more than one record (13-byte
+   headers, the length in the last two), which GnuTLS keeps to return
+   one by one without reading the socket again (tls-io.c's wait_first).  */
+static ssize_t
+datagram_recv (gn_tls_session *t, void *buf, size_t n)
+{
+  ssize_t r = exact_recv (t, buf, n);
+  if (r > 0)
+    {
+      const unsigned char *d = buf;
+      t->datagram_rest = !(r >= 13 && 13 + ((d[11] << 8) | d[12]) == r);
+    }
+  return r;
+}
+
 static ssize_t
 fd_pull (gnutls_transport_ptr_t ptr, void *buf, size_t n)
 {
   gn_tls_session *t = ptr;
+  if (t->init_flags & GNUTLS_DATAGRAM)
+    return datagram_recv (t, buf, n);
   size_t have = gn_tls_ahead_bytes (t);
   if (have > 0)
     {

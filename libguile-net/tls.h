@@ -268,8 +268,9 @@ typedef struct
   int read_ahead;
   int port_reads;
   int big_records;              /* the last record's header said >= 4 KiB */
-  /* The last blocking read had to wait for the peer (request/reply): the
-     next one waits for input first (tls-io.c, wait_first).  */
+  int datagram_rest;            /* the last datagram held several records */
+  /* The last read had to wait for the peer (request/reply): the next one
+     waits for input first (tls-io.c, wait_first).  */
   int reads_wait;
   char *ahead;
   size_t ahead_len, ahead_off;

@@ -149,6 +149,53 @@ THREAD returns how many datagrams it dropped once STOP! is called."
     (bytevector-copy! bv start out 0 n)
     out))
 
+;;; A relay that joins the server's first two application-data datagrams
+;;; into one: a datagram holding two records, which GnuTLS returns one read
+;;; at a time.
+
+(define (start-joining-relay server-address)
+  "Return (PORT THREAD STOP!): a relay on 127.0.0.1 PORT to SERVER-ADDRESS
+that sends the first two application-data datagrams from the server as one;
+THREAD returns how many datagrams it joined so once STOP! is called."
+  (let ((front (socket AF_INET SOCK_DGRAM 0))
+        (back (socket AF_INET SOCK_DGRAM 0))
+        (stop #f))
+    (bind front AF_INET INADDR_LOOPBACK 0)
+    (connect back server-address)
+    (list (sockaddr:port (getsockname front))
+          (call-with-new-thread
+           (lambda ()
+             (let ((buf (make-bytevector 65536)))
+               (let loop ((client #f) (held #f) (joined 0) (rounds 0))
+                 (if (or stop (> rounds 3000))    ; at most ~60 s
+                     (begin (close-port front) (close-port back) joined)
+                     (let ((ready (car (select (list front back) '() '() 0 20000))))
+                       (cond
+                        ((memq front ready)
+                         (let ((r (recvfrom! front buf)))
+                           (send back (bytevector-slice buf (car r)))
+                           (loop (cdr r) held joined (+ rounds 1))))
+                        ((and (memq back ready) client)
+                         (let* ((n (recv! back buf))
+                                (bv (bytevector-slice buf n))
+                                (data? (= 23 (bytevector-u8-ref bv 0))))
+                           (cond
+                            ((or (not data?) (> joined 0))
+                             (sendto front bv client)
+                             (loop client held joined (+ rounds 1)))
+                            ((not held) (loop client bv joined (+ rounds 1)))
+                            (else
+                             (let ((both (make-bytevector
+                                          (+ (bytevector-length held) n))))
+                               (bytevector-copy! held 0 both 0
+                                                 (bytevector-length held))
+                               (bytevector-copy! bv 0 both
+                                                 (bytevector-length held) n)
+                               (sendto front both client)
+                               (loop client #f 1 (+ rounds 1)))))))
+                        (else (loop client held joined (+ rounds 1))))))))))
+          (lambda () (set! stop #t)))))
+
 ;;; A client that sends a ClientHello, and perhaps answers the cookie, then
 ;;; stops: a non-blocking session whose handshake the test advances one step
 ;;; at a time, in turn with the server's receives (so the server's answer to
@@ -448,6 +495,45 @@ list of (client port . message), or of the exception a receive raised."
         (>= (join (cadr relay)) 5))
       (test-assert "the server resent flights"
         (> (stat server 'datagrams) 8))
+      (close-dtls-server server)))
+
+  (test-group "two records in one datagram"
+    ;; The second message is in the datagram the first came in: a read
+    ;; after a read that waited must not wait for the socket first.
+    (let* ((server (make-dtls-server "127.0.0.1" 0 #:credentials server-cred
+                                     #:timeout 10))
+           (relay (start-joining-relay (getsockname (dtls-server-socket server))))
+           (t (call-with-new-thread
+               (lambda ()
+                 (capture
+                  (lambda ()
+                    (call-with-values
+                        (lambda ()
+                          (dtls-server-receive! server (make-bytevector 100)))
+                      (lambda (n s)
+                        (dtls-send s (message 1 300))
+                        (dtls-send s (message 2 400))
+                        ;; until the client closes
+                        (dtls-server-receive! server (make-bytevector 100)))))))))
+           (c (make-dtls-client "127.0.0.1" (car relay)
+                                #:credentials client-cred
+                                #:server-name "localhost" #:timeout 3)))
+      (dtls-send c (message 0 10))
+      (let* ((first (dtls-receive c))           ; waits for the joined pair
+             (t0 (get-internal-real-time))
+             (second (capture (lambda () (dtls-receive c))))
+             (secs (/ (- (get-internal-real-time) t0)
+                      internal-time-units-per-second 1.)))
+        (test-equal "the first record of the joined datagram" (message 1 300)
+          first)
+        (test-equal "the second, from the same datagram" (message 2 400)
+          second)
+        (test-assert "... at once, not after a wait on the socket" (< secs 1)))
+      (close-dtls c)
+      (join t)
+      ((caddr relay))
+      (test-equal "the relay joined two records into one datagram" 1
+        (join (cadr relay)))
       (close-dtls-server server)))
 
   (test-group "timeouts"
