@@ -501,6 +501,9 @@ SCM_DEFINE (gn_make_dtls_server, "%make-dtls-server", 9, 0, 0,
       k = scm_to_uint (batch);
     }
 
+  /* Only the server reads its socket: non-blocking underneath, the
+     user's mode kept, so that a wait knows it without fcntl.  */
+  gn_socket_own_nonblock (socket, fd);
   gn_dtls_server *sv = scm_gc_malloc (sizeof *sv, "dtls-server");
   memset (sv, 0, sizeof *sv);
   sv->fd = fd;
@@ -573,8 +576,8 @@ SCM_DEFINE (gn_dtls_server_receive, "%dtls-server-receive!", 4, 0, 0,
   size_t n;
   gn_dtls_message_span (bv, start, count, &data, &n, FUNC_NAME, 2);
   char *out = data;
-  /* Whether the socket is non-blocking is asked (fcntl) only when it
-     would block, not for every message.  */
+  /* Whether the socket is non-blocking (in its user's mode) is asked
+     only when it would block, not for every message.  */
   int nonblocking = -1;
   gn_op op;
   int waited = 0;
@@ -615,7 +618,7 @@ SCM_DEFINE (gn_dtls_server_receive, "%dtls-server-receive!", 4, 0, 0,
         {
           wait_first = 0;
           if (nonblocking < 0)
-            nonblocking = gn_fd_is_nonblocking (sv->fd);
+            nonblocking = gn_socket_nonblocking (sv->socket, sv->fd);
           if (!nonblocking)
             {
               if (!waited)
@@ -657,7 +660,7 @@ SCM_DEFINE (gn_dtls_server_receive, "%dtls-server-receive!", 4, 0, 0,
         gn_syserror (FUNC_NAME);
       sv->drained = 1;
       if (nonblocking < 0)
-        nonblocking = gn_fd_is_nonblocking (sv->fd);
+        nonblocking = gn_socket_nonblocking (sv->socket, sv->fd);
       if (nonblocking)
         {
           if (!gn_suspendable_ports_p ())

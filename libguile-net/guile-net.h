@@ -303,6 +303,11 @@ void gn_socket_op (gn_op *op, SCM port, int fd, gn_timeout_kind kind,
                    const char *subr);
 /* Whether the operations on PORT (descriptor FD) report "would block"
    rather than wait: the mode the user gave the descriptor.  */
+/* Make socket port SOCK's descriptor FD non-blocking underneath, keeping
+   the mode its user gave it (for fcntl through %socket-status-flags, and
+   for gn_socket_nonblocking): for sockets only our code reads (listeners,
+   DTLS servers), so that a wait need not ask fcntl.  Other ports: no-op.  */
+void gn_socket_own_nonblock (SCM sock, int fd);
 int gn_socket_nonblocking (SCM port, int fd);
 int gn_fd_is_nonblocking (int fd);
 /* What recv and send take, and the attempts gn_retry_io makes with them:

@@ -79,6 +79,18 @@ gn_fd_is_nonblocking (int fd)
   return flags >= 0 && (flags & O_NONBLOCK);
 }
 
+void
+gn_socket_own_nonblock (SCM sock, int fd)
+{
+  gn_socket *s = gn_port_socket (sock);
+  int flags = s != NULL && !s->own_nonblock ? fcntl (fd, F_GETFL) : -1;
+  if (flags >= 0 && fcntl (fd, F_SETFL, flags | O_NONBLOCK) == 0)
+    {
+      s->user_nonblock = (flags & O_NONBLOCK) != 0;
+      s->own_nonblock = 1;
+    }
+}
+
 int
 gn_socket_nonblocking (SCM port, int fd)
 {

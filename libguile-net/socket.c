@@ -159,14 +159,7 @@ SCM_DEFINE (gn_listen, "listen", 2, 0, 0, (SCM sock, SCM backlog),
   /* Non-blocking underneath, so that a thread that loses a race for a
      connection to another never blocks in accept4 (where no async or
      timeout could reach it); the user's mode is kept for fcntl.  */
-  gn_socket *s = gn_port_socket (sock);
-  int flags = fcntl (fd, F_GETFL);
-  if (s != NULL && !s->own_nonblock && flags >= 0
-      && fcntl (fd, F_SETFL, flags | O_NONBLOCK) == 0)
-    {
-      s->user_nonblock = (flags & O_NONBLOCK) != 0;
-      s->own_nonblock = 1;
-    }
+  gn_socket_own_nonblock (sock, fd);
   return SCM_UNSPECIFIED;
 }
 #undef FUNC_NAME

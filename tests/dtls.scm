@@ -536,6 +536,37 @@ list of (client port . message), or of the exception a receive raised."
         (join (cadr relay)))
       (close-dtls-server server)))
 
+  (test-group "the server socket's mode"
+    ;; Non-blocking underneath (the server waits itself), in the mode its
+    ;; user gave it for fcntl and for what a receive does.
+    (let* ((server (make-dtls-server "127.0.0.1" 0 #:credentials server-cred
+                                     #:timeout 0.3))
+           (sock (dtls-server-socket server))
+           (flags (fcntl sock F_GETFL)))
+      (test-assert "fcntl shows the socket blocking, as it was made"
+        (not (logtest flags O_NONBLOCK)))
+      (let ((e (capture (lambda ()
+                          (dtls-server-receive! server (make-bytevector 10))))))
+        (test-assert "a blocking server's receive waits, and times out"
+          (net-timeout-error? e)))
+      (fcntl sock F_SETFL (logior flags O_NONBLOCK))
+      (test-assert "fcntl shows the mode set"
+        (logtest (fcntl sock F_GETFL) O_NONBLOCK))
+      (let* ((t0 (get-internal-real-time))
+             (e (capture (lambda ()
+                           (dtls-server-receive! server (make-bytevector 10))))))
+        (test-assert "made non-blocking, a receive with nothing there raises error/again"
+          (and (tls-error? e) (eqv? (tls-error-code e) error/again)))
+        (test-assert "... at once"
+          (< (- (get-internal-real-time) t0)
+             (* 0.2 internal-time-units-per-second))))
+      (fcntl sock F_SETFL flags)
+      (test-assert "and blocking again: it waits again"
+        (net-timeout-error?
+         (capture (lambda ()
+                    (dtls-server-receive! server (make-bytevector 10))))))
+      (close-dtls-server server)))
+
   (test-group "timeouts"
     (let ((silent (socket AF_INET SOCK_DGRAM 0)))
       (bind silent AF_INET INADDR_LOOPBACK 0)
