@@ -270,6 +270,20 @@ SCM_DEFINE (gn_socket_status_flags, "%socket-status-flags", 1, 1, 0,
 }
 #undef FUNC_NAME
 
+SCM_DEFINE (gn_socket_own_nonblock_x, "%socket-own-nonblock!", 1, 0, 0,
+            (SCM sock),
+            "Internal: make socket port @var{sock} non-blocking underneath,\n"
+            "its user's mode kept for @code{fcntl} and for what its\n"
+            "operations do, as @code{listen} does: for a socket only this\n"
+            "library reads (a DTLS client's), so that a wait need not ask\n"
+            "the descriptor's mode.")
+#define FUNC_NAME s_gn_socket_own_nonblock_x
+{
+  gn_socket_own_nonblock (sock, gn_port_fd (sock, FUNC_NAME, 1));
+  return SCM_UNSPECIFIED;
+}
+#undef FUNC_NAME
+
 SCM_DEFINE (gn_shutdown, "shutdown", 2, 0, 0, (SCM sock, SCM how),
             "Shut down part of the connection of socket port @var{sock}:\n"
             "@var{how} is @code{SHUT_RD} (0) to stop receiving,\n"

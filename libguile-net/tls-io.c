@@ -364,7 +364,7 @@ gn_tls_mode_of (gn_tls_session *t, int port)
 {
   if (t->fd < 0)
     return GN_TLS_WAIT;   /* a port transport blocks in the port itself */
-  if (!t->user_nonblock && !gn_fd_is_nonblocking (t->fd))
+  if (!t->user_nonblock && !gn_socket_nonblocking (t->transport, t->fd))
     return GN_TLS_WAIT;
   if (port || (!t->user_nonblock && gn_suspendable_ports_p ()))
     return GN_TLS_SUSPEND;

@@ -565,6 +565,31 @@ list of (client port . message), or of the exception a receive raised."
         (net-timeout-error?
          (capture (lambda ()
                     (dtls-server-receive! server (make-bytevector 10))))))
+      (close-dtls-server server))
+    ;; A client's socket likewise, once socket->dtls-client has it.
+    (let* ((server (make-dtls-server "127.0.0.1" 0 #:credentials server-cred
+                                     #:timeout 10))
+           (t (echo-server server))
+           (c (make-dtls-client "127.0.0.1" (server-port server)
+                                #:credentials client-cred
+                                #:server-name "localhost" #:timeout 0.3))
+           (sock (session-transport-port c))
+           (flags (fcntl sock F_GETFL)))
+      (test-assert "a client's socket shows blocking, as it was made"
+        (not (logtest flags O_NONBLOCK)))
+      (test-assert "a blocking client's receive waits, and times out"
+        (net-timeout-error? (capture (lambda () (dtls-receive c)))))
+      (fcntl sock F_SETFL (logior flags O_NONBLOCK))
+      (let* ((t0 (get-internal-real-time))
+             (e (capture (lambda () (dtls-receive c)))))
+        (test-assert "made non-blocking, the client's receive raises error/again at once"
+          (and (tls-error? e) (eqv? (tls-error-code e) error/again)
+               (< (- (get-internal-real-time) t0)
+                  (* 0.2 internal-time-units-per-second)))))
+      (fcntl sock F_SETFL flags)
+      (test-equal "blocking again, it still talks" 1 (exchange c '(50)))
+      (close-dtls c)
+      (join t)
       (close-dtls-server server)))
 
   (test-group "timeouts"

@@ -117,6 +117,8 @@ its handshake done; the session owns SOCK.  The keywords are those of
 unless VERIFY? is #f."
   (let ((session (make-session connection-end/client
                                connection-flag/datagram)))
+    ;; The session alone reads SOCK: its waits need not ask its mode.
+    ((@@ (net socket) %socket-own-nonblock!) sock)
     (set-session-transport-port! session sock)
     (when credentials
       (set-session-credentials! session credentials))
