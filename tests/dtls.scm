@@ -751,38 +751,39 @@ list of (client port . message), or of the exception a receive raised."
       (close-dtls-server server)))
 
   (test-group "partial batches"
-    (let* ((server (make-dtls-server "127.0.0.1" 0 #:credentials server-cred
-                                     #:timeout 0.2 #:receive-batch 3))
-           (clients (handshaken-clients server 8)))
-      (for-each (lambda (c k) (dtls-send c (message k 300))) clients (iota 8))
-      (call-with-values
-          (lambda ()
-            (delta server 'batches (lambda () (receive-all server 8 2000))))
-        (lambda (got batches)
-          (test-equal "eight datagrams, three a call: three calls" 3 batches)
-          (test-equal "all of them, in order"
-            (map (lambda (c k) (cons (client-port c) (message k 300)))
-                 clients (iota 8))
-            got)))
-      (test-assert "then a receive with nothing queued times out"
-        (net-timeout-error? (receive-briefly server)))
+    (define (batched batch n size)
+      "N clients each send one SIZE-byte message to a server taking BATCH
+datagrams a call: return the number of calls, whether every message came
+in order from its client, and the server, clients still open."
+      (let* ((server (make-dtls-server "127.0.0.1" 0 #:credentials server-cred
+                                       #:timeout 0.2 #:receive-batch batch))
+             (clients (handshaken-clients server n)))
+        (for-each (lambda (c k) (dtls-send c (message k size))) clients (iota n))
+        (call-with-values
+            (lambda ()
+              (delta server 'batches
+                     (lambda () (receive-all server n (+ size 1700)))))
+          (lambda (got batches)
+            (values batches
+                    (equal? got (map (lambda (c k)
+                                       (cons (client-port c) (message k size)))
+                                     clients (iota n)))
+                    server clients)))))
+    (define (done server clients)
       (for-each close-dtls clients)
       (close-dtls-server server))
-    (let* ((server (make-dtls-server "127.0.0.1" 0 #:credentials server-cred
-                                     #:timeout 0.2 #:receive-batch 1))
-           (clients (handshaken-clients server 3)))
-      (for-each (lambda (c k) (dtls-send c (message k 10))) clients (iota 3))
-      (call-with-values
-          (lambda ()
-            (delta server 'batches (lambda () (receive-all server 3 100))))
-        (lambda (got batches)
-          (test-equal "a batch of 1: one datagram a call" 3 batches)
-          (test-equal "... each delivered"
-            (map (lambda (c k) (cons (client-port c) (message k 10)))
-                 clients (iota 3))
-            got)))
-      (for-each close-dtls clients)
-      (close-dtls-server server)))
+    (call-with-values (lambda () (batched 3 8 300))
+      (lambda (batches in-order? server clients)
+        (test-equal "eight datagrams, three a call: three calls" 3 batches)
+        (test-assert "all of them, in order" in-order?)
+        (test-assert "then a receive with nothing queued times out"
+          (net-timeout-error? (receive-briefly server)))
+        (done server clients)))
+    (call-with-values (lambda () (batched 1 3 10))
+      (lambda (batches in-order? server clients)
+        (test-equal "a batch of 1: one datagram a call" 3 batches)
+        (test-assert "... each delivered" in-order?)
+        (done server clients))))
 
   (test-group "bad input"
     (let ((tls (make-session connection-end/client)))
