@@ -105,9 +105,11 @@ unencrypted handshake message, its type and message sequence number."
                    (bytevector-u16-ref bv 17 (endianness big)))
              (list direction epoch (bytevector-u8-ref bv 0))))))
 
-(define (start-lossy-relay server-address)
-  "Return (PORT THREAD STOP!): a relay on 127.0.0.1 PORT to SERVER-ADDRESS;
-THREAD returns how many datagrams it dropped once STOP! is called."
+(define (start-relay server-address pass)
+  "Return (PORT THREAD STOP!): a relay on 127.0.0.1 PORT to SERVER-ADDRESS
+that forwards what (PASS DIRECTION DATAGRAM) returns for each datagram, a
+list of datagrams (DIRECTION: up, to the server, or down); THREAD returns
+once STOP! is called (or after about 60 s)."
   (let ((front (socket AF_INET SOCK_DGRAM 0))
         (back (socket AF_INET SOCK_DGRAM 0))
         (stop #f))
@@ -116,32 +118,43 @@ THREAD returns how many datagrams it dropped once STOP! is called."
     (list (sockaddr:port (getsockname front))
           (call-with-new-thread
            (lambda ()
-             (let ((buf (make-bytevector 65536))
-                   (seen (make-hash-table)))
-               (define (drop? key)
-                 (and key (not (hash-ref seen key))
-                      (begin (hash-set! seen key #t) #t)))
-               (let loop ((client #f) (dropped 0) (rounds 0))
-                 (if (or stop (> rounds 3000))    ; at most ~60 s
-                     (begin (close-port front) (close-port back) dropped)
+             (let ((buf (make-bytevector 65536)))
+               (let loop ((client #f) (rounds 0))
+                 (if (or stop (> rounds 3000))
+                     (begin (close-port front) (close-port back))
                      (let ((ready (car (select (list front back) '() '() 0 20000))))
                        (cond
                         ((memq front ready)
-                         (let* ((r (recvfrom! front buf))
-                                (bv (bytevector-slice buf (car r))))
-                           (if (drop? (flight-key 'up bv))
-                               (loop (cdr r) (+ dropped 1) (+ rounds 1))
-                               (begin (send back bv)
-                                      (loop (cdr r) dropped (+ rounds 1))))))
+                         (let ((r (recvfrom! front buf)))
+                           (for-each (lambda (bv) (send back bv))
+                                     (pass 'up (bytevector-slice buf (car r))))
+                           (loop (cdr r) (+ rounds 1))))
                         ((and (memq back ready) client)
-                         (let* ((n (recv! back buf))
-                                (bv (bytevector-slice buf n)))
-                           (if (drop? (flight-key 'down bv))
-                               (loop client (+ dropped 1) (+ rounds 1))
-                               (begin (sendto front bv client)
-                                      (loop client dropped (+ rounds 1))))))
-                        (else (loop client dropped (+ rounds 1))))))))))
+                         (let ((n (recv! back buf)))
+                           (for-each (lambda (bv) (sendto front bv client))
+                                     (pass 'down (bytevector-slice buf n)))
+                           (loop client (+ rounds 1))))
+                        (else (loop client (+ rounds 1))))))))))
           (lambda () (set! stop #t)))))
+
+(define (start-lossy-relay server-address)
+  "A relay (as start-relay's) that drops the first copy of every handshake
+flight; its THREAD returns how many datagrams it dropped."
+  (let* ((seen (make-hash-table))
+         (dropped 0)
+         (relay (start-relay
+                 server-address
+                 (lambda (direction bv)
+                   (let ((key (flight-key direction bv)))
+                     (if (and key (not (hash-ref seen key)))
+                         (begin (hash-set! seen key #t)
+                                (set! dropped (+ dropped 1))
+                                '())
+                         (list bv)))))))
+    (list (car relay)
+          (call-with-new-thread
+           (lambda () (join-thread (cadr relay)) dropped))
+          (caddr relay))))
 
 (define* (bytevector-slice bv n #:optional (start 0))
   "N bytes of BV from START, as a new bytevector."
@@ -154,47 +167,30 @@ THREAD returns how many datagrams it dropped once STOP! is called."
 ;;; at a time.
 
 (define (start-joining-relay server-address)
-  "Return (PORT THREAD STOP!): a relay on 127.0.0.1 PORT to SERVER-ADDRESS
-that sends the first two application-data datagrams from the server as one;
-THREAD returns how many datagrams it joined so once STOP! is called."
-  (let ((front (socket AF_INET SOCK_DGRAM 0))
-        (back (socket AF_INET SOCK_DGRAM 0))
-        (stop #f))
-    (bind front AF_INET INADDR_LOOPBACK 0)
-    (connect back server-address)
-    (list (sockaddr:port (getsockname front))
+  "A relay (as start-relay's) that sends the first two application-data
+datagrams from the server as one; its THREAD returns how many datagrams
+it joined so."
+  (let* ((held #f)
+         (joined 0)
+         (relay (start-relay
+                 server-address
+                 (lambda (direction bv)
+                   (cond
+                    ((or (eq? direction 'up) (> joined 0)
+                         (not (= 23 (bytevector-u8-ref bv 0))))
+                     (list bv))
+                    ((not held) (set! held bv) '())
+                    (else
+                     (let* ((k (bytevector-length held))
+                            (both (make-bytevector (+ k (bytevector-length bv)))))
+                       (bytevector-copy! held 0 both 0 k)
+                       (bytevector-copy! bv 0 both k (bytevector-length bv))
+                       (set! joined 1)
+                       (list both))))))))
+    (list (car relay)
           (call-with-new-thread
-           (lambda ()
-             (let ((buf (make-bytevector 65536)))
-               (let loop ((client #f) (held #f) (joined 0) (rounds 0))
-                 (if (or stop (> rounds 3000))    ; at most ~60 s
-                     (begin (close-port front) (close-port back) joined)
-                     (let ((ready (car (select (list front back) '() '() 0 20000))))
-                       (cond
-                        ((memq front ready)
-                         (let ((r (recvfrom! front buf)))
-                           (send back (bytevector-slice buf (car r)))
-                           (loop (cdr r) held joined (+ rounds 1))))
-                        ((and (memq back ready) client)
-                         (let* ((n (recv! back buf))
-                                (bv (bytevector-slice buf n))
-                                (data? (= 23 (bytevector-u8-ref bv 0))))
-                           (cond
-                            ((or (not data?) (> joined 0))
-                             (sendto front bv client)
-                             (loop client held joined (+ rounds 1)))
-                            ((not held) (loop client bv joined (+ rounds 1)))
-                            (else
-                             (let ((both (make-bytevector
-                                          (+ (bytevector-length held) n))))
-                               (bytevector-copy! held 0 both 0
-                                                 (bytevector-length held))
-                               (bytevector-copy! bv 0 both
-                                                 (bytevector-length held) n)
-                               (sendto front both client)
-                               (loop client #f 1 (+ rounds 1)))))))
-                        (else (loop client held joined (+ rounds 1))))))))))
-          (lambda () (set! stop #t)))))
+           (lambda () (join-thread (cadr relay)) joined))
+          (caddr relay))))
 
 ;;; A client that sends a ClientHello, and perhaps answers the cookie, then
 ;;; stops: a non-blocking session whose handshake the test advances one step
