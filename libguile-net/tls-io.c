@@ -576,8 +576,10 @@ gn_tls_drive (SCM session, gn_tls_session *t, gn_tls_io *io)
             {
               /* Of many connections waiting under a scheduler, none
                  keeps a read-ahead buffer; a thread blocked in its read
-                 keeps its own, as it keeps its stack.  */
-              gn_tls_release_ahead (t);
+                 keeps its own, as it keeps its stack.  Only the read
+                 frees it: a write may run in another thread meanwhile.  */
+              if (io->step == gn_tls_recv_step)
+                gn_tls_release_ahead (t);
               return GN_TLS_WOULD_BLOCK;
             }
           if (io->mode == GN_TLS_AGAIN)
