@@ -116,10 +116,13 @@ set_write_buffer_size (record_port *r, SCM buf, size_t size)
 }
 
 /* The peer was quiet (a read waited): give back a streaming port's large
-   write buffer, if it holds nothing.  */
+   write buffer, if it holds nothing.  Not on a port whose reads leave the
+   output alone (auto-flush off): another thread may be writing it.  */
 static void
 rest_write_buffer (SCM port, record_port *r)
 {
+  if (!r->auto_flush)
+    return;
   r->full_flushes = 0;
   if (r->write_size <= RECORD_BUFFER_SIZE)
     return;
@@ -165,8 +168,10 @@ record_read (SCM port, SCM dst, size_t start, size_t count)
      writes a request and reads the reply without force-output: send what
      is buffered before waiting for an answer to it.  */
   if (r->auto_flush)
-    scm_force_output (port);
-  r->full_flushes = 0;
+    {
+      scm_force_output (port);
+      r->full_flushes = 0;
+    }
   size_t n = record_io (r, 1, (char *) SCM_BYTEVECTOR_CONTENTS (dst) + start,
                         count, GN_TLS_WAIT);
   if (r->t->reads_wait)          /* it waited: the peer was quiet */
@@ -197,7 +202,7 @@ scm_record_io (SCM port, SCM bv, SCM start, SCM count, int reading,
                const char *subr)
 {
   record_port *r = to_record_port (port, subr);
-  if (reading)
+  if (reading && r->auto_flush)
     r->full_flushes = 0;
   ssize_t n = record_io (r, reading,
                          (char *) SCM_BYTEVECTOR_CONTENTS (bv)

@@ -20,6 +20,7 @@
              (ice-9 rdelim)
              (ice-9 binary-ports)
              (ice-9 suspendable-ports)
+             (ice-9 threads)
              ((ice-9 ports internal)
               #:select (port-write-buffer port-buffer-bytevector))
              (rnrs bytevectors))
@@ -281,6 +282,39 @@ FLUSH-EACH? (one record per line)."
     (lambda (client server)
       (test-equal "a read after one that waited times out at its limit"
         '("reply" #t #t) client)))
+
+  ;; One thread reads the port while another writes it (auto-flush off):
+  ;; both directions stream at once, every line intact.
+  (call-with-values
+      (lambda ()
+        (tls-pair
+         #:timeout 20
+         #:server-body
+         (lambda (s)
+           (let* ((tls (session-record-port s))
+                  (_ (set-tls-record-port-auto-flush! tls #f))
+                  (writer (call-with-new-thread
+                           (lambda ()
+                             (write-lines tls 0 line-count)
+                             (force-output tls)
+                             'written))))
+             (let ((got (intact-lines tls 0 line-count)))
+               (list got (join-thread writer (+ (current-time) 20) 'stuck)))))
+         #:client-body
+         (lambda (s)
+           (let* ((tls (session-record-port s))
+                  (_ (set-tls-record-port-auto-flush! tls #f))
+                  (writer (call-with-new-thread
+                           (lambda ()
+                             (write-lines tls 0 line-count)
+                             (force-output tls)
+                             'written))))
+             (let ((got (intact-lines tls 0 line-count)))
+               (list got (join-thread writer (+ (current-time) 20) 'stuck)))))))
+    (lambda (client server)
+      (test-equal "a reader and a writer thread on one port: the client's side"
+        (list line-count 'written) client)
+      (test-equal "... and the server's" (list line-count 'written) server)))
 
   ;; Under suspendable ports: C writes grow the buffer, Scheme writes fill
   ;; it; the byte stream stays exact.
