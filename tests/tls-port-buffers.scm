@@ -285,36 +285,27 @@ FLUSH-EACH? (one record per line)."
 
   ;; One thread reads the port while another writes it (auto-flush off):
   ;; both directions stream at once, every line intact.
-  (call-with-values
-      (lambda ()
-        (tls-pair
-         #:timeout 20
-         #:server-body
-         (lambda (s)
-           (let* ((tls (session-record-port s))
-                  (_ (set-tls-record-port-auto-flush! tls #f))
-                  (writer (call-with-new-thread
-                           (lambda ()
-                             (write-lines tls 0 line-count)
-                             (force-output tls)
-                             'written))))
-             (let ((got (intact-lines tls 0 line-count)))
-               (list got (join-thread writer (+ (current-time) 20) 'stuck)))))
-         #:client-body
-         (lambda (s)
-           (let* ((tls (session-record-port s))
-                  (_ (set-tls-record-port-auto-flush! tls #f))
-                  (writer (call-with-new-thread
-                           (lambda ()
-                             (write-lines tls 0 line-count)
-                             (force-output tls)
-                             'written))))
-             (let ((got (intact-lines tls 0 line-count)))
-               (list got (join-thread writer (+ (current-time) 20) 'stuck)))))))
-    (lambda (client server)
-      (test-equal "a reader and a writer thread on one port: the client's side"
-        (list line-count 'written) client)
-      (test-equal "... and the server's" (list line-count 'written) server)))
+  (let ()
+    (define (duplex s)
+      "Write LINE-COUNT lines on S's record port from a thread of their own
+while reading as many here: the lines read intact, and how the writer
+ended."
+      (let ((tls (session-record-port s)))
+        (set-tls-record-port-auto-flush! tls #f)
+        (let ((writer (call-with-new-thread
+                       (lambda ()
+                         (write-lines tls 0 line-count)
+                         (force-output tls)
+                         'written))))
+          (let ((got (intact-lines tls 0 line-count)))
+            (list got (join-thread writer (+ (current-time) 20) 'stuck))))))
+    (call-with-values
+        (lambda ()
+          (tls-pair #:timeout 20 #:server-body duplex #:client-body duplex))
+      (lambda (client server)
+        (test-equal "a reader and a writer thread on one port: the client's side"
+          (list line-count 'written) client)
+        (test-equal "... and the server's" (list line-count 'written) server))))
 
   ;; Under suspendable ports: C writes grow the buffer, Scheme writes fill
   ;; it; the byte stream stays exact.
