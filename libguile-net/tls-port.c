@@ -61,7 +61,7 @@ typedef struct
      runs it in Scheme before calling in, so that it may suspend.  */
   SCM before_io;
   int auto_flush;       /* flush pending output before reading */
-  size_t write_size;    /* the write buffer's size, as we last set it */
+  SCM own_buffer;       /* the write buffer's bytevector we last made */
   int full_flushes;     /* flushes of a full buffer since the last pause */
 } record_port;
 
@@ -108,46 +108,50 @@ write_buffer (SCM port)
   return scm_call_1 (get, port);
 }
 
+/* Put a new bytevector of SIZE bytes in write buffer BUF, empty.  */
 static void
 set_write_buffer_size (record_port *r, SCM buf, size_t size)
 {
-  SCM_SIMPLE_VECTOR_SET (buf, 0, scm_c_make_bytevector (size));
-  r->write_size = size;
+  r->own_buffer = scm_c_make_bytevector (size);
+  SCM_SIMPLE_VECTOR_SET (buf, 0, r->own_buffer);
 }
 
 /* The peer was quiet (a read waited): give back a streaming port's large
-   write buffer, if it holds nothing.  Not on a port whose reads leave the
-   output alone (auto-flush off): another thread may be writing it.  */
+   write buffer, if it holds nothing and is still ours (not one a program
+   set with setvbuf).  Not on a port whose reads leave the output alone
+   (auto-flush off): another thread may be writing it.  */
 static void
 rest_write_buffer (SCM port, record_port *r)
 {
   if (!r->auto_flush)
     return;
   r->full_flushes = 0;
-  if (r->write_size <= RECORD_BUFFER_SIZE)
+  if (SCM_BYTEVECTOR_LENGTH (r->own_buffer) <= RECORD_BUFFER_SIZE)
     return;
   SCM buf = write_buffer (port);
-  r->write_size = SCM_BYTEVECTOR_LENGTH (SCM_SIMPLE_VECTOR_REF (buf, 0));
-  if (r->write_size > RECORD_BUFFER_SIZE
+  if (scm_is_eq (SCM_SIMPLE_VECTOR_REF (buf, 0), r->own_buffer)
       && scm_is_eq (SCM_SIMPLE_VECTOR_REF (buf, 1),
                     SCM_SIMPLE_VECTOR_REF (buf, 2)))
     set_write_buffer_size (r, buf, RECORD_BUFFER_SIZE);
 }
 
-/* Guile flushed a port's buffer, of the size we gave it (not one a
-   program set with setvbuf), full or nearly (the next small piece did
-   not fit): twice with no read between them, the port streams.  A flush
-   of less, such as force-output after a message, is not streaming, nor
-   are messages each answered (request/reply).  */
+/* Guile flushed the port's buffer, ours (not one a program set with
+   setvbuf), full or nearly (the next small piece did not fit): twice with
+   no read between them, the port streams.  A flush of less, such as
+   force-output after a message, is not streaming, nor are messages each
+   answered (request/reply).  */
 #define NEARLY_FULL 256
 
 static void
 grow_write_buffer (SCM port, record_port *r, SCM src, size_t start,
                    size_t count)
 {
-  if (start != 0 || r->write_size >= STREAM_BUFFER_SIZE)
+  if (start != 0 || !scm_is_eq (src, r->own_buffer))
     return;
-  if (count + NEARLY_FULL < r->write_size)
+  size_t size = SCM_BYTEVECTOR_LENGTH (src);
+  if (size >= STREAM_BUFFER_SIZE)
+    return;
+  if (count + NEARLY_FULL < size)
     {
       r->full_flushes = 0;
       return;
@@ -155,8 +159,7 @@ grow_write_buffer (SCM port, record_port *r, SCM src, size_t start,
   if (++r->full_flushes < 2)
     return;
   SCM buf = write_buffer (port);
-  if (scm_is_eq (src, SCM_SIMPLE_VECTOR_REF (buf, 0))
-      && r->write_size == SCM_BYTEVECTOR_LENGTH (src))
+  if (scm_is_eq (SCM_SIMPLE_VECTOR_REF (buf, 0), src))
     set_write_buffer_size (r, buf, STREAM_BUFFER_SIZE);
 }
 
@@ -387,7 +390,7 @@ gn_tls_make_record_port (SCM session, SCM close)
   r->close = close;
   r->before_io = SCM_BOOL_F;
   r->auto_flush = 1;
-  r->write_size = RECORD_BUFFER_SIZE;
+  r->own_buffer = SCM_BOOL_F;
   r->full_flushes = 0;
   /* A byte stream: no BOM check (see gn_port_no_bom).  Made unbuffered,
      so that Guile allocates no buffers of its default size only for the
@@ -397,6 +400,7 @@ gn_tls_make_record_port (SCM session, SCM close)
                                               (scm_t_bits) r));
   scm_setvbuf (port, scm_from_utf8_symbol ("block"),
                scm_from_int (RECORD_BUFFER_SIZE));
+  r->own_buffer = SCM_SIMPLE_VECTOR_REF (write_buffer (port), 0);
   return port;
 }
 

@@ -180,6 +180,37 @@ FLUSH-EACH? (one record per line)."
       (test-equal "request/reply with flushed 1,500-byte answers keeps it small"
         2000 (and (pair? server) (cadddr server)))))
 
+  ;; A buffer size the program set with setvbuf is never changed.
+  (call-with-values
+      (lambda ()
+        (tls-pair
+         #:server-body
+         (lambda (s)
+           (let ((tls (session-record-port s)))
+             (write-lines tls 0 1000)           ; grows the port's own
+             (setvbuf tls 'block 8000)
+             (write-lines tls 1000 2000)
+             (let ((streamed (write-buffer-size tls)))
+               (display "end\n" tls)
+               (let* ((request (read-line tls))  ; waits for the client
+                      (after (write-buffer-size tls)))
+                 (close-port tls)
+                 (list streamed request after)))))
+         #:client-body
+         (lambda (s)
+           (let* ((tls (session-record-port s))
+                  (good (intact-lines tls 0 2000)))
+             (read-line tls)                    ; "end"
+             (display "next\n" tls)
+             (force-output tls)
+             (read-line tls)                    ; the end of file
+             good))))
+    (lambda (client server)
+      (test-equal "lines written through a setvbuf'd buffer arrive intact"
+        2000 client)
+      (test-equal "a setvbuf'd buffer keeps its size, streaming and after a wait"
+        '(8000 "next" 8000) server)))
+
   ;; Reads take what the socket holds; it still counts as input.
   (call-with-values
       (lambda ()
