@@ -104,16 +104,6 @@ exact_recv (gn_tls_session *t, void *buf, size_t n)
   return gave (t, buf, n, r);
 }
 
-/* GnuTLS asks for exactly what a record needs, a header and then the
-   rest: two system calls per record, and a request/reply exchange or a
-   stream of small records pays both for each.  Reading ahead takes what
-   the socket holds in one recv (while records are small: see
-   BIG_RECORD), for the reads of a record port (whose
-   buffers already hold input out of the descriptor's sight, so its
-   readers ask the port: char-ready?, (net socket)'s select, the waits of
-   tls-io.c) and of sessions set so (%set-session-read-ahead!); other
-   session reads leave later records in the socket, where a program that
-   polls the descriptor between records finds them.  */
 /* A datagram of DTLS: whether it holds more than one record (13-byte
    headers, the length in the last two), which GnuTLS keeps to return
    one by one without reading the socket again (tls-io.c's wait_first).  */
@@ -129,6 +119,16 @@ datagram_recv (gn_tls_session *t, void *buf, size_t n)
   return r;
 }
 
+/* GnuTLS asks for exactly what a record needs, a header and then the
+   rest: two system calls per record, and a request/reply exchange or a
+   stream of small records pays both for each.  Reading ahead takes what
+   the socket holds in one recv (while records are small: see
+   BIG_RECORD), for the reads of a record port (whose
+   buffers already hold input out of the descriptor's sight, so its
+   readers ask the port: char-ready?, (net socket)'s select, the waits of
+   tls-io.c) and of sessions set so (%set-session-read-ahead!); other
+   session reads leave later records in the socket, where a program that
+   polls the descriptor between records finds them.  */
 static ssize_t
 fd_pull (gnutls_transport_ptr_t ptr, void *buf, size_t n)
 {
