@@ -30,6 +30,22 @@
     (bytevector-copy! bv 0 head 0 n)
     (utf8->string head)))
 
+(define (make-signal)
+  "A one-shot signal between two threads: a pipe."
+  (pipe))
+
+(define (signal! sig)
+  (write-char #\! (cdr sig))
+  (force-output (cdr sig)))
+
+(define (wait-signal sig)
+  "Wait (at most 10 s) until SIG is given, then close it; true if it was."
+  (let ((given (and (pair? (car (select (list (car sig)) '() '() 10)))
+                    (char=? (read-char (car sig)) #\!))))
+    (close-port (car sig))
+    (close-port (cdr sig))
+    given))
+
 (define (write-buffer-size port)
   (bytevector-length (port-buffer-bytevector (port-write-buffer port))))
 
@@ -212,6 +228,7 @@ FLUSH-EACH? (one record per line)."
         '(8000 "next" 8000) server)))
 
   ;; Reads take what the socket holds; it still counts as input.
+  (define burst-sent (make-signal))
   (call-with-values
       (lambda ()
         (tls-pair
@@ -219,6 +236,7 @@ FLUSH-EACH? (one record per line)."
          (lambda (s)
            (let ((tls (session-record-port s)))
              (write-lines tls 0 50 #:flush-each? #t)
+             (signal! burst-sent)
              (let ((answer (read-line tls)))
                (close-port tls)
                answer)))
@@ -226,9 +244,9 @@ FLUSH-EACH? (one record per line)."
          (lambda (s)
            (let* ((tls (session-record-port s))
                   (sock (session-transport-port s)))
-             ;; Let the whole burst arrive, then read it all at once.
-             (select (list sock) '() '() 2)
-             (usleep 300000)
+             ;; The whole burst is sent (on loopback, it is in our
+             ;; socket once its sends returned): read it all at once.
+             (wait-signal burst-sent)
              (let* ((first (read-line tls))
                     (first-again (read-line tls))
                     (socket-drained
@@ -256,6 +274,7 @@ FLUSH-EACH? (one record per line)."
 
   ;; A session's own reads (guile-gnutls style) leave later records in the
   ;; socket.
+  (define three-sent (make-signal))
   (call-with-values
       (lambda ()
         (tls-pair
@@ -264,14 +283,14 @@ FLUSH-EACH? (one record per line)."
            (record-send s (string->utf8 "one"))
            (record-send s (string->utf8 "two"))
            (record-send s (string->utf8 "three"))
+           (signal! three-sent)
            (let ((buf (make-bytevector 16)))
              (prefix->string buf (record-receive! s buf))))
          #:client-body
          (lambda (s)
            (let ((sock (session-transport-port s))
                  (buf (make-bytevector 65536)))
-             (select (list sock) '() '() 2)
-             (usleep 200000)               ; all three have arrived
+             (wait-signal three-sent)      ; all three are in the socket
              (let* ((first (prefix->string buf (record-receive! s buf)))
                     (more (car (select (list (fileno sock)) '() '() 1)))
                     (second (prefix->string buf (record-receive! s buf)))
