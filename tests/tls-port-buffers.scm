@@ -244,32 +244,43 @@ FLUSH-EACH? (one record per line)."
          (lambda (s)
            (let* ((tls (session-record-port s))
                   (sock (session-transport-port s)))
-             ;; The whole burst is sent (on loopback, it is in our
-             ;; socket once its sends returned): read it all at once.
+             ;; The whole burst is sent; loopback may still be handing
+             ;; its last segments to our socket under load (sanitizers),
+             ;; and nothing tells when it is done: let it settle, then
+             ;; read it all at once.
              (wait-signal burst-sent)
-             (let* ((first (read-line tls))
-                    (first-again (read-line tls))
-                    (socket-drained
-                     (null? (car (select (list sock) '() '() 0))))
-                    (ready (char-ready? tls))
-                    (selected (car (select (list tls) '() '() 2)))
-                    (rest (intact-lines tls 2 50)))
-               (display "done\n" tls)
-               (force-output tls)
-               (list (equal? first (line-of 0)) (equal? first-again (line-of 1))
-                     socket-drained ready (equal? selected (list tls))
-                     rest))))))
+             (select (list sock) '() '() 2)
+             (usleep 300000)
+             ;; Read line by line until the port holds input its socket
+             ;; does not (read ahead): then ask char-ready? and select.
+             (let loop ((i 0) (good 0))
+               (define (ahead?)
+                 (null? (car (select (list sock) '() '() 0))))
+               (cond
+                ((= i 49)
+                 (list good 'never-ahead #f #f))
+                (else
+                 (let ((good (if (equal? (read-line tls) (line-of i))
+                                 (+ good 1)
+                                 good)))
+                   (if (not (ahead?))
+                       (loop (+ i 1) good)
+                       (let* ((ready (char-ready? tls))
+                              (selected (car (select (list tls) '() '() 2)))
+                              (rest (intact-lines tls (+ i 1) 50)))
+                         (display "done\n" tls)
+                         (force-output tls)
+                         (list (+ good rest) #t ready
+                               (equal? selected (list tls)))))))))))))
     (lambda (client server)
       (test-equal "a burst of records read through the record port, intact"
-        '(#t #t) (and (pair? client) (list-head client 2)))
-      (test-assert "one read took what the socket held"
-        (and (pair? client) (list-ref client 2)))
+        50 (and (pair? client) (car client)))
+      (test-equal "a read took more than one record of what the socket held"
+        #t (and (pair? client) (cadr client)))
       (test-assert "char-ready? sees the input read ahead"
-        (and (pair? client) (list-ref client 3)))
+        (and (pair? client) (caddr client)))
       (test-assert "select sees the input read ahead"
-        (and (pair? client) (list-ref client 4)))
-      (test-equal "the rest of the burst read intact" 48
-        (and (pair? client) (list-ref client 5)))
+        (and (pair? client) (cadddr client)))
       (test-equal "the server heard back" "done" server)))
 
   ;; A session's own reads (guile-gnutls style) leave later records in the
