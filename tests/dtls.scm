@@ -782,6 +782,13 @@ in order from its client, and the server, clients still open."
         (done server clients))))
 
   (test-group "bad input"
+    (let ((own! (@@ (net socket) %socket-own-nonblock!))
+          (closed (socket AF_INET SOCK_DGRAM 0)))
+      (close-port closed)
+      (test-equal "%socket-own-nonblock! of a non-port" 'wrong-type-arg
+        (error-key (own! 'socket)))
+      (test-equal "%socket-own-nonblock! of a closed socket" 'wrong-type-arg
+        (error-key (own! closed))))
     (let ((tls (make-session connection-end/client)))
       (test-equal "dtls-send on a TLS session" 'wrong-type-arg
         (error-key (dtls-send tls (make-bytevector 1)))))

@@ -61,6 +61,15 @@ FLUSH-EACH? (one record per line)."
     (newline port)
     (when flush-each? (force-output port))))
 
+(define (lines-to-eof port)
+  "Read PORT's lines to the end of file: how many, and how many were the
+lines written, in order."
+  (let loop ((i 0) (good 0))
+    (let ((line (read-line port)))
+      (if (eof-object? line)
+          (list i good)
+          (loop (+ i 1) (if (equal? line (line-of i)) (+ good 1) good))))))
+
 (define (intact-lines port from to)
   "Read lines FROM to TO from PORT: how many were the lines written."
   (let loop ((i from) (good 0))
@@ -112,237 +121,219 @@ FLUSH-EACH? (one record per line)."
 
   ;; Streaming: the wire carries records of about 16 KiB, not 2,000 bytes.
   (let ((wire #f))
-    (call-with-values
-        (lambda ()
-          (tls-pair
-           #:server-body
-           (lambda (s)
-             (let ((tls (session-record-port s)))
-               (write-lines tls 0 line-count)
-               (close-port tls)
-               'sent))
-           #:client-setup
-           (lambda (s)
-             (set! wire (log-transport! s (session-transport-port s))))
-           #:client-body
-           (lambda (s)
-             (let ((tls (session-record-port s)))
-               (let loop ((i 0) (good 0))
-                 (let ((line (read-line tls)))
-                   (if (eof-object? line)
-                       (list i good)
-                       (loop (+ i 1)
-                             (if (equal? line (line-of i)) (+ good 1) good)))))))))
-      (lambda (client server)
-        (test-equal "streamed lines arrive, every one intact"
-          (list line-count line-count) client)
-        (test-equal "the streaming side finished" 'sent server)
-        (let* ((lengths (application-record-lengths (wire)))
-               (big (filter (lambda (n) (> n 8192)) lengths)))
-          (test-assert "the stream was sent in whole records of about 16 KiB"
-            (and (pair? big) (> (apply max lengths) 16000)))
-          (test-assert "most of the stream went in records over 8 KiB"
-            (> (apply + big) (* 0.8 (apply + lengths))))))))
+    (let-values (((client server)
+                   (tls-pair
+                    #:server-body
+                    (lambda (s)
+                      (let ((tls (session-record-port s)))
+                        (write-lines tls 0 line-count)
+                        (close-port tls)
+                        'sent))
+                    #:client-setup
+                    (lambda (s)
+                      (set! wire (log-transport! s (session-transport-port s))))
+                    #:client-body
+                    (lambda (s)
+                      (lines-to-eof (session-record-port s))))))
+      (test-equal "streamed lines arrive, every one intact"
+        (list line-count line-count) client)
+      (test-equal "the streaming side finished" 'sent server)
+      (let* ((lengths (application-record-lengths (wire)))
+             (big (filter (lambda (n) (> n 8192)) lengths)))
+        (test-assert "the stream was sent in whole records of about 16 KiB"
+          (and (pair? big) (> (apply max lengths) 16000)))
+        (test-assert "most of the stream went in records over 8 KiB"
+          (> (apply + big) (* 0.8 (apply + lengths)))))))
 
   ;; The large buffer goes once the peer is quiet; request/reply keeps the
   ;; small one.
-  (call-with-values
-      (lambda ()
-        (tls-pair
-         #:server-body
-         (lambda (s)
-           (let ((tls (session-record-port s)))
-             (write-lines tls 0 1000)
-             (let ((grown (write-buffer-size tls)))
-               (display "end\n" tls)
-               ;; The client answers only once it has read everything:
-               ;; this read waits.
-               (let* ((request (read-line tls))
-                      (rested (write-buffer-size tls)))
-                 ;; Now request/reply: 1,500-byte answers, each flushed.
-                 (let loop ((n 0))
-                   (let ((line (read-line tls)))
-                     (unless (eof-object? line)
-                       (display (make-string 1500 #\r) tls)
-                       (newline tls)
-                       (force-output tls)
-                       (loop (+ n 1)))))
-                 (list grown request rested (write-buffer-size tls))))))
-         #:client-body
-         (lambda (s)
-           (let ((tls (session-record-port s)))
-             (let loop ()
-               (unless (equal? (read-line tls) "end") (loop)))
-             (display "next\n" tls)
-             (force-output tls)
-             (let loop ((i 0) (good 0))
-               (if (= i 50)
-                   (begin (close-port tls) good)
-                   (begin
-                     (display "request\n" tls)
-                     (force-output tls)
-                     (loop (+ i 1)
-                           (if (equal? (read-line tls) (make-string 1500 #\r))
-                               (+ good 1)
-                               good)))))))))
-    (lambda (client server)
-      (test-equal "every reply of the request/reply phase arrived" 50 client)
-      (test-equal "the streaming port's write buffer grew to a record"
-        16384 (and (pair? server) (car server)))
-      (test-equal "the request after the stream was read" "next"
-        (and (pair? server) (cadr server)))
-      (test-equal "a read that waited gave the large buffer back"
-        2000 (and (pair? server) (caddr server)))
-      (test-equal "request/reply with flushed 1,500-byte answers keeps it small"
-        2000 (and (pair? server) (cadddr server)))))
+  (let-values (((client server)
+                 (tls-pair
+                  #:server-body
+                  (lambda (s)
+                    (let ((tls (session-record-port s)))
+                      (write-lines tls 0 1000)
+                      (let ((grown (write-buffer-size tls)))
+                        (display "end\n" tls)
+                        ;; The client answers only once it has read everything:
+                        ;; this read waits.
+                        (let* ((request (read-line tls))
+                               (rested (write-buffer-size tls)))
+                          ;; Now request/reply: 1,500-byte answers, each flushed.
+                          (let loop ((n 0))
+                            (let ((line (read-line tls)))
+                              (unless (eof-object? line)
+                                (display (make-string 1500 #\r) tls)
+                                (newline tls)
+                                (force-output tls)
+                                (loop (+ n 1)))))
+                          (list grown request rested (write-buffer-size tls))))))
+                  #:client-body
+                  (lambda (s)
+                    (let ((tls (session-record-port s)))
+                      (let loop ()
+                        (unless (equal? (read-line tls) "end") (loop)))
+                      (display "next\n" tls)
+                      (force-output tls)
+                      (let loop ((i 0) (good 0))
+                        (if (= i 50)
+                            (begin (close-port tls) good)
+                            (begin
+                              (display "request\n" tls)
+                              (force-output tls)
+                              (loop (+ i 1)
+                                    (if (equal? (read-line tls) (make-string 1500 #\r))
+                                        (+ good 1)
+                                        good))))))))))
+    (test-equal "every reply of the request/reply phase arrived" 50 client)
+    (test-equal "the streaming port's write buffer grew to a record"
+      16384 (and (pair? server) (car server)))
+    (test-equal "the request after the stream was read" "next"
+      (and (pair? server) (cadr server)))
+    (test-equal "a read that waited gave the large buffer back"
+      2000 (and (pair? server) (caddr server)))
+    (test-equal "request/reply with flushed 1,500-byte answers keeps it small"
+      2000 (and (pair? server) (cadddr server))))
 
   ;; A buffer size the program set with setvbuf is never changed.
-  (call-with-values
-      (lambda ()
-        (tls-pair
-         #:server-body
-         (lambda (s)
-           (let ((tls (session-record-port s)))
-             (write-lines tls 0 1000)           ; grows the port's own
-             (setvbuf tls 'block 8000)
-             (write-lines tls 1000 2000)
-             (let ((streamed (write-buffer-size tls)))
-               (display "end\n" tls)
-               (let* ((request (read-line tls))  ; waits for the client
-                      (after (write-buffer-size tls)))
-                 (close-port tls)
-                 (list streamed request after)))))
-         #:client-body
-         (lambda (s)
-           (let* ((tls (session-record-port s))
-                  (good (intact-lines tls 0 2000)))
-             (read-line tls)                    ; "end"
-             (display "next\n" tls)
-             (force-output tls)
-             (read-line tls)                    ; the end of file
-             good))))
-    (lambda (client server)
-      (test-equal "lines written through a setvbuf'd buffer arrive intact"
-        2000 client)
-      (test-equal "a setvbuf'd buffer keeps its size, streaming and after a wait"
-        '(8000 "next" 8000) server)))
+  (let-values (((client server)
+                 (tls-pair
+                  #:server-body
+                  (lambda (s)
+                    (let ((tls (session-record-port s)))
+                      (write-lines tls 0 1000)           ; grows the port's own
+                      (setvbuf tls 'block 8000)
+                      (write-lines tls 1000 2000)
+                      (let ((streamed (write-buffer-size tls)))
+                        (display "end\n" tls)
+                        (let* ((request (read-line tls))  ; waits for the client
+                               (after (write-buffer-size tls)))
+                          (close-port tls)
+                          (list streamed request after)))))
+                  #:client-body
+                  (lambda (s)
+                    (let* ((tls (session-record-port s))
+                           (good (intact-lines tls 0 2000)))
+                      (read-line tls)                    ; "end"
+                      (display "next\n" tls)
+                      (force-output tls)
+                      (read-line tls)                    ; the end of file
+                      good)))))
+    (test-equal "lines written through a setvbuf'd buffer arrive intact"
+      2000 client)
+    (test-equal "a setvbuf'd buffer keeps its size, streaming and after a wait"
+      '(8000 "next" 8000) server))
 
   ;; Reads take what the socket holds; it still counts as input.
   (define burst-sent (make-signal))
-  (call-with-values
-      (lambda ()
-        (tls-pair
-         #:server-body
-         (lambda (s)
-           (let ((tls (session-record-port s)))
-             (write-lines tls 0 50 #:flush-each? #t)
-             (signal! burst-sent)
-             (let ((answer (read-line tls)))
-               (close-port tls)
-               answer)))
-         #:client-body
-         (lambda (s)
-           (let* ((tls (session-record-port s))
-                  (sock (session-transport-port s)))
-             ;; The whole burst is sent; loopback may still be handing
-             ;; its last segments to our socket under load (sanitizers),
-             ;; and nothing tells when it is done: let it settle, then
-             ;; read it all at once.
-             (wait-signal burst-sent)
-             (select (list sock) '() '() 2)
-             (usleep 300000)
-             ;; Read line by line until the port holds input its socket
-             ;; does not (read ahead): then ask char-ready? and select.
-             (let loop ((i 0) (good 0))
-               (define (ahead?)
-                 (null? (car (select (list sock) '() '() 0))))
-               (cond
-                ((= i 49)
-                 (list good 'never-ahead #f #f))
-                (else
-                 (let ((good (if (equal? (read-line tls) (line-of i))
-                                 (+ good 1)
-                                 good)))
-                   (if (not (ahead?))
-                       (loop (+ i 1) good)
-                       (let* ((ready (char-ready? tls))
-                              (selected (car (select (list tls) '() '() 2)))
-                              (rest (intact-lines tls (+ i 1) 50)))
-                         (display "done\n" tls)
-                         (force-output tls)
-                         (list (+ good rest) #t ready
-                               (equal? selected (list tls)))))))))))))
-    (lambda (client server)
-      (test-equal "a burst of records read through the record port, intact"
-        50 (and (pair? client) (car client)))
-      (test-equal "a read took more than one record of what the socket held"
-        #t (and (pair? client) (cadr client)))
-      (test-assert "char-ready? sees the input read ahead"
-        (and (pair? client) (caddr client)))
-      (test-assert "select sees the input read ahead"
-        (and (pair? client) (cadddr client)))
-      (test-equal "the server heard back" "done" server)))
+  (let-values (((client server)
+                 (tls-pair
+                  #:server-body
+                  (lambda (s)
+                    (let ((tls (session-record-port s)))
+                      (write-lines tls 0 50 #:flush-each? #t)
+                      (signal! burst-sent)
+                      (let ((answer (read-line tls)))
+                        (close-port tls)
+                        answer)))
+                  #:client-body
+                  (lambda (s)
+                    (let* ((tls (session-record-port s))
+                           (sock (session-transport-port s)))
+                      ;; The whole burst is sent; loopback may still be handing
+                      ;; its last segments to our socket under load (sanitizers),
+                      ;; and nothing tells when it is done: let it settle, then
+                      ;; read it all at once.
+                      (wait-signal burst-sent)
+                      (select (list sock) '() '() 2)
+                      (usleep 300000)
+                      ;; Read line by line until the port holds input its socket
+                      ;; does not (read ahead): then ask char-ready? and select.
+                      (let loop ((i 0) (good 0))
+                        (define (ahead?)
+                          (null? (car (select (list sock) '() '() 0))))
+                        (cond
+                         ((= i 49)
+                          (list good 'never-ahead #f #f))
+                         (else
+                          (let ((good (if (equal? (read-line tls) (line-of i))
+                                          (+ good 1)
+                                          good)))
+                            (if (not (ahead?))
+                                (loop (+ i 1) good)
+                                (let* ((ready (char-ready? tls))
+                                       (selected (car (select (list tls) '() '() 2)))
+                                       (rest (intact-lines tls (+ i 1) 50)))
+                                  (display "done\n" tls)
+                                  (force-output tls)
+                                  (list (+ good rest) #t ready
+                                        (equal? selected (list tls))))))))))))))
+    (test-equal "a burst of records read through the record port, intact"
+      50 (and (pair? client) (car client)))
+    (test-equal "a read took more than one record of what the socket held"
+      #t (and (pair? client) (cadr client)))
+    (test-assert "char-ready? sees the input read ahead"
+      (and (pair? client) (caddr client)))
+    (test-assert "select sees the input read ahead"
+      (and (pair? client) (cadddr client)))
+    (test-equal "the server heard back" "done" server))
 
   ;; A session's own reads (guile-gnutls style) leave later records in the
   ;; socket.
   (define three-sent (make-signal))
-  (call-with-values
-      (lambda ()
-        (tls-pair
-         #:server-body
-         (lambda (s)
-           (record-send s (string->utf8 "one"))
-           (record-send s (string->utf8 "two"))
-           (record-send s (string->utf8 "three"))
-           (signal! three-sent)
-           (let ((buf (make-bytevector 16)))
-             (prefix->string buf (record-receive! s buf))))
-         #:client-body
-         (lambda (s)
-           (let ((sock (session-transport-port s))
-                 (buf (make-bytevector 65536)))
-             (wait-signal three-sent)      ; all three are in the socket
-             (let* ((first (prefix->string buf (record-receive! s buf)))
-                    (more (car (select (list (fileno sock)) '() '() 1)))
-                    (second (prefix->string buf (record-receive! s buf)))
-                    (third (prefix->string buf (record-receive! s buf))))
-               (record-send s (string->utf8 "thanks"))
-               (list first (pair? more) second third))))))
-    (lambda (client server)
-      (test-equal "record-receive! reads one record at a time"
-        '("one" #t "two" "three") client)
-      (test-equal "the session's peer got its answer" "thanks" server)))
+  (let-values (((client server)
+                 (tls-pair
+                  #:server-body
+                  (lambda (s)
+                    (record-send s (string->utf8 "one"))
+                    (record-send s (string->utf8 "two"))
+                    (record-send s (string->utf8 "three"))
+                    (signal! three-sent)
+                    (let ((buf (make-bytevector 16)))
+                      (prefix->string buf (record-receive! s buf))))
+                  #:client-body
+                  (lambda (s)
+                    (let ((sock (session-transport-port s))
+                          (buf (make-bytevector 65536)))
+                      (wait-signal three-sent)      ; all three are in the socket
+                      (let* ((first (prefix->string buf (record-receive! s buf)))
+                             (more (car (select (list (fileno sock)) '() '() 1)))
+                             (second (prefix->string buf (record-receive! s buf)))
+                             (third (prefix->string buf (record-receive! s buf))))
+                        (record-send s (string->utf8 "thanks"))
+                        (list first (pair? more) second third)))))))
+    (test-equal "record-receive! reads one record at a time"
+      '("one" #t "two" "three") client)
+    (test-equal "the session's peer got its answer" "thanks" server))
 
   ;; Waiting first after a read that waited still times out.
-  (call-with-values
-      (lambda ()
-        (tls-pair
-         #:server-body
-         (lambda (s)
-           (let ((tls (session-record-port s)))
-             (read-line tls)
-             (display "reply\n" tls)
-             (force-output tls)
-             (read-line tls)                ; the second request: no answer
-             (let ((r (capture (lambda () (read-line tls)))))
-               'quiet)))
-         #:client-body
-         (lambda (s)
-           (let ((tls (session-record-port s)))
-             (display "first\n" tls)
-             (force-output tls)
-             (let ((reply (read-line tls))) ; waits for the server
-               (display "second\n" tls)
-               (force-output tls)
-               (set-session-timeout! s 0.4)
-               (let* ((t0 (get-internal-real-time))
-                      (r (capture (lambda () (read-line tls))))
-                      (secs (/ (- (get-internal-real-time) t0)
-                               internal-time-units-per-second 1.)))
-                 (list reply (net-timeout-error? r) (< 0.3 secs 3))))))))
-    (lambda (client server)
-      (test-equal "a read after one that waited times out at its limit"
-        '("reply" #t #t) client)))
+  (let-values (((client server)
+                 (tls-pair
+                  #:server-body
+                  (lambda (s)
+                    (let ((tls (session-record-port s)))
+                      (read-line tls)
+                      (display "reply\n" tls)
+                      (force-output tls)
+                      (read-line tls)                ; the second request: no answer
+                      (let ((r (capture (lambda () (read-line tls)))))
+                        'quiet)))
+                  #:client-body
+                  (lambda (s)
+                    (let ((tls (session-record-port s)))
+                      (display "first\n" tls)
+                      (force-output tls)
+                      (let ((reply (read-line tls))) ; waits for the server
+                        (display "second\n" tls)
+                        (force-output tls)
+                        (set-session-timeout! s 0.4)
+                        (let* ((t0 (get-internal-real-time))
+                               (r (capture (lambda () (read-line tls))))
+                               (secs (/ (- (get-internal-real-time) t0)
+                                        internal-time-units-per-second 1.)))
+                          (list reply (net-timeout-error? r) (< 0.3 secs 3)))))))))
+    (test-equal "a read after one that waited times out at its limit"
+      '("reply" #t #t) client))
 
   ;; One thread reads the port while another writes it (auto-flush off):
   ;; both directions stream at once, every line intact.
@@ -360,13 +351,11 @@ ended."
                          'written))))
           (let ((got (intact-lines tls 0 line-count)))
             (list got (join-thread writer (+ (current-time) 20) 'stuck))))))
-    (call-with-values
-        (lambda ()
-          (tls-pair #:timeout 20 #:server-body duplex #:client-body duplex))
-      (lambda (client server)
-        (test-equal "a reader and a writer thread on one port: the client's side"
-          (list line-count 'written) client)
-        (test-equal "... and the server's" (list line-count 'written) server))))
+    (let-values (((client server)
+                   (tls-pair #:timeout 20 #:server-body duplex #:client-body duplex)))
+      (test-equal "a reader and a writer thread on one port: the client's side"
+        (list line-count 'written) client)
+      (test-equal "... and the server's" (list line-count 'written) server)))
 
   ;; Under suspendable ports: C writes grow the buffer, Scheme writes fill
   ;; it; the byte stream stays exact.
@@ -383,25 +372,23 @@ ended."
                     pieces)
           (get))))
     (install-suspendable-ports!)
-    (call-with-values
-        (lambda ()
-          (tls-pair
-           #:server-body
-           (lambda (s)
-             (let ((tls (session-record-port s)))
-               (for-each (lambda (p)
-                           (if (string? p)
-                               (display p tls)
-                               (put-bytevector tls p)))
-                         pieces)
-               (close-port tls)
-               'sent))
-           #:client-body
-           (lambda (s)
-             (let ((tls (session-record-port s)))
-               (get-bytevector-all tls)))))
-      (lambda (client server)
-        (uninstall-suspendable-ports!)
-        (test-assert "display and put-bytevector mixed: every byte in order"
-          (and (bytevector? client) (bytevector=? client expected)))
-        (test-equal "the mixed writer finished" 'sent server)))))
+    (let-values (((client server)
+                   (tls-pair
+                    #:server-body
+                    (lambda (s)
+                      (let ((tls (session-record-port s)))
+                        (for-each (lambda (p)
+                                    (if (string? p)
+                                        (display p tls)
+                                        (put-bytevector tls p)))
+                                  pieces)
+                        (close-port tls)
+                        'sent))
+                    #:client-body
+                    (lambda (s)
+                      (let ((tls (session-record-port s)))
+                        (get-bytevector-all tls))))))
+      (uninstall-suspendable-ports!)
+      (test-assert "display and put-bytevector mixed: every byte in order"
+        (and (bytevector? client) (bytevector=? client expected)))
+      (test-equal "the mixed writer finished" 'sent server))))
