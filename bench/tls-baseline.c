@@ -11,6 +11,16 @@
                                        (getrusage) during the transfer
      handshakes CERTDIR PRIORITY SECONDS MAXCOUNT
                                        full handshakes (verified): per second
+     rr CERTDIR PRIORITY N WAIT        N request/reply round trips of one
+                                       line each (a child process replies):
+                                       round trips/s.  WAIT is `block' (a
+                                       blocking recv, as guile-gnutls does)
+                                       or `poll' (each recv that would wait
+                                       is preceded by what Guile-Net's wait
+                                       costs: the registers saved as
+                                       libgc's GC_do_blocking does, with
+                                       getcontext, then a poll of the
+                                       socket and of a wake-up pipe)
      udp COUNT                         64-byte datagrams sent and received: /s
      idle-server CERTDIR PRIORITY PORTFILE
                                        accept and handshake connections, keep
@@ -52,6 +62,8 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <poll.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #define CHUNK 16384
@@ -310,6 +322,98 @@ run_handshakes (double seconds, long maxcount)
   return 0;
 }
 
+/* Request/reply: the client sends a line, the server answers with a
+   line, N times, each line one record.  With WAIT `poll' each side waits
+   before a recv as Guile-Net's wait layer does (wait.c: leave Guile mode
+   through scm_without_guile, whose GC_do_blocking saves the registers
+   with getcontext; poll the descriptor and the thread's wake-up pipe),
+   so the pair of rows shows what an interruptible wait costs a round
+   trip, apart from any binding.  */
+
+static int rr_poll;
+static int wake_pipe[2];        /* never written: the wait's second fd */
+
+static void
+rr_wait (gnutls_session_t s, int fd)
+{
+  if (!rr_poll || gnutls_record_check_pending (s) > 0)
+    return;
+  ucontext_t regs;
+  getcontext (&regs);
+  struct pollfd p[2] = { { fd, POLLIN, 0 }, { wake_pipe[0], POLLIN, 0 } };
+  while (poll (p, 2, -1) < 0)
+    if (errno != EINTR)
+      die ("poll", 0);
+}
+
+/* Receive one line (its record) into BUF; 0 at the end of the stream.  */
+static ssize_t
+rr_recv (gnutls_session_t s, int fd, char *buf, size_t size)
+{
+  ssize_t k;
+  do
+    {
+      rr_wait (s, fd);
+      k = gnutls_record_recv (s, buf, size);
+    }
+  while (k == GNUTLS_E_AGAIN || k == GNUTLS_E_INTERRUPTED);
+  if (k < 0)
+    die ("record_recv", k);
+  if (k > 0 && buf[k - 1] != '\n')
+    die ("a line split over records", 0);
+  return k;
+}
+
+static void
+rr_server (int lsock)
+{
+  static const char reply[] = "reply to the request\n";
+  char buf[256];
+  int fd = accept (lsock, NULL, NULL);
+  if (fd < 0)
+    die ("accept", 0);
+  nodelay (fd);
+  gnutls_session_t s = new_session (fd, 1);
+  while (rr_recv (s, fd, buf, sizeof buf) > 0)
+    send_all (s, reply, sizeof reply - 1);
+  gnutls_bye (s, GNUTLS_SHUT_WR);
+  gnutls_deinit (s);
+  close (fd);
+}
+
+static int
+run_rr (long n, const char *wait)
+{
+  static const char request[] = "a request of one line\n";
+  char buf[256];
+  if (strcmp (wait, "poll") == 0)
+    rr_poll = 1;
+  else if (strcmp (wait, "block") != 0)
+    die ("rr: WAIT is block or poll", 0);
+  if (pipe (wake_pipe) < 0)
+    die ("pipe", 0);
+  int port, lsock = listener (&port);
+  pid_t pid = fork_server (lsock, rr_server);
+  int fd = connect_loopback (port);
+  gnutls_session_t s = new_session (fd, 0);
+  double start = now ();
+  for (long i = 0; i < n; i++)
+    {
+      send_all (s, request, sizeof request - 1);
+      if (rr_recv (s, fd, buf, sizeof buf) == 0)
+        die ("no reply", 0);
+    }
+  double t = now () - start;
+  gnutls_bye (s, GNUTLS_SHUT_WR);
+  while (rr_recv (s, fd, buf, sizeof buf) > 0)
+    ;
+  waitpid (pid, NULL, 0);
+  printf ("%.1f round-trips/s\n", n / t);
+  gnutls_deinit (s);
+  close (fd);
+  return 0;
+}
+
 /* UDP: one thread sends a batch of 64-byte datagrams to a second socket
    and reads them back, so none is lost and the count is exact.  */
 
@@ -546,6 +650,8 @@ main (int argc, char **argv)
     return run_bulk (strtoull (argv[4], NULL, 10));
   if (strcmp (mode, "handshakes") == 0 && argc == 6)
     return run_handshakes (atof (argv[4]), atol (argv[5]));
+  if (strcmp (mode, "rr") == 0 && argc == 6)
+    return run_rr (atol (argv[4]), argv[5]);
   if (strcmp (mode, "hs-server") == 0 && argc == 5)
     return run_hs_server (argv[4]);
   if (strcmp (mode, "idle-server") == 0 && argc == 5)
