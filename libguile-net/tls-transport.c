@@ -393,6 +393,19 @@ SCM_DEFINE (gn_session_input_buffered_p, "%session-input-buffered?", 1, 0, 0,
 }
 #undef FUNC_NAME
 
+SCM_DEFINE (gn_session_read_ahead_held_p, "%session-read-ahead-held?", 1, 0, 0,
+            (SCM session),
+            "Internal, for tests of the manual's promise about memory:\n"
+            "whether @var{session} holds a read-ahead buffer, empty or not.\n"
+            "A thread that reads the record port keeps one; a read that\n"
+            "suspends under a scheduler gives it back.")
+#define FUNC_NAME s_gn_session_read_ahead_held_p
+{
+  gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
+  return scm_from_bool (t->ahead != NULL);
+}
+#undef FUNC_NAME
+
 SCM_DEFINE (gn_session_transport_port, "session-transport-port", 1, 0, 0,
             (SCM session),
             "Return the transport port of @var{session}, or @code{#f} if it\n"

@@ -8,7 +8,9 @@
 ;;;   and what they took counts as input for char-ready? and (net socket)'s
 ;;;   select; a session's own reads leave later records in the socket, for a
 ;;;   program that polls the descriptor between records;
-;;; - a read after a read that waited (it waits first) still times out.
+;;; - a read after a read that waited (it waits first) still times out;
+;;; - a thread reading the port keeps its read-ahead buffer, a task parked in
+;;;   a read under (net scheduler) holds none.
 
 (use-modules (tests harness)
              (tests tls-common)
@@ -20,6 +22,7 @@
              (ice-9 rdelim)
              (ice-9 binary-ports)
              (ice-9 suspendable-ports)
+             (net scheduler)
              (ice-9 threads)
              ((ice-9 ports internal)
               #:select (port-write-buffer port-buffer-bytevector))
@@ -391,4 +394,50 @@ ended."
       (uninstall-suspendable-ports!)
       (test-assert "display and put-bytevector mixed: every byte in order"
         (and (bytevector? client) (bytevector=? client expected)))
-      (test-equal "the mixed writer finished" 'sent server))))
+      (test-equal "the mixed writer finished" 'sent server)))
+
+  ;; Memory: a thread reading the port keeps its read-ahead buffer; a task
+  ;; of (net scheduler) whose read is parked holds none.  The server sends
+  ;; its second line only when a second task has looked, while the reader
+  ;; is parked.
+  (let ((looked (make-signal)))
+    (let-values (((client server)
+                   (tls-pair
+                    #:server-body
+                    (lambda (s)
+                      (let ((tls (session-record-port s)))
+                        (display "one\n" tls)
+                        (force-output tls)
+                        (wait-signal looked)
+                        (display "two\n" tls)
+                        (force-output tls)
+                        (read-line tls)))
+                    #:client-body
+                    (lambda (s)
+                      (let* ((tls (session-record-port s))
+                             (first (read-line tls))
+                             (held-by-thread (%session-read-ahead-held? s))
+                             (second #f)
+                             (held-while-parked 'not-looked)
+                             (sock (session-transport-port s)))
+                        ;; Tasks suspend on non-blocking sockets (a blocking
+                        ;; one blocks its thread, as in Guile and fibers).
+                        (fcntl sock F_SETFL (logior O_NONBLOCK (fcntl sock F_GETFL)))
+                        (run-scheduler
+                         (lambda ()
+                           (spawn (lambda () (set! second (read-line tls))))
+                           (spawn (lambda ()
+                                    (unless second ; the reader is parked
+                                      (set! held-while-parked
+                                            (%session-read-ahead-held? s)))
+                                    (signal! looked))))
+                         #:timeout 10)
+                        (uninstall-suspendable-ports!)
+                        (display "bye\n" tls)
+                        (force-output tls)
+                        (list first held-by-thread second held-while-parked))))))
+      (test-equal "a thread reading the port keeps a read-ahead buffer"
+        '("one" #t) (and (pair? client) (list-head client 2)))
+      (test-equal "a task parked in a read under (net scheduler) holds none"
+        '("two" #f) (and (pair? client) (list-tail client 2)))
+      (test-equal "the server heard the last line" "bye" server))))

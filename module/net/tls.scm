@@ -172,7 +172,9 @@
             ;; libguile-net/tls-names.c, tls-errors.c and tls-x509-names.c,
             ;; exported below.
             ;; internal, for (web server https)
-            %set-session-read-ahead! %session-input-buffered?))
+            %set-session-read-ahead! %session-input-buffered?
+            ;; internal, for tests
+            %session-read-ahead-held?))
 
 ;; Loaded at expansion time too, so the compiler sees the primitives.
 (eval-when (expand load eval)
