@@ -159,6 +159,25 @@ gn_port_no_bom (SCM port)
    ...): the C slots are found by their contents, and left to Guile's
    trampolines (slower, still correct) unless everything is where it
    should be.  */
+
+/* The types whose C functions were put back, with Guile's trampolines
+   they replaced: %set-port-c-io! runs the fallback for the tests.  */
+static struct c_io_slot
+{
+  scm_t_port_type *type;
+  uintptr_t *at;                /* the C read slot; C write follows */
+  uintptr_t ours[2], guile[2];
+} c_io_slots[4];
+
+static struct c_io_slot *
+c_io_slot_of (scm_t_port_type *type)
+{
+  for (size_t i = 0; i < sizeof c_io_slots / sizeof c_io_slots[0]; i++)
+    if (c_io_slots[i].type == type)
+      return &c_io_slots[i];
+  return NULL;
+}
+
 void
 gn_set_port_scm_io (scm_t_port_type *type, SCM read, SCM write,
                     size_t (*c_read) (SCM, SCM, size_t, size_t),
@@ -180,10 +199,52 @@ gn_set_port_scm_io (scm_t_port_type *type, SCM read, SCM write,
       && word[at + 2] == SCM_UNPACK (read)
       && word[at + 3] == SCM_UNPACK (write))
     {
+      struct c_io_slot *slot = c_io_slot_of (type);
+      if (slot == NULL)
+        slot = c_io_slot_of (NULL);
+      if (slot != NULL)
+        *slot = (struct c_io_slot) { type, &word[at], { r, w },
+                                     { word[at], word[at + 1] } };
       word[at] = r;
       word[at + 1] = w;
     }
 }
+
+SCM_DEFINE (gn_set_port_c_io_x, "%set-port-c-io!", 1, 0, 0,
+            (SCM on),
+            "Internal, for the tests of the fallback: with @var{on} false,\n"
+            "Guile's C port code reaches socket and record ports through\n"
+            "Guile's trampolines to their Scheme procedures, as it does on a\n"
+            "Guile whose port type layout is not the one expected; with\n"
+            "@var{on} true, through our C functions again.  Not while other\n"
+            "threads use such ports.")
+#define FUNC_NAME s_gn_set_port_c_io_x
+{
+  for (size_t i = 0; i < sizeof c_io_slots / sizeof c_io_slots[0]; i++)
+    if (c_io_slots[i].type != NULL)
+      {
+        uintptr_t *fns = scm_is_true (on) ? c_io_slots[i].ours
+          : c_io_slots[i].guile;
+        c_io_slots[i].at[0] = fns[0];
+        c_io_slots[i].at[1] = fns[1];
+      }
+  return SCM_UNSPECIFIED;
+}
+#undef FUNC_NAME
+
+SCM_DEFINE (gn_port_c_io_p, "%port-c-io?", 1, 0, 0,
+            (SCM port),
+            "Internal, for the tests: whether Guile's C port code reads and\n"
+            "writes @var{port} through our C functions, rather than through\n"
+            "trampolines to the Scheme procedures of suspendable ports.")
+#define FUNC_NAME s_gn_port_c_io_p
+{
+  SCM_VALIDATE_PORT (1, port);
+  struct c_io_slot *slot = c_io_slot_of (SCM_PORT_TYPE (port));
+  return scm_from_bool (slot != NULL && slot->at[0] == slot->ours[0]
+                        && slot->at[1] == slot->ours[1]);
+}
+#undef FUNC_NAME
 
 SCM
 gn_make_socket_port (int fd, int family, int type)
