@@ -74,7 +74,8 @@ gn_tls_release_ahead (gn_tls_session *t)
 /* The read-ahead buffer: a full record and its header, and a little
    more.  Made on the first read ahead; freed when a read must wait in a
    scheduler (gn_tls_release_ahead), so that idle connections under one
-   hold none, and when the session ends.  */
+   hold none, when big records come (fd_pull), and when the session
+   ends.  */
 #define AHEAD_SIZE (16384 + 512)
 /* GnuTLS asks for a record's header (5 bytes) before its body: only
    such small asks read ahead, a body is read into GnuTLS's own buffer.  */
@@ -146,7 +147,13 @@ fd_pull (gnutls_transport_ptr_t ptr, void *buf, size_t n)
       return gave (t, buf, n, k);
     }
   if (!(t->read_ahead || t->port_reads) || n > HEADER_ASK || t->big_records)
-    return exact_recv (t, buf, n);
+    {
+      /* Big records do without the buffer: keep none among GnuTLS's own
+         record buffers, which then reuse the same memory, as in C.  */
+      if (t->big_records && t->ahead != NULL)
+        gn_tls_drop_ahead (t);
+      return exact_recv (t, buf, n);
+    }
   if (t->ahead == NULL && (t->ahead = malloc (AHEAD_SIZE)) == NULL)
     return exact_recv (t, buf, n);
   ssize_t r = recv (t->fd, t->ahead, AHEAD_SIZE, MSG_DONTWAIT);

@@ -396,6 +396,42 @@ ended."
         (and (bytevector? client) (bytevector=? client expected)))
       (test-equal "the mixed writer finished" 'sent server)))
 
+  ;; Big records are read as GnuTLS asks, without the read-ahead buffer: a
+  ;; port that had one for small records lets it go at its first read of
+  ;; the socket after a big record.
+  (let ((long-line (make-string 10000 #\x)))
+    (let-values (((client server)
+                   (tls-pair
+                    #:server-body
+                    (lambda (s)
+                      (let ((tls (session-record-port s)))
+                        (display "short\n" tls)
+                        (force-output tls)
+                        ;; Larger than the write buffer: each written at
+                        ;; once, one record.
+                        (put-bytevector tls (string->utf8
+                                             (string-append long-line "\n")))
+                        (put-bytevector tls (string->utf8
+                                             (string-append long-line "\n")))
+                        (force-output tls)
+                        (read-line tls)))
+                    #:client-body
+                    (lambda (s)
+                      (let* ((tls (session-record-port s))
+                             (short (read-line tls))
+                             (held-small (%session-read-ahead-held? s))
+                             (long1 (read-line tls))
+                             (long2 (read-line tls))
+                             (held-big (%session-read-ahead-held? s)))
+                        (display "thanks\n" tls)
+                        (force-output tls)
+                        (list short held-small
+                              (equal? (list long1 long2) (list long-line long-line))
+                              held-big))))))
+      (test-equal "a short record keeps the read-ahead buffer, 10 kB ones drop it"
+        '("short" #t #t #f) client)
+      (test-equal "the big records' sender heard back" "thanks" server)))
+
   ;; Memory: a thread reading the port keeps its read-ahead buffer; a task
   ;; of (net scheduler) whose read is parked holds none.  The server sends
   ;; its second line only when a second task has looked, while the reader
