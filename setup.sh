@@ -30,6 +30,7 @@ check_targets="
   check-valgrind
   check-fuzz-short
   check-soak
+  check-install
 "
 
 missing=""
