@@ -49,6 +49,29 @@
     (close-port (cdr sig))
     given))
 
+(define (queued-records sock)
+  "How many whole TLS records the receive queue of socket SOCK holds
+(peeked, nothing taken)."
+  (let* ((bv (make-bytevector 65536))
+         (n (or (false-if-exception
+                 (recv! sock bv (logior MSG_PEEK MSG_DONTWAIT)))
+                0)))
+    (let loop ((at 0) (count 0))
+      (if (> (+ at 5) n)
+          count
+          (let ((end (+ at 5 (bytevector-u16-ref bv (+ at 3) (endianness big)))))
+            (if (> end n)
+                count
+                (loop end (+ count 1))))))))
+
+(define (wait-for-records sock k)
+  "Wait, at most 5 s, until SOCK's receive queue holds K whole records;
+whether it did."
+  (let loop ((tries 0))
+    (cond ((>= (queued-records sock) k) #t)
+          ((= tries 500) #f)
+          (else (usleep 10000) (loop (+ tries 1))))))
+
 (define (write-buffer-size port)
   (bytevector-length (port-buffer-bytevector (port-write-buffer port))))
 
@@ -231,6 +254,12 @@ lines written, in order."
   (define burst-sent (make-signal))
   (let-values (((client server)
                  (tls-pair
+                  ;; No session tickets: the burst's 50 records are then
+                  ;; all the records that follow the handshake.
+                  #:server-setup
+                  (lambda (s)
+                    (set-session-priorities!
+                     s (string-append (%default-priority-string) ":%NO_TICKETS")))
                   #:server-body
                   (lambda (s)
                     (let ((tls (session-record-port s)))
@@ -244,12 +273,12 @@ lines written, in order."
                     (let* ((tls (session-record-port s))
                            (sock (session-transport-port s)))
                       ;; The whole burst is sent; loopback may still be handing
-                      ;; its last segments to our socket under load (sanitizers),
-                      ;; and nothing tells when it is done: let it settle, then
-                      ;; read it all at once.
-                      (wait-signal burst-sent)
-                      (select (list sock) '() '() 2)
-                      (usleep 300000)
+                      ;; its last segments to our socket under load
+                      ;; (sanitizers): wait until the socket holds all 50
+                      ;; records, then read it all at once.
+                      (define all-queued
+                        (and (wait-signal burst-sent) (wait-for-records sock 50)
+                             (queued-records sock)))
                       ;; Read line by line until the port holds input its socket
                       ;; does not (read ahead): then ask char-ready? and select.
                       (let loop ((i 0) (good 0))
@@ -257,7 +286,7 @@ lines written, in order."
                           (null? (car (select (list sock) '() '() 0))))
                         (cond
                          ((= i 49)
-                          (list good 'never-ahead #f #f))
+                          (list good 'never-ahead #f #f all-queued))
                          (else
                           (let ((good (if (equal? (read-line tls) (line-of i))
                                           (+ good 1)
@@ -270,7 +299,10 @@ lines written, in order."
                                   (display "done\n" tls)
                                   (force-output tls)
                                   (list (+ good rest) #t ready
-                                        (equal? selected (list tls))))))))))))))
+                                        (equal? selected (list tls))
+                                        all-queued))))))))))))
+    (test-equal "the socket held the whole burst, its 50 records, before the reads"
+      50 (and (pair? client) (list-ref client 4)))
     (test-equal "a burst of records read through the record port, intact"
       50 (and (pair? client) (car client)))
     (test-equal "a read took more than one record of what the socket held"
