@@ -149,17 +149,6 @@ gn_port_no_bom (SCM port)
   return port;
 }
 
-/* Guile's scm_set_port_scm_read, besides giving suspendable ports the
-   Scheme procedure, points the type's C read at a trampoline that calls
-   it: every read by Guile's C port code (read-line, display, get-u8
-   without suspendable ports) would enter the VM and our Scheme loop, when
-   our C read waits by itself (wait.c).  So set the Scheme procedures and
-   put our C functions back.  The port type's layout is Guile's own
-   (ports-internal.h: name, print, c_read, c_write, scm_read, scm_write,
-   ...): the C slots are found by their contents, and left to Guile's
-   trampolines (slower, still correct) unless everything is where it
-   should be.  */
-
 /* The types whose C functions were put back, with Guile's trampolines
    they replaced: %set-port-c-io! runs the fallback for the tests.  */
 static struct c_io_slot
@@ -178,6 +167,16 @@ c_io_slot_of (scm_t_port_type *type)
   return NULL;
 }
 
+/* Guile's scm_set_port_scm_read, besides giving suspendable ports the
+   Scheme procedure, points the type's C read at a trampoline that calls
+   it: every read by Guile's C port code (read-line, display, get-u8
+   without suspendable ports) would enter the VM and our Scheme loop, when
+   our C read waits by itself (wait.c).  So set the Scheme procedures and
+   put our C functions back.  The port type's layout is Guile's own
+   (ports-internal.h: name, print, c_read, c_write, scm_read, scm_write,
+   ...): the C slots are found by their contents, and left to Guile's
+   trampolines (slower, still correct) unless everything is where it
+   should be.  */
 void
 gn_set_port_scm_io (scm_t_port_type *type, SCM read, SCM write,
                     size_t (*c_read) (SCM, SCM, size_t, size_t),

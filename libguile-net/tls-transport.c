@@ -404,8 +404,9 @@ SCM_DEFINE (gn_session_read_ahead_held_p, "%session-read-ahead-held?", 1, 0, 0,
             (SCM session),
             "Internal, for tests of the manual's promise about memory:\n"
             "whether @var{session} holds a read-ahead buffer, empty or not.\n"
-            "A thread that reads the record port keeps one; a read that\n"
-            "suspends under a scheduler gives it back.")
+            "A thread that reads the record port keeps one while records\n"
+            "are small; a read that suspends under a scheduler, or reads\n"
+            "big records, gives it back.")
 #define FUNC_NAME s_gn_session_read_ahead_held_p
 {
   gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
