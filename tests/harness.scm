@@ -18,7 +18,8 @@
             error-errno
             catch-key
             make-listener
-            connected-pair))
+            connected-pair
+            wait-until))
 
 (define (tap-test-runner)
   (let ((runner (test-runner-null))
@@ -59,6 +60,16 @@
     body ...
     (test-end name)
     (exit 0)))
+
+(define* (wait-until thunk #:optional (seconds 5))
+  "Call THUNK every 10 ms until it returns true, at most SECONDS; return
+its last value."
+  (let ((end (+ (get-internal-real-time)
+                (* seconds internal-time-units-per-second))))
+    (let loop ()
+      (or (thunk)
+          (and (< (get-internal-real-time) end)
+               (begin (usleep 10000) (loop)))))))
 
 (define (catch-key thunk)
   "Call THUNK; return the key of the exception it throws, or #f."

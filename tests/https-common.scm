@@ -4,6 +4,7 @@
 
 (define-module (tests https-common)
   #:use-module (tests tls-common)
+  #:use-module ((tests harness) #:select (wait-until))
   #:use-module (web server)
   #:use-module (web request)
   #:use-module (web response)
@@ -18,8 +19,9 @@
             hello-handler
             run-program run-program/seconds
             run-with-input
-            wait-until
-            seen-sessions))
+            seen-sessions)
+  ;; harness's, for the files that do not use (tests harness) themselves
+  #:re-export (wait-until))
 
 ;; Path -> the TLS session that carried the request, so tests can see
 ;; which requests shared a connection.
@@ -50,16 +52,6 @@ one, and echo a POST body."
   ((@ (rnrs bytevectors) utf8->string) bv))
 (define (bytevector? x)
   ((@ (rnrs bytevectors) bytevector?) x))
-
-(define (wait-until thunk seconds)
-  "Call THUNK every 20 ms until it returns true, at most SECONDS; return
-its last value."
-  (let ((end (+ (get-internal-real-time)
-                (* seconds internal-time-units-per-second))))
-    (let loop ()
-      (or (thunk)
-          (and (< (get-internal-real-time) end)
-               (begin (usleep 20000) (loop)))))))
 
 (define* (start-https-server #:key (handler hello-handler) (options '()))
   "Run HANDLER under (run-server handler 'https ...) in a new thread, on

@@ -15,8 +15,7 @@
              (srfi srfi-1)
              (srfi srfi-11)
              (srfi srfi-64)
-             (ice-9 rdelim)
-             (ice-9 popen))
+             (ice-9 rdelim))
 
 (define prefix (getenv "GUILE_NET_INSTALL_PREFIX"))
 
@@ -33,27 +32,24 @@
   '((net error) (net wait) (net scheduler) (net socket) (net tcp) (net tls)
     (net dtls) (net https) (web server https)))
 
-(define (installed-paths compat?)
-  "The load paths of the installed prefix, with its compat/ directories
-first when COMPAT?."
-  (let ((src (string-append prefix "/share/guile/site/3.0"))
-        (obj (string-append prefix "/lib/guile/3.0/site-ccache")))
-    (list (string-append "GUILE_LOAD_PATH="
-                         (if compat? (string-append src "/compat:") "") src)
-          (string-append "GUILE_LOAD_COMPILED_PATH="
-                         (if compat? (string-append obj "/compat:") "") obj))))
+(define (with-compat var)
+  "VAR=VALUE for the environment variable VAR (a load path of the
+installed prefix, as make check-install set it), its compat/ directory
+first."
+  (let ((dir (getenv var)))
+    (string-append var "=" dir "/compat:" dir)))
 
-(define (guile-output expr)
-  "Run EXPR in a new guile with only the installed prefix on its paths;
-return what it printed, one line."
-  (let* ((port (apply open-pipe* OPEN_READ "env" "-u" "GUILE_NET_UNINSTALLED"
-                      "-u" "GUILE_EXTENSIONS_PATH"
-                      (append (installed-paths #t)
-                              (list "timeout" "60" "guile" "--no-auto-compile"
-                                    "-c" expr))))
-         (line (read-line port)))
-    (close-pipe port)
-    line))
+(define (compat-guile-output expr)
+  "Run EXPR in a new guile with the installed paths, compat/ directories
+first; return what it printed."
+  (let ((peer (spawn-peer "env"
+                          (with-compat "GUILE_LOAD_PATH")
+                          (with-compat "GUILE_LOAD_COMPILED_PATH")
+                          "timeout" "60" "guile" "--no-auto-compile"
+                          "-c" expr)))
+    (unless (peer-wait-exit peer 60)
+      (kill-peer peer))
+    (string-trim-right (peer-output peer))))
 
 (run-tests "install"
   (test-assert "GUILE_NET_INSTALL_PREFIX names the prefix" (string? prefix))
@@ -100,7 +96,7 @@ return what it printed, one line."
 
   (test-equal "(gnutls) from the installed compat/ directory: 509 names"
     "509 #t"
-    (guile-output
+    (compat-guile-output
      (string-append
       "(let ((names (module-map (lambda (n v) n) (resolve-interface '(gnutls))))"
       "      (file (search-path %load-path \"gnutls.scm\")))"

@@ -18,13 +18,6 @@
 
 (define (now) (/ (get-internal-real-time) internal-time-units-per-second 1.0))
 
-(define* (wait-until pred #:optional (limit 5.0))
-  "Poll PRED every 5 ms until true or LIMIT seconds pass; return its value."
-  (let ((end (+ (now) limit)))
-    (let loop ()
-      (or (pred)
-          (and (< (now) end) (begin (usleep 5000) (loop)))))))
-
 (define (interrupt-latency name blocking-thunk)
   "Run BLOCKING-THUNK in a thread; once it is blocked, mark an async that
 escapes from it.  Return the seconds between the mark and the escape, or #f

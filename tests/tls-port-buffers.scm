@@ -49,28 +49,12 @@
     (close-port (cdr sig))
     given))
 
-(define (queued-records sock)
-  "How many whole TLS records the receive queue of socket SOCK holds
-(peeked, nothing taken)."
-  (let* ((bv (make-bytevector 65536))
-         (n (or (false-if-exception
-                 (recv! sock bv (logior MSG_PEEK MSG_DONTWAIT)))
-                0)))
-    (let loop ((at 0) (count 0))
-      (if (> (+ at 5) n)
-          count
-          (let ((end (+ at 5 (bytevector-u16-ref bv (+ at 3) (endianness big)))))
-            (if (> end n)
-                count
-                (loop end (+ count 1))))))))
-
-(define (wait-for-records sock k)
-  "Wait, at most 5 s, until SOCK's receive queue holds K whole records;
-whether it did."
-  (let loop ((tries 0))
-    (cond ((>= (queued-records sock) k) #t)
-          ((= tries 500) #f)
-          (else (usleep 10000) (loop (+ tries 1))))))
+(define (run-own-scheduler thunk)
+  "Run THUNK and the tasks it spawns in a scheduler of their own (making
+one installs suspendable ports), at most 10 s; then close it."
+  (let ((sched (make-scheduler)))
+    (run-scheduler thunk #:scheduler sched #:timeout 10)
+    (scheduler-close! sched)))
 
 (define (write-buffer-size port)
   (bytevector-length (port-buffer-bytevector (port-write-buffer port))))
@@ -132,14 +116,30 @@ lines written, in order."
             (loop (cdr all) (+ at (bytevector-length (car all))))))
         out))))
 
+(define (tls-records bv n)
+  "The TLS records whose header lies in the first N bytes of BV, in order:
+a list of (TYPE LENGTH END), END the offset just past the record (beyond N
+if it is cut)."
+  (let loop ((at 0) (acc '()))
+    (if (> (+ at 5) n)
+        (reverse acc)
+        (let* ((len (bytevector-u16-ref bv (+ at 3) (endianness big)))
+               (end (+ at 5 len)))
+          (loop end (cons (list (bytevector-u8-ref bv at) len end) acc))))))
+
 (define (application-record-lengths wire)
   "The lengths of the application-data records (type 23) in WIRE."
-  (let loop ((at 0) (acc '()))
-    (if (> (+ at 5) (bytevector-length wire))
-        (reverse acc)
-        (let ((type (bytevector-u8-ref wire at))
-              (len (bytevector-u16-ref wire (+ at 3) (endianness big))))
-          (loop (+ at 5 len) (if (= type 23) (cons len acc) acc))))))
+  (filter-map (lambda (r) (and (= (car r) 23) (cadr r)))
+              (tls-records wire (bytevector-length wire))))
+
+(define (queued-records sock)
+  "How many whole TLS records the receive queue of socket SOCK holds
+(peeked, nothing taken)."
+  (let* ((bv (make-bytevector 65536))
+         (n (or (false-if-exception
+                 (recv! sock bv (logior MSG_PEEK MSG_DONTWAIT)))
+                0)))
+    (count (lambda (r) (<= (caddr r) n)) (tls-records bv n))))
 
 (define line-count 3000)
 
@@ -277,7 +277,8 @@ lines written, in order."
                       ;; (sanitizers): wait until the socket holds all 50
                       ;; records, then read it all at once.
                       (define all-queued
-                        (and (wait-signal burst-sent) (wait-for-records sock 50)
+                        (and (wait-signal burst-sent)
+                             (wait-until (lambda () (>= (queued-records sock) 50)))
                              (queued-records sock)))
                       ;; Read line by line until the port holds input its socket
                       ;; does not (read ahead): then ask char-ready? and select.
@@ -464,6 +465,34 @@ ended."
         '("short" #t #t #f) client)
       (test-equal "the big records' sender heard back" "thanks" server)))
 
+  ;; The manual (Scheduler): over a socket in blocking mode a record port
+  ;; blocks its thread, with every task in it.  The reader's timeout ends
+  ;; its read; the task spawned after it runs only then.
+  (let-values (((client server)
+                 (tls-pair
+                  #:server-body
+                  (lambda (s)
+                    (read-line (session-record-port s)))
+                  #:client-body
+                  (lambda (s)
+                    (let ((tls (session-record-port s))
+                          (result #f)
+                          (reader-done-when-other-ran 'never))
+                      (set-session-timeout! s 0.3)
+                      (run-own-scheduler
+                       (lambda ()
+                         (spawn (lambda ()
+                                  (set! result (capture (lambda () (read-line tls))))))
+                         (spawn (lambda ()
+                                  (set! reader-done-when-other-ran (and result #t))))))
+                      (uninstall-suspendable-ports!)
+                      (display "bye\n" tls)
+                      (force-output tls)
+                      (list (net-timeout-error? result) reader-done-when-other-ran))))))
+    (test-equal "a blocking socket's record port blocks the scheduler's thread until its timeout"
+      '(#t #t) client)
+    (test-equal "... and the session still works after it" "bye" server))
+
   ;; Memory: a thread reading the port keeps its read-ahead buffer; a task
   ;; of (net scheduler) whose read is parked holds none.  The server sends
   ;; its second line only when a second task has looked, while the reader
@@ -491,15 +520,14 @@ ended."
                         ;; Tasks suspend on non-blocking sockets (a blocking
                         ;; one blocks its thread, as in Guile and fibers).
                         (fcntl sock F_SETFL (logior O_NONBLOCK (fcntl sock F_GETFL)))
-                        (run-scheduler
+                        (run-own-scheduler
                          (lambda ()
                            (spawn (lambda () (set! second (read-line tls))))
                            (spawn (lambda ()
                                     (unless second ; the reader is parked
                                       (set! held-while-parked
                                             (%session-read-ahead-held? s)))
-                                    (signal! looked))))
-                         #:timeout 10)
+                                    (signal! looked)))))
                         (uninstall-suspendable-ports!)
                         (display "bye\n" tls)
                         (force-output tls)

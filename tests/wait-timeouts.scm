@@ -290,15 +290,11 @@ byte."
   (count (lambda (link) (string-prefix? "socket:" link)) (descriptor-links)))
 
 (define (settled count target)
-  "The value of (COUNT) once it is at most TARGET, or after about 2 s: a
+  "The value of (COUNT) once it is at most TARGET, or after 2 s: a
 collection only queues the finalizers that close collected operations'
 descriptors, and Guile's finalizer thread runs them a moment later."
-  (let loop ((tries 0))
-    (gc)
-    (let ((n (count)))
-      (if (or (<= n target) (= tries 40))
-          n
-          (begin (usleep 50000) (loop (+ tries 1)))))))
+  (wait-until (lambda () (gc) (<= (count) target)) 2)
+  (count))
 
 (define fds-at-start (open-fd-count))
 (define wait-fds-at-start (wait-descriptor-count))
