@@ -525,11 +525,17 @@ SCM_DEFINE (gn_set_session_verify_peer, "set-session-verify-peer!", 2, 0, 0,
 
 SCM_DEFINE (gn_session_verify_peer_p, "session-verify-peer?", 1, 0, 0,
             (SCM session),
-            "Return @code{#t} if @var{session} verifies its peer during the\n"
-            "handshake.")
+            "Return @code{#t} if @var{session} verifies its peer's\n"
+            "certificate during the handshake.  A session with only\n"
+            "anonymous, PSK or SRP credentials has no certificate to\n"
+            "verify: @code{#f}.")
 #define FUNC_NAME s_gn_session_verify_peer_p
 {
   gn_tls_session *t = gn_to_tls_session (session, FUNC_NAME, 1);
+  /* The same test as gn_tls_prepare_handshake's, which arms no
+     verification for such a session.  */
+  if (scm_is_false (t->credentials) && t->kinds != 0)
+    return SCM_BOOL_F;
   return scm_from_bool (t->is_server ? t->client_cert != GNUTLS_CERT_IGNORE
                         : t->verify_peer);
 }

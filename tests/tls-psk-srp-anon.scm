@@ -115,7 +115,8 @@
           (protocol . ,(session-protocol s))
           (kx . ,(session-kx s))
           (psk-user . ,(server-session-psk-username s))
-          (srp-user . ,(server-session-srp-username s)))))))
+          (srp-user . ,(server-session-srp-username s))
+          (verify . ,(session-verify-peer? s)))))))
 
 (define* (pair client-creds server-creds #:key client-setup server-setup)
   (tls-pair #:client-creds client-creds #:server-creds server-creds
@@ -403,7 +404,11 @@ of the exception it caught) and the server's exit status."
       (test-equal "TLS 1.2 (anonymous key exchanges are TLS 1.2 only)"
         '(TLS1.2 TLS1.2) (list (ref c 'protocol) (ref s 'protocol)))
       (test-assert "an anonymous key exchange"
-        (memq (ref c 'kx) '(ANON-DH ANON-ECDH))))
+        (memq (ref c 'kx) '(ANON-DH ANON-ECDH)))
+      ;; No certificate credentials: nothing is verified, and the
+      ;; sessions say so, though the client did not turn verification off.
+      (test-equal "session-verify-peer?: #f on both sides" '(#f #f)
+        (list (ref c 'verify) (ref s 'verify))))
     (let-values (((c s) (pair (make-anonymous-client-credentials)
                               (make-anonymous-server-credentials)
                               #:client-setup
@@ -424,7 +429,9 @@ of the exception it caught) and the server's exit status."
       (test-equal "server-session-psk-username: the client's name"
         "alice" (ref s 'psk-user))
       (test-equal "server-session-srp-username of a PSK session: #f"
-        #f (ref s 'srp-user)))
+        #f (ref s 'srp-user))
+      (test-equal "session-verify-peer? of PSK sessions: #f (no certificate)"
+        '(#f #f) (list (ref c 'verify) (ref s 'verify))))
     (let-values (((c s) (pair (psk-client "carol" (string->utf8 carol-hex)
                                           psk-key-format/hex)
                               (psk-server))))
