@@ -306,13 +306,13 @@ descriptors, and Guile's finalizer thread runs them a moment later."
     ;; run in a thread so that a read that never times out fails the test.
     (let* ((p (connected-pair))
            (c (non-blocking! (car p)))
-           (start (now))
            (done (pipe))
            (result #f)
            (t (call-with-new-thread
                (lambda ()
                  (set-socket-timeout! c 'read limit)
-                 (let ((outcome (capture (lambda () (get-u8 c)))))
+                 (let* ((start (now))   ; the read's, not the thread's start
+                        (outcome (capture (lambda () (get-u8 c)))))
                    (set! result (cons outcome (- (now) start)))
                    (write-char #\x (cdr done))
                    (force-output (cdr done))))))
@@ -352,9 +352,13 @@ descriptors, and Guile's finalizer thread runs them a moment later."
                      ;; unbuffered: nothing is left to flush at close
                      (setvbuf c 'none)
                      (set-socket-timeout! c 'write limit)
-                     (lambda ()
-                       (put-bytevector c (make-bytevector (* 16 1024 1024) 0))
-                       'all-written))))
+                     ;; Made here, not in the timed thunk: allocating and
+                     ;; clearing 16 MiB took 0.2 s of the window once, on
+                     ;; a loaded machine.
+                     (let ((data (make-bytevector (* 16 1024 1024) 0)))
+                       (lambda ()
+                         (put-bytevector c data)
+                         'all-written)))))
 
     (timeout-row "accept with no client"
                  (lambda ()
