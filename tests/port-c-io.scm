@@ -71,9 +71,9 @@ timeout).  Return the client's and the server's findings."
 
 (define (socket-pair-line)
   "A line each way over a socket pair of socket ports."
-  (let-values (((a b) (apply values
-                             (let ((p (socketpair AF_UNIX SOCK_STREAM 0)))
-                               (list (car p) (cdr p))))))
+  (let* ((p (socketpair AF_UNIX SOCK_STREAM 0))
+         (a (car p))
+         (b (cdr p)))
     (display "over a socket pair\n" a)
     (force-output a)
     (let ((got (read-line b)))

@@ -50,11 +50,13 @@
     given))
 
 (define (run-own-scheduler thunk)
-  "Run THUNK and the tasks it spawns in a scheduler of their own (making
-one installs suspendable ports), at most 10 s; then close it."
+  "Run THUNK and the tasks it spawns in a scheduler of their own, at most
+10 s; then close it, and uninstall the suspendable ports that making it
+installed: this file's other cases run without them."
   (let ((sched (make-scheduler)))
     (run-scheduler thunk #:scheduler sched #:timeout 10)
-    (scheduler-close! sched)))
+    (scheduler-close! sched)
+    (uninstall-suspendable-ports!)))
 
 (define (write-buffer-size port)
   (bytevector-length (port-buffer-bytevector (port-write-buffer port))))
@@ -485,7 +487,6 @@ ended."
                                   (set! result (capture (lambda () (read-line tls))))))
                          (spawn (lambda ()
                                   (set! reader-done-when-other-ran (and result #t))))))
-                      (uninstall-suspendable-ports!)
                       (display "bye\n" tls)
                       (force-output tls)
                       (list (net-timeout-error? result) reader-done-when-other-ran))))))
@@ -528,7 +529,6 @@ ended."
                                       (set! held-while-parked
                                             (%session-read-ahead-held? s)))
                                     (signal! looked)))))
-                        (uninstall-suspendable-ports!)
                         (display "bye\n" tls)
                         (force-output tls)
                         (list first held-by-thread second held-while-parked))))))
